@@ -1,0 +1,131 @@
+"""Verdicts: what the engine decided about each signature and about the image.
+
+Pure data. The engine builds these; faces render them and never re-derive trust.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+from sigverify.core.claims import SignedClaims
+
+__all__ = [
+    "ImageVerdict",
+    "Reason",
+    "RequirementResult",
+    "SignatureVerdict",
+    "Signer",
+    "format_key_id",
+]
+
+
+class Reason(str, Enum):
+    """Stable reason codes. Their values are part of the CLI/HTTP/condition contract."""
+
+    # signature level
+    TRUSTED = "Trusted"
+    UNTRUSTED_KEY = "UntrustedKey"
+    UNKNOWN_KEY = "UnknownKey"
+    INVALID_SIGNATURE = "InvalidSignature"
+    NO_SIGNATURE = "NoSignature"
+    MULTIPLE_SIGNATURES = "MultipleSignatures"
+    KEY_EXPIRED = "KeyExpired"
+    KEY_REVOKED = "KeyRevoked"
+    SIGNATURE_EXPIRED = "SignatureExpired"
+    INVALID_PAYLOAD = "InvalidPayload"
+    DIGEST_MISMATCH = "DigestMismatch"
+    IDENTITY_MISMATCH = "IdentityMismatch"
+    UNSUPPORTED_TYPE = "UnsupportedType"
+    REJECTED = "Rejected"
+    # image level
+    ACCEPTED = "Accepted"
+    NOT_SIGNED = "NotSigned"
+    NOT_ENOUGH_SIGNERS = "NotEnoughSigners"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: Reasons a backend may give when it refuses a blob before any claim is read.
+CRYPTO_REASONS = frozenset(
+    {
+        Reason.UNKNOWN_KEY,
+        Reason.INVALID_SIGNATURE,
+        Reason.NO_SIGNATURE,
+        Reason.MULTIPLE_SIGNATURES,
+        Reason.KEY_EXPIRED,
+        Reason.KEY_REVOKED,
+        Reason.SIGNATURE_EXPIRED,
+    }
+)
+
+
+def format_key_id(key_id: str) -> str:
+    """The OpenShift ``publicKeyID`` form of a 64-bit key ID: ``0x`` + 16 upper-case hex."""
+    return "0x" + key_id.upper()
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Who made a cryptographically valid signature.
+
+    ``fingerprint`` is the primary key's (a subkey signature is attributed to its primary,
+    as GnuPG does); ``signing_key_fingerprint`` is the (sub)key that actually signed.
+    """
+
+    fingerprint: str
+    key_id: str
+    signing_key_fingerprint: str
+    user_id: str | None = None
+
+    @property
+    def public_key_id(self) -> str:
+        return format_key_id(self.key_id)
+
+
+@dataclass(frozen=True)
+class SignatureVerdict:
+    """The decision about one ImageSignature, with everything needed to explain it."""
+
+    name: str
+    trusted: bool
+    for_image: bool
+    reason: Reason
+    message: str
+    signer: Signer | None = None
+    claims: SignedClaims | None = None
+    signature_created: datetime | None = None
+    digest_matches: bool | None = None
+    identity_matches: bool | None = None
+    requirement: str | None = None
+
+    @property
+    def authenticated(self) -> bool:
+        """True when the crypto verified, so ``claims`` and ``signer`` may be relied on."""
+        return self.signer is not None and self.claims is not None
+
+
+@dataclass(frozen=True)
+class RequirementResult:
+    """How one policy requirement judged the image."""
+
+    requirement: str
+    satisfied: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class ImageVerdict:
+    """The decision about one image: trusted only if every requirement of its scope is met."""
+
+    image: str
+    reference: str
+    scope: str
+    trusted: bool
+    reason: Reason
+    message: str
+    signatures: tuple[SignatureVerdict, ...] = ()
+    requirements: tuple[RequirementResult, ...] = field(default=())
+    verified_at: datetime | None = None
