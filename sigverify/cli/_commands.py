@@ -6,4 +6,8 @@ import click
 
 
 def register(group: click.Group) -> None:
-    """Add the subcommands; each module exposes a ``command`` (or ``commands``)."""
+    """Add the subcommands; each module exposes a click ``command``."""
+    from sigverify.cli import demo, verify
+
+    group.add_command(verify.command)
+    group.add_command(demo.command)

@@ -1,0 +1,80 @@
+"""What every subcommand shares: error handling, exit codes, and building a Verifier."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from sigverify.engine import BACKENDS, Verifier, make_backend
+from sigverify.errors import SigverifyError
+from sigverify.policy_file import load_policy
+
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_TRUSTED",
+    "EXIT_UNTRUSTED",
+    "backend_option",
+    "build_verifier",
+    "handle_errors",
+    "repository_root",
+]
+
+EXIT_TRUSTED = 0
+EXIT_UNTRUSTED = 1
+EXIT_ERROR = 2
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handle_errors(function: F) -> F:
+    """Turn every sigverify error into one line on stderr and exit status 2 (no traceback)."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except SigverifyError as exc:
+            click.echo(f"sigverify: error: {exc}", err=True)
+            sys.exit(EXIT_ERROR)
+        except KeyboardInterrupt:
+            click.echo("sigverify: interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:
+            if os.environ.get("SIGVERIFY_DEBUG"):
+                raise
+            click.echo(
+                f"sigverify: internal error: {type(exc).__name__}: {exc} "
+                "(set SIGVERIFY_DEBUG=1 for a traceback)",
+                err=True,
+            )
+            sys.exit(EXIT_ERROR)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def backend_option(function: F) -> F:
+    return click.option(
+        "--backend",
+        type=click.Choice(BACKENDS),
+        default="auto",
+        show_default=True,
+        envvar="SIGVERIFY_BACKEND",
+        help="OpenPGP implementation: gnupg (reference), native (in-process), auto.",
+    )(function)
+
+
+def build_verifier(policy: str, keys: str | None, backend: str) -> Verifier:
+    """Load the policy (and only the keys it names) and start the backend over them."""
+    loaded = load_policy(policy, keys_dir=keys)
+    return Verifier(loaded, make_backend(backend, loaded.keyring))
+
+
+def repository_root() -> Path:
+    """The checkout this package runs from (for bundled examples and policies)."""
+    return Path(__file__).resolve().parents[2]
