@@ -10,6 +10,9 @@ from __future__ import annotations
 MAX_SIGNATURE_BLOB_BYTES = 64 * 1024
 #: Largest signed payload after decompression, in bytes.
 MAX_PAYLOAD_BYTES = 256 * 1024
+#: Largest content of one compressed-data packet once inflated, in bytes: the payload plus
+#: room for the packets around it. Inflating stops as soon as this is passed.
+MAX_DECOMPRESSED_BYTES = MAX_PAYLOAD_BYTES + MAX_SIGNATURE_BLOB_BYTES
 #: Most OpenPGP packets read from one blob, counting nested (compressed) ones.
 MAX_PACKETS = 32
 #: Deepest nesting of compressed-data packets.

@@ -78,8 +78,15 @@ def verdict_to_text(verdict: ImageVerdict) -> str:
         f"{headline}  {verdict.reference}",
         f"  image:  {verdict.image}",
         f"  scope:  {verdict.scope}",
-        f"  reason: {verdict.reason.value}: {verdict.message}",
     ]
+    for requirement in verdict.requirements:
+        mark = "ok  " if requirement.satisfied else "FAIL"
+        detail = requirement.message
+        if not requirement.satisfied and verdict.signatures and detail.startswith("None of"):
+            # The per-signature lines below carry the reasons; don't print them twice.
+            detail = f"none of the {len(verdict.signatures)} signatures were accepted"
+        lines.append(f"  {mark}  {requirement.requirement}: {detail}")
+    lines.append(f"  reason: {verdict.reason.value}")
     if not verdict.signatures:
         lines.append("  (the image has no signatures)")
         return "\n".join(lines) + "\n"

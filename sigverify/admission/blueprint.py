@@ -1,0 +1,78 @@
+"""HTTP face of the admission webhook: ``POST /admission/validate`` and ``/admission/mutate``.
+
+Each takes an ``admission.k8s.io/v1`` AdmissionReview and answers one with the same ``uid``.
+A body that is not such a review gets HTTP 400 with a JSON error (there is no ``uid`` to
+answer); a review whose object cannot be read is *denied* (``allowed: false``, code 400).
+``GET /admission/metrics`` serves this webhook's Prometheus metrics.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Flask, Response, request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from sigverify.admission.controller import AdmissionController
+from sigverify.admission.review import MAX_REVIEW_BYTES, parse_review, review_response
+from sigverify.errors import InputError
+
+__all__ = ["EXTENSION", "create_admission_blueprint", "init_app"]
+
+#: Key of the controller in ``app.extensions``.
+EXTENSION = "sigverify.admission"
+
+
+def _json(document: object, status: int = 200) -> Response:
+    return Response(
+        json.dumps(document, separators=(",", ":")), status=status, mimetype="application/json"
+    )
+
+
+def _bad_request(message: str, status: int = 400) -> Response:
+    phrase = {400: "Bad Request", 413: "Payload Too Large", 415: "Unsupported Media Type"}
+    return _json(
+        {"code": status, "status": phrase.get(status, "Bad Request"), "message": message},
+        status,
+    )
+
+
+def create_admission_blueprint(controller: AdmissionController) -> Blueprint:
+    """The admission endpoints, bound to ``controller``."""
+    blueprint = Blueprint("admission", __name__, url_prefix="/admission")
+
+    def review(webhook: str) -> Response:
+        if request.content_length is not None and request.content_length > MAX_REVIEW_BYTES:
+            return _bad_request(f"the body is larger than {MAX_REVIEW_BYTES} bytes", 413)
+        if request.mimetype != "application/json":
+            return _bad_request("the body must be application/json", 415)
+        body = request.stream.read(MAX_REVIEW_BYTES + 1)
+        try:
+            admission = parse_review(body)
+        except InputError as exc:
+            return _bad_request(str(exc))
+        if webhook == "validate":
+            decision = controller.validate(admission)
+        else:
+            decision = controller.mutate(admission)
+        return _json(review_response(decision.response))
+
+    @blueprint.post("/validate")
+    def validate() -> Response:
+        return review("validate")
+
+    @blueprint.post("/mutate")
+    def mutate() -> Response:
+        return review("mutate")
+
+    @blueprint.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(controller.metrics.registry), mimetype=CONTENT_TYPE_LATEST)
+
+    return blueprint
+
+
+def init_app(app: Flask, controller: AdmissionController) -> None:
+    """Register the admission endpoints on ``app`` and keep ``controller`` in its extensions."""
+    app.extensions[EXTENSION] = controller
+    app.register_blueprint(create_admission_blueprint(controller))

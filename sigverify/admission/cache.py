@@ -1,0 +1,136 @@
+"""The verdict cache in front of the engine: TTL, size bound, short negative TTL, coalescing.
+
+Keys name everything a verdict depends on — the image digest, the hash of every signature
+blob, the policy+keyring revision and the identity the image was verified for — so a cached
+verdict can never outlive a change of policy, keys or signatures; the TTL only bounds how long
+a key whose verdict depends on time (expiry) is trusted. Negative verdicts get a shorter TTL
+so that an image signed a moment after it was refused is admitted soon.
+
+Concurrent lookups of one key are coalesced: the first caller computes, the others wait for
+its result (each with its own timeout), so a burst of pods of one ReplicaSet verifies the
+image once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+__all__ = ["Lookup", "VerdictCache", "VerdictKey", "signature_hashes"]
+
+V = TypeVar("V")
+
+
+class Lookup(StrEnum):
+    """How a value was obtained: from the cache, by computing it, or from a concurrent caller."""
+
+    HIT = "hit"
+    MISS = "miss"
+    COALESCED = "coalesced"
+
+
+@dataclass(frozen=True)
+class VerdictKey:
+    digest: str
+    signatures: tuple[str, ...]  # sha256 hex of each signature's content, in Image order
+    revision: str
+    identity: str | None
+
+
+def signature_hashes(contents: Iterable[str | bytes]) -> tuple[str, ...]:
+    """The sha256 of each signature's ``content`` (base64 text as served, or raw bytes)."""
+    out = []
+    for content in contents:
+        data = content.encode("ascii", "replace") if isinstance(content, str) else content
+        out.append(hashlib.sha256(data).hexdigest())
+    return tuple(out)
+
+
+@dataclass
+class _Entry(Generic[V]):
+    value: V
+    expires: float
+
+
+class VerdictCache(Generic[V]):
+    """A thread-safe LRU with per-entry expiry and in-flight coalescing."""
+
+    def __init__(
+        self,
+        *,
+        max_entries: int,
+        ttl_seconds: float,
+        negative_ttl_seconds: float,
+        is_negative: Callable[[V], bool],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_entries < 1:
+            raise ValueError("max_entries must be at least 1")
+        self._max = max_entries
+        self._ttl = ttl_seconds
+        self._negative_ttl = negative_ttl_seconds
+        self._is_negative = is_negative
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[Hashable, _Entry[V]] = OrderedDict()
+        self._inflight: dict[Hashable, Future[V]] = {}
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def get_or_compute(
+        self, key: Hashable, compute: Callable[[], V], *, timeout: float | None = None
+    ) -> tuple[V, Lookup]:
+        """The cached value of ``key``, or the value ``compute()`` returns (then cached).
+
+        A concurrent caller for the same key waits up to ``timeout`` seconds for the first
+        one's result and gets ``concurrent.futures.TimeoutError`` past it. Exceptions from
+        ``compute`` reach every waiting caller and are never cached.
+        """
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                if entry.expires > self._clock():
+                    self._entries.move_to_end(key)
+                    return entry.value, Lookup.HIT
+                del self._entries[key]
+            pending = self._inflight.get(key)
+            if pending is None:
+                future: Future[V] = Future()
+                self._inflight[key] = future
+        if pending is not None:
+            return pending.result(timeout=timeout), Lookup.COALESCED
+        try:
+            value = compute()
+        except BaseException as exc:
+            with self._lock:
+                del self._inflight[key]
+            future.set_exception(exc)
+            raise
+        self._store(key, value)
+        with self._lock:
+            del self._inflight[key]
+        future.set_result(value)
+        return value, Lookup.MISS
+
+    def _store(self, key: Hashable, value: V) -> None:
+        ttl = self._negative_ttl if self._is_negative(value) else self._ttl
+        if ttl <= 0:
+            return
+        with self._lock:
+            self._entries[key] = _Entry(value, self._clock() + ttl)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)

@@ -1,0 +1,374 @@
+"""Runs one admission: find the images, resolve and verify them under a deadline, decide.
+
+Every distinct image string of the request is resolved (one image API fetch each) and
+verified in parallel on a bounded thread pool; the request waits for all of them until the
+internal deadline (``deadlineSeconds``, below the webhook's ``timeoutSeconds``). Whatever has
+not answered by then is judged *unavailable*: denied in enforce mode (fail closed) unless its
+scope is ``failOpen``. The API server therefore always gets our answer — with a message that
+says what happened — rather than its own timeout.
+
+Admission never writes to the cluster (``sideEffects: None``): the verdict cache is the only
+state it keeps, and recording conditions on Images is the reconciler's job.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, Protocol
+
+from sigverify.admission.cache import VerdictCache, VerdictKey, signature_hashes
+from sigverify.admission.config import AdmissionConfig, UnpinnedTags
+from sigverify.admission.decide import (
+    CheckReason,
+    Decision,
+    ImageCheck,
+    ImageResult,
+    allow,
+    decide,
+    deny_malformed,
+)
+from sigverify.admission.metrics import AdmissionMetrics
+from sigverify.admission.modes import ImageTreatment, treatment_for
+from sigverify.admission.resolve import ImageLookup, Resolution, ResolutionKind, Resolver
+from sigverify.admission.review import AdmissionRequest, AdmissionResponse
+from sigverify.admission.workloads import ImageUse, changed_images, pod_spec_path
+from sigverify.api.documents import load_document
+from sigverify.api.types import Image, ImageStreamImage
+from sigverify.core.reference import ReferenceError, parse_reference
+from sigverify.core.verdict import ImageVerdict
+from sigverify.errors import BackendError, ClusterError, InputError
+
+__all__ = ["AdmissionController", "ImageVerifier"]
+
+CHECKED_OPERATIONS = frozenset({"CREATE", "UPDATE"})
+
+
+class ImageVerifier(Protocol):
+    """What admission needs of :class:`sigverify.engine.Verifier`."""
+
+    @property
+    def revision(self) -> str: ...
+
+    def verify_image(
+        self, image: Image, *, expected_identity: str | None = None
+    ) -> ImageVerdict: ...
+
+
+def _typed_image(document: Mapping[str, Any]) -> Image:
+    loaded = load_document(dict(document))
+    return loaded.image if isinstance(loaded, ImageStreamImage) else loaded
+
+
+def _signature_contents(document: Mapping[str, Any]) -> list[str]:
+    signatures = document.get("signatures") or []
+    if not isinstance(signatures, list):
+        raise InputError("must be a list", path="signatures")
+    contents = []
+    for index, signature in enumerate(signatures):
+        content = signature.get("content") if isinstance(signature, Mapping) else None
+        if not isinstance(content, str):
+            raise InputError("must be a string", path=f"signatures[{index}].content")
+        contents.append(content)
+    return contents
+
+
+class AdmissionController:
+    """The admission webhook's logic, independent of HTTP."""
+
+    def __init__(
+        self,
+        config: AdmissionConfig,
+        image_api: ImageLookup,
+        verifier: Callable[[], ImageVerifier],
+        *,
+        metrics: AdmissionMetrics | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.metrics = metrics if metrics is not None else AdmissionMetrics()
+        self._verifier = verifier
+        self._resolver = Resolver(image_api, config.internal_registry_hosts)
+        self._clock = clock
+        self.cache: VerdictCache[ImageVerdict] = VerdictCache(
+            max_entries=config.cache.max_entries,
+            ttl_seconds=config.cache.ttl_seconds,
+            negative_ttl_seconds=config.cache.negative_ttl_seconds,
+            is_negative=lambda verdict: not verdict.trusted,
+            clock=clock,
+        )
+        self._executor: ThreadPoolExecutor | None = None
+        self._executor_lock = threading.Lock()
+
+    # The pool is made on first use, so a server that forks workers after building the app
+    # (gunicorn --preload) gives each worker threads of its own.
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._executor_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    self.config.workers, thread_name_prefix="sigverify-admission"
+                )
+            return self._executor
+
+    def close(self) -> None:
+        with self._executor_lock:
+            if self._executor is not None:
+                self._executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = None
+
+    # -- the two webhooks -------------------------------------------------------------------
+
+    def validate(self, request: AdmissionRequest) -> Decision:
+        """Allow or deny by the signatures of every new image of the workload."""
+        started = self._clock()
+        decision = self._validate(request, started + self.config.deadline_seconds)
+        self.metrics.count_admission(
+            "validate", decision.decision, decision.reason, self._clock() - started
+        )
+        return decision
+
+    def mutate(self, request: AdmissionRequest) -> Decision:
+        """Pin image-stream tags to the digests they resolve to (never denies)."""
+        started = self._clock()
+        decision = self._mutate(request, started + self.config.deadline_seconds)
+        self.metrics.count_admission(
+            "mutate", decision.decision, decision.reason, self._clock() - started
+        )
+        return decision
+
+    # -- shared steps -----------------------------------------------------------------------
+
+    def _uses(self, request: AdmissionRequest) -> list[ImageUse] | Decision:
+        """The images to check, or the decision when there is nothing to check."""
+        if request.operation not in CHECKED_OPERATIONS:
+            return allow(request, "NotChecked")
+        group, kind = request.kind.group, request.kind.kind
+        if pod_spec_path(group, kind) is None:
+            return allow(request, "NotAWorkload")
+        if self.config.is_exempt_namespace(request.namespace):
+            return allow(request, CheckReason.EXEMPT.value, annotations={"exempt": "namespace"})
+        old = request.old_object if request.operation == "UPDATE" else None
+        try:
+            uses = changed_images(group, kind, request.object, old)
+        except InputError as exc:
+            return deny_malformed(request, str(exc))
+        if not uses:
+            return allow(request, "NoImageChange" if old is not None else "NoImages")
+        return uses
+
+    def _treatment(self, text: str, namespace: str) -> ImageTreatment:
+        try:
+            reference = parse_reference(text)
+        except ReferenceError:
+            return treatment_for(self.config, namespace, None)
+        return treatment_for(self.config, namespace, reference)
+
+    def _run(
+        self, texts: list[str], deadline: float, task: Callable[[str], ImageResult]
+    ) -> dict[str, ImageResult]:
+        futures: dict[str, Future[ImageResult]] = {}
+        pool = self._pool()
+        for text in texts:
+            futures[text] = pool.submit(task, text)
+        wait(futures.values(), timeout=max(0.0, deadline - self._clock()))
+        results = {}
+        for text, future in futures.items():
+            if future.done() and not future.cancelled():
+                results[text] = future.result()
+            else:
+                future.cancel()  # still queued: never start it
+                results[text] = ImageResult(
+                    passed=False,
+                    reason=CheckReason.DEADLINE_EXCEEDED.value,
+                    detail=(
+                        "the image API and verifier did not answer within the "
+                        f"{self.config.deadline_seconds:g}s admission deadline"
+                    ),
+                    unavailable=True,
+                )
+        return results
+
+    # -- validate ---------------------------------------------------------------------------
+
+    def _validate(self, request: AdmissionRequest, deadline: float) -> Decision:
+        uses = self._uses(request)
+        if isinstance(uses, Decision):
+            return uses
+        namespace = request.namespace
+        treatments = {use.image: self._treatment(use.image, namespace) for use in uses}
+        texts = [text for text, t in treatments.items() if not t.exempt]
+        results = self._run(
+            texts, deadline, lambda text: self._check(text, namespace, treatments[text], deadline)
+        )
+        exempt = ImageResult(passed=True, reason=CheckReason.EXEMPT.value, detail="exempt image")
+        checks = [
+            ImageCheck(use, treatments[use.image], results.get(use.image, exempt)) for use in uses
+        ]
+        return decide(request, checks)
+
+    def _check(
+        self, text: str, namespace: str, treatment: ImageTreatment, deadline: float
+    ) -> ImageResult:
+        try:
+            resolution = self._resolver.resolve(text, namespace)
+        except ClusterError as exc:
+            return ImageResult(
+                passed=False,
+                reason=CheckReason.IMAGE_API_UNAVAILABLE.value,
+                detail=f"the image API could not answer: {exc}",
+                unavailable=True,
+            )
+        if resolution.kind is ResolutionKind.IMAGE:
+            return self._verify(resolution, deadline)
+        if resolution.kind is ResolutionKind.UNPINNED:
+            if treatment.unpinned_tags is UnpinnedTags.ALLOW:
+                return ImageResult(
+                    passed=True,
+                    reason=CheckReason.UNPINNED_TAG_ALLOWED.value,
+                    detail=resolution.message,
+                    via=resolution.via,
+                )
+            return ImageResult(
+                passed=False,
+                reason=CheckReason.UNPINNED_TAG.value,
+                detail=(
+                    f"{resolution.message}; the policy requires images by digest or through "
+                    "an image stream"
+                ),
+                via=resolution.via,
+            )
+        if resolution.kind is ResolutionKind.NOT_FOUND:
+            return ImageResult(
+                passed=False,
+                reason=CheckReason.IMAGE_NOT_FOUND.value,
+                detail=f"{resolution.message}; signatures seen: none",
+                digest=resolution.digest,
+                via=resolution.via,
+            )
+        return ImageResult(
+            passed=False,
+            reason=CheckReason.INVALID_REFERENCE.value,
+            detail=f"not a valid image reference: {resolution.message}",
+        )
+
+    def _verify(self, resolution: Resolution, deadline: float) -> ImageResult:
+        document = resolution.image
+        assert document is not None
+        digest = resolution.digest or ""
+        try:
+            verifier = self._verifier()
+            key = VerdictKey(
+                digest,
+                signature_hashes(_signature_contents(document)),
+                verifier.revision,
+                resolution.expected_identity,
+            )
+            verdict, lookup = self.cache.get_or_compute(
+                key,
+                lambda: verifier.verify_image(
+                    _typed_image(document), expected_identity=resolution.expected_identity
+                ),
+                timeout=max(0.0, deadline - self._clock()),
+            )
+        except FutureTimeout:
+            return ImageResult(
+                passed=False,
+                reason=CheckReason.DEADLINE_EXCEEDED.value,
+                detail=(
+                    f"verifying {digest} did not finish within the "
+                    f"{self.config.deadline_seconds:g}s admission deadline"
+                ),
+                digest=digest,
+                unavailable=True,
+            )
+        except BackendError as exc:
+            return ImageResult(
+                passed=False,
+                reason=CheckReason.VERIFICATION_ERROR.value,
+                detail=f"the signature verifier failed: {exc}",
+                digest=digest,
+                unavailable=True,
+            )
+        except InputError as exc:
+            return ImageResult(
+                passed=False,
+                reason=CheckReason.VERIFICATION_ERROR.value,
+                detail=f"the Image {digest} cannot be verified: {exc}",
+                digest=digest,
+            )
+        self.metrics.count_lookup(lookup)
+        return ImageResult(
+            passed=verdict.trusted,
+            reason=verdict.reason.value,
+            detail=verdict.message,
+            verdict=verdict,
+            digest=digest,
+            via=resolution.via,
+            pinned=resolution.pinned,
+        )
+
+    # -- mutate -----------------------------------------------------------------------------
+
+    def _pin(self, text: str, namespace: str) -> ImageResult:
+        try:
+            resolution = self._resolver.resolve(text, namespace)
+        except ClusterError as exc:
+            return ImageResult(
+                passed=False,
+                reason=CheckReason.IMAGE_API_UNAVAILABLE.value,
+                detail=str(exc),
+                unavailable=True,
+            )
+        return ImageResult(
+            passed=resolution.pinned is not None,
+            reason=resolution.kind.value,
+            detail=resolution.message,
+            digest=resolution.digest,
+            via=resolution.via,
+            pinned=resolution.pinned,
+        )
+
+    def _mutate(self, request: AdmissionRequest, deadline: float) -> Decision:
+        uses = self._uses(request)
+        if isinstance(uses, Decision):
+            return uses
+        namespace = request.namespace
+        texts = [
+            text
+            for text in dict.fromkeys(use.image for use in uses)
+            if not self._treatment(text, namespace).exempt
+        ]
+        results = self._run(texts, deadline, lambda text: self._pin(text, namespace))
+        patch: list[dict[str, Any]] = []
+        pinned: list[dict[str, str]] = []
+        for use in uses:
+            result = results.get(use.image)
+            if result is None or result.pinned is None or result.pinned == use.image:
+                continue
+            # "test" first: if another mutating webhook changed the image since we read it,
+            # the whole patch fails instead of overwriting its change.
+            patch.append({"op": "test", "path": use.pointer, "value": use.image})
+            patch.append({"op": "replace", "path": use.pointer, "value": result.pinned})
+            pinned.append({"pointer": use.pointer, "from": use.image, "to": result.pinned})
+        unresolved = sorted(text for text, result in results.items() if result.unavailable)
+        annotations: dict[str, str] = {"decision": "allow"}
+        if pinned:
+            annotations["pinned"] = _compact(pinned)
+        if unresolved:
+            annotations["unresolved"] = _compact(unresolved)
+        reason = "Pinned" if pinned else ("Unresolved" if unresolved else "NothingToPin")
+        annotations["reason"] = reason
+        if request.dry_run:
+            annotations["dryRun"] = "true"
+        response = AdmissionResponse(
+            request.uid, True, audit_annotations=annotations, patch=patch or None
+        )
+        return Decision(response, "allow", reason)
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)

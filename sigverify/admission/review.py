@@ -1,0 +1,203 @@
+"""AdmissionReview (``admission.k8s.io/v1``) in and out, parsed with marshmallow.
+
+Malformed bodies — not JSON, not an object, the wrong ``apiVersion``/``kind``, a missing
+``uid``, fields of the wrong type — are rejected with :class:`~sigverify.errors.InputError`
+(HTTP 400). Unknown fields are *ignored*, not rejected: the API server adds fields to
+AdmissionRequest over releases (``requestKind`` arrived in 1.15), and refusing them would turn
+a cluster upgrade into a cluster-wide admission outage under ``failurePolicy: Fail``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from sigverify.admission._fields import StrictBoolean
+from sigverify.errors import InputError
+
+__all__ = [
+    "ADMISSION_API_VERSION",
+    "MAX_REVIEW_BYTES",
+    "AdmissionRequest",
+    "AdmissionResponse",
+    "GroupVersionKind",
+    "parse_review",
+    "review_response",
+]
+
+ADMISSION_API_VERSION = "admission.k8s.io/v1"
+#: Largest AdmissionReview body accepted. etcd caps objects at 1.5 MiB; a review carries the
+#: object and the old object, JSON-encoded, so 8 MiB leaves room without inviting abuse.
+MAX_REVIEW_BYTES = 8 * 1024 * 1024
+OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
+
+
+class _Lenient(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class _GroupVersionKindSchema(_Lenient):
+    group = fields.String(load_default="")
+    version = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class _GroupVersionResourceSchema(_Lenient):
+    group = fields.String(load_default="")
+    version = fields.String(required=True)
+    resource = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class _RequestSchema(_Lenient):
+    uid = fields.String(required=True, validate=validate.Length(min=1, max=256))
+    kind = fields.Nested(_GroupVersionKindSchema, required=True)
+    resource = fields.Nested(_GroupVersionResourceSchema, required=True)
+    subResource = fields.String(load_default="")
+    name = fields.String(load_default="")
+    namespace = fields.String(load_default="")
+    operation = fields.String(required=True, validate=validate.OneOf(OPERATIONS))
+    userInfo = fields.Dict(load_default=dict)
+    object = fields.Dict(allow_none=True, load_default=None)
+    oldObject = fields.Dict(allow_none=True, load_default=None)
+    dryRun = StrictBoolean(load_default=False, allow_none=True)
+    options = fields.Dict(allow_none=True, load_default=None)
+
+
+class _ReviewSchema(_Lenient):
+    apiVersion = fields.String(required=True, validate=validate.Equal(ADMISSION_API_VERSION))
+    kind = fields.String(required=True, validate=validate.Equal("AdmissionReview"))
+    request = fields.Nested(_RequestSchema, required=True)
+
+
+class _StatusSchema(Schema):
+    code = fields.Integer()
+    message = fields.String()
+
+
+class _ResponseSchema(Schema):
+    uid = fields.String()
+    allowed = fields.Boolean()
+    status = fields.Nested(_StatusSchema)
+    warnings = fields.List(fields.String())
+    auditAnnotations = fields.Dict(keys=fields.String(), values=fields.String())
+    patchType = fields.String()
+    patch = fields.String()
+
+
+class _ReviewOutSchema(Schema):
+    apiVersion = fields.String()
+    kind = fields.String()
+    response = fields.Nested(_ResponseSchema)
+
+
+@dataclass(frozen=True)
+class GroupVersionKind:
+    group: str
+    version: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class AdmissionRequest:
+    """The parts of an AdmissionRequest the webhook reads."""
+
+    uid: str
+    kind: GroupVersionKind
+    resource: str
+    sub_resource: str
+    name: str
+    namespace: str
+    operation: str
+    object: Mapping[str, Any] | None
+    old_object: Mapping[str, Any] | None
+    dry_run: bool
+    username: str = ""
+
+
+@dataclass(frozen=True)
+class AdmissionResponse:
+    """The webhook's answer, before it is wrapped in an AdmissionReview."""
+
+    uid: str
+    allowed: bool
+    status_code: int | None = None
+    message: str | None = None
+    warnings: Sequence[str] = ()
+    audit_annotations: Mapping[str, str] = field(default_factory=dict)
+    patch: Sequence[Mapping[str, Any]] | None = None  # RFC 6902 operations
+
+
+def _messages(errors: Any, prefix: str = "") -> list[str]:
+    if isinstance(errors, dict):
+        return [m for k, v in errors.items() for m in _messages(v, f"{prefix}{k}.")]
+    if isinstance(errors, list):
+        return [f"{prefix.rstrip('.')}: {e}" for e in errors if isinstance(e, str)] + [
+            m for e in errors if not isinstance(e, str) for m in _messages(e, prefix)
+        ]
+    return [f"{prefix.rstrip('.')}: {errors}"]
+
+
+def parse_review(body: bytes) -> AdmissionRequest:
+    """Parse an AdmissionReview body into an :class:`AdmissionRequest` or raise InputError."""
+    if len(body) > MAX_REVIEW_BYTES:
+        raise InputError(f"the AdmissionReview is larger than {MAX_REVIEW_BYTES} bytes")
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"the body is not JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise InputError("the body must be a JSON object (an AdmissionReview)")
+    try:
+        data = _ReviewSchema().load(document)
+    except ValidationError as exc:
+        details = "; ".join(sorted(_messages(exc.messages)))
+        raise InputError(f"not an admission.k8s.io/v1 AdmissionReview: {details}") from exc
+    request = data["request"]
+    kind = request["kind"]
+    user = request["userInfo"].get("username", "")
+    return AdmissionRequest(
+        uid=request["uid"],
+        kind=GroupVersionKind(kind["group"], kind["version"], kind["kind"]),
+        resource=request["resource"]["resource"],
+        sub_resource=request["subResource"],
+        name=request["name"],
+        namespace=request["namespace"],
+        operation=request["operation"],
+        object=request["object"],
+        old_object=request["oldObject"],
+        dry_run=bool(request["dryRun"]),
+        username=user if isinstance(user, str) else "",
+    )
+
+
+def encode_patch(patch: Sequence[Mapping[str, Any]]) -> str:
+    """RFC 6902 operations as the base64 the ``patch`` field carries."""
+    text = json.dumps(list(patch), separators=(",", ":"), sort_keys=True)
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def review_response(response: AdmissionResponse) -> dict[str, Any]:
+    """The AdmissionReview the API server expects back (same apiVersion/kind, our uid)."""
+    out: dict[str, Any] = {"uid": response.uid, "allowed": response.allowed}
+    if response.status_code is not None:
+        status: dict[str, Any] = {"code": response.status_code}
+        if response.message:
+            status["message"] = response.message
+        out["status"] = status
+    if response.warnings:
+        out["warnings"] = list(response.warnings)
+    if response.audit_annotations:
+        out["auditAnnotations"] = dict(response.audit_annotations)
+    if response.patch:
+        out["patchType"] = "JSONPatch"
+        out["patch"] = encode_patch(response.patch)
+    result: dict[str, Any] = _ReviewOutSchema().dump(
+        {"apiVersion": ADMISSION_API_VERSION, "kind": "AdmissionReview", "response": out}
+    )
+    return result

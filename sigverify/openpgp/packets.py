@@ -1,0 +1,606 @@
+"""A pure, bounded reader for atomic-signature blobs (RFC 4880 signed messages).
+
+It accepts exactly the shape of a binary OpenPGP signed message (RFC 4880 §11.3)::
+
+    [Marker]* [Compressed ->]* [One-Pass Signature] Literal Data Signature
+    [Marker]* [Compressed ->]* Signature Literal Data            (the old form, no OPS)
+
+and nothing else. Every size, count and nesting depth is bounded by :mod:`sigverify.limits`;
+decompression stops as soon as its output passes the bound (a compression bomb is refused
+while it is being inflated, not after). Only :class:`~sigverify.errors.SignatureRejected`
+ever escapes :func:`parse_signed_message`:
+
+* no signature packet at all (a plain literal, an encrypted message) → ``NoSignature``;
+* more than one signature packet → ``MultipleSignatures``;
+* anything malformed, truncated, oversized, unknown or critical-but-not-understood →
+  ``InvalidSignature`` with a message naming what was wrong.
+
+Both backends run this reader first, so what it refuses is refused identically by both.
+No I/O, no cryptography: the returned :class:`SignedMessage` is unauthenticated data.
+"""
+
+from __future__ import annotations
+
+import bz2
+import zlib
+from dataclasses import dataclass, field
+from typing import Final
+
+from sigverify.core.verdict import Reason
+from sigverify.errors import SignatureRejected
+from sigverify.limits import (
+    MAX_DECOMPRESSED_BYTES,
+    MAX_NESTING,
+    MAX_PACKETS,
+    MAX_PAYLOAD_BYTES,
+    MAX_SIGNATURE_BLOB_BYTES,
+)
+
+__all__ = [
+    "HASH_ALGORITHMS",
+    "PUBKEY_SIGNATURE_MPIS",
+    "LiteralData",
+    "OnePassSignature",
+    "SignaturePacket",
+    "SignedMessage",
+    "Subpacket",
+    "parse_signed_message",
+]
+
+# RFC 4880 §4.3 packet tags.
+TAG_PKESK: Final = 1
+TAG_SIGNATURE: Final = 2
+TAG_SKESK: Final = 3
+TAG_ONE_PASS: Final = 4
+TAG_COMPRESSED: Final = 8
+TAG_SED: Final = 9
+TAG_MARKER: Final = 10
+TAG_LITERAL: Final = 11
+TAG_SEIPD: Final = 18
+TAG_AEAD: Final = 20
+_ENCRYPTED_TAGS: Final = frozenset({TAG_PKESK, TAG_SKESK, TAG_SED, TAG_SEIPD, TAG_AEAD})
+# RFC 4880 §4.2.2.4: only these packets may use partial body lengths.
+_PARTIAL_OK: Final = frozenset({TAG_LITERAL, TAG_COMPRESSED, TAG_SED, TAG_SEIPD, TAG_AEAD})
+
+#: RFC 4880 §9.4 hash algorithms accepted. MD5 (1) is refused as GnuPG 2.2 refuses it (a
+#: "weak digest"); RIPEMD-160 (3) and the rest are refused by both backends alike.
+HASH_ALGORITHMS: Final = {
+    2: "SHA1",
+    8: "SHA256",
+    9: "SHA384",
+    10: "SHA512",
+    11: "SHA224",
+}
+#: RFC 4880 §5.2.2/§5.2.3 and RFC 6637/draft-koch-eddsa: signature MPIs per public-key algorithm.
+PUBKEY_SIGNATURE_MPIS: Final = {1: 1, 3: 1, 17: 2, 19: 2, 22: 2}
+
+# RFC 4880 §5.2.3.1 signature subpacket types.
+SUB_CREATION_TIME: Final = 2
+SUB_EXPIRATION_TIME: Final = 3
+SUB_KEY_EXPIRATION_TIME: Final = 9
+SUB_ISSUER: Final = 16
+SUB_NOTATION: Final = 20
+SUB_ISSUER_FINGERPRINT: Final = 33
+# The critical subpackets GnuPG 2.2 understands (parse-packet.c, can_handle_critical);
+# critical notations are refused outright (GnuPG knows none that matter to us).
+_UNDERSTOOD_CRITICAL: Final = frozenset(
+    {2, 3, 4, 7, 9, 11, 12, 16, 21, 22, 25, 26, 27, 29, 30, 31, 33}
+)
+# GnuPG refuses hashed or unhashed subpacket areas longer than this (parse_signature).
+_MAX_SUBPACKET_AREA: Final = 10000
+
+_COMPRESSION_NAMES: Final = {0: "uncompressed", 1: "ZIP", 2: "ZLIB", 3: "BZip2"}
+
+
+def _invalid(message: str) -> SignatureRejected:
+    return SignatureRejected(Reason.INVALID_SIGNATURE, message)
+
+
+@dataclass(frozen=True)
+class LiteralData:
+    """RFC 4880 §5.9: the signed payload and its (unsigned) framing."""
+
+    mode: str
+    filename: bytes
+    date: int
+    body: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class OnePassSignature:
+    """RFC 4880 §5.4."""
+
+    sig_type: int
+    hash_algo: int
+    pubkey_algo: int
+    key_id: str
+    last: bool
+
+
+@dataclass(frozen=True)
+class Subpacket:
+    type: int
+    critical: bool
+    hashed: bool
+    body: bytes
+
+
+@dataclass(frozen=True)
+class SignaturePacket:
+    """RFC 4880 §5.2: a v3 or v4 signature over a document (type 0x00 or 0x01).
+
+    ``issuer_key_id`` is chosen as GnuPG chooses it: the hashed issuer-fingerprint
+    subpacket, else the issuer subpacket (hashed, then unhashed). ``hashed_trailer`` is
+    what follows the document in the hash (§5.2.4); ``left16`` the two quick-check bytes.
+    """
+
+    version: int
+    sig_type: int
+    pubkey_algo: int
+    hash_algo: int
+    creation_time: int | None
+    issuer_key_id: str | None
+    issuer_fingerprint: str | None
+    expiration_seconds: int | None
+    key_expiration_seconds: int | None
+    hashed_trailer: bytes = field(repr=False)
+    left16: bytes = field(repr=False)
+    mpis: tuple[int, ...] = field(repr=False)
+    subpackets: tuple[Subpacket, ...] = field(repr=False, default=())
+
+    @property
+    def expiration_time(self) -> int | None:
+        """Absolute expiry (seconds since the epoch), ``None`` when it never expires."""
+        if self.expiration_seconds is None or self.creation_time is None:
+            return None
+        return self.creation_time + self.expiration_seconds
+
+
+@dataclass(frozen=True)
+class SignedMessage:
+    literal: LiteralData
+    signature: SignaturePacket
+    one_pass: OnePassSignature | None
+    compression: tuple[int, ...] = ()
+
+    @property
+    def payload(self) -> bytes:
+        return self.literal.body
+
+
+@dataclass
+class _Packet:
+    tag: int
+    body: bytes
+    depth: int
+
+
+class _Budget:
+    """Counts packets across nesting levels (limits.MAX_PACKETS)."""
+
+    def __init__(self) -> None:
+        self.packets = 0
+
+    def take(self) -> None:
+        self.packets += 1
+        if self.packets > MAX_PACKETS:
+            raise _invalid(f"more than {MAX_PACKETS} OpenPGP packets")
+
+
+def parse_signed_message(blob: bytes) -> SignedMessage:
+    """Read ``blob`` as an atomic-signature signed message (see the module docstring)."""
+    if not isinstance(blob, bytes | bytearray | memoryview):
+        raise _invalid("the signature blob is not bytes")
+    data = bytes(blob)
+    if len(data) > MAX_SIGNATURE_BLOB_BYTES:
+        raise _invalid(
+            f"the signature blob is {len(data)} bytes, more than {MAX_SIGNATURE_BLOB_BYTES}"
+        )
+    if not data:
+        raise _invalid("the signature blob is empty")
+    if not data[0] & 0x80:
+        hint = " (ASCII-armored?)" if data.lstrip().startswith(b"-----BEGIN PGP") else ""
+        raise _invalid(f"the signature blob is not a binary OpenPGP message{hint}")
+    budget = _Budget()
+    packets: list[_Packet] = []
+    compression: list[int] = []
+    _read_level(data, 0, budget, packets, compression)
+    return _assemble(packets, tuple(compression))
+
+
+def _read_level(
+    data: bytes, depth: int, budget: _Budget, out: list[_Packet], compression: list[int]
+) -> None:
+    """Split one nesting level into packets, descending into compressed data."""
+    offset = 0
+    end = len(data)
+    while offset < end:
+        budget.take()
+        tag, body, offset, indeterminate = _read_packet(data, offset)
+        if tag in _ENCRYPTED_TAGS:
+            raise SignatureRejected(
+                Reason.NO_SIGNATURE, "the blob is an encrypted message, not a signed one"
+            )
+        if tag == TAG_MARKER:
+            # RFC 4880 §5.8: "Such a packet MUST be ignored when received."
+            if body != b"PGP":
+                raise _invalid("malformed marker packet")
+            continue
+        if tag == TAG_COMPRESSED:
+            if depth >= MAX_NESTING:
+                raise _invalid(f"compressed data nested deeper than {MAX_NESTING} levels")
+            algorithm, inner, rest = _decompress(body)
+            compression.append(algorithm)
+            _read_level(inner, depth + 1, budget, out, compression)
+            if rest:
+                if not indeterminate or not rest[0] & 0x80:
+                    raise _invalid("data after the end of the compressed stream")
+                # An indeterminate-length packet runs to the end of the input, so whatever
+                # follows the compressed stream sits at this level (e.g. a second message
+                # appended to the blob): read it as such instead of ignoring it.
+                _read_level(rest, depth, budget, out, compression)
+            continue
+        if tag not in (TAG_SIGNATURE, TAG_ONE_PASS, TAG_LITERAL):
+            raise _invalid(f"unexpected OpenPGP packet (tag {tag}) in a signed message")
+        out.append(_Packet(tag, body, depth))
+
+
+def _read_packet(data: bytes, offset: int) -> tuple[int, bytes, int, bool]:
+    """RFC 4880 §4.2: one packet; returns (tag, body, next offset, indeterminate length)."""
+    end = len(data)
+    ctb = data[offset]
+    if not ctb & 0x80:
+        raise _invalid(f"invalid packet header byte 0x{ctb:02x} at offset {offset}")
+    offset += 1
+    if ctb & 0x40:  # new format
+        tag = ctb & 0x3F
+        return (*_read_new_format_body(data, offset, tag), False)
+    tag = (ctb >> 2) & 0x0F
+    length_type = ctb & 0x03
+    if length_type == 3:
+        # Indeterminate length: the packet runs to the end of the enclosing data.
+        if tag not in (TAG_LITERAL, TAG_COMPRESSED):
+            raise _invalid(f"indeterminate length on a packet with tag {tag}")
+        return tag, data[offset:], end, True
+    size = 1 << length_type
+    if offset + size > end:
+        raise _invalid("truncated packet header")
+    length = int.from_bytes(data[offset : offset + size], "big")
+    offset += size
+    if offset + length > end:
+        raise _invalid(f"truncated packet (tag {tag}): {length} bytes announced")
+    return tag, data[offset : offset + length], offset + length, False
+
+
+def _read_new_format_body(data: bytes, offset: int, tag: int) -> tuple[int, bytes, int]:
+    end = len(data)
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        if offset >= end:
+            raise _invalid("truncated packet length")
+        first = data[offset]
+        if first < 192:
+            length, offset = first, offset + 1
+        elif first < 224:
+            if offset + 2 > end:
+                raise _invalid("truncated packet length")
+            length = ((first - 192) << 8) + data[offset + 1] + 192
+            offset += 2
+        elif first == 255:
+            if offset + 5 > end:
+                raise _invalid("truncated packet length")
+            length = int.from_bytes(data[offset + 1 : offset + 5], "big")
+            offset += 5
+        else:
+            # Partial body length (RFC 4880 §4.2.2.4).
+            if tag not in _PARTIAL_OK:
+                raise _invalid(f"partial body length on a packet with tag {tag}")
+            length = 1 << (first & 0x1F)
+            offset += 1
+            if offset + length > end:
+                raise _invalid(f"truncated partial body (tag {tag})")
+            chunks.append(data[offset : offset + length])
+            total += length
+            offset += length
+            continue
+        if offset + length > end:
+            raise _invalid(f"truncated packet (tag {tag}): {length} bytes announced")
+        chunks.append(data[offset : offset + length])
+        total += length
+        offset += length
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return tag, body, offset
+
+
+def _decompress(body: bytes) -> tuple[int, bytes, bytes]:
+    """RFC 4880 §5.6, output bounded while it is produced: (algorithm, output, rest)."""
+    if not body:
+        raise _invalid("empty compressed-data packet")
+    algorithm = body[0]
+    compressed = body[1:]
+    limit = MAX_DECOMPRESSED_BYTES
+    if algorithm == 0:
+        if len(compressed) > limit:
+            raise _invalid("compressed-data content is too large")
+        return algorithm, compressed, b""
+    name = _COMPRESSION_NAMES.get(algorithm)
+    try:
+        if algorithm in (1, 2):
+            inflater = zlib.decompressobj(-15 if algorithm == 1 else 15)
+            output = inflater.decompress(compressed, limit + 1)
+            if len(output) > limit:
+                raise _invalid(
+                    f"{name} data inflates to more than {limit} bytes (compression bomb?)"
+                )
+            if not inflater.eof:
+                raise _invalid(f"truncated {name} compressed data")
+            return algorithm, output, inflater.unused_data
+        if algorithm == 3:
+            expander = bz2.BZ2Decompressor()
+            output = expander.decompress(compressed, limit + 1)
+            if len(output) > limit:
+                raise _invalid(f"BZip2 data expands to more than {limit} bytes (compression bomb?)")
+            if not expander.eof:
+                raise _invalid("truncated BZip2 compressed data")
+            return algorithm, output, expander.unused_data
+    except (zlib.error, OSError, EOFError, ValueError) as exc:
+        raise _invalid(f"corrupt {name} compressed data: {exc}") from exc
+    raise _invalid(f"unknown compression algorithm {algorithm}")
+
+
+def _assemble(packets: list[_Packet], compression: tuple[int, ...]) -> SignedMessage:
+    """Check the packet sequence against the signed-message grammar."""
+    tags = [packet.tag for packet in packets]
+    signatures = tags.count(TAG_SIGNATURE)
+    if signatures == 0:
+        raise SignatureRejected(Reason.NO_SIGNATURE, "the blob carries no signature")
+    if signatures > 1:
+        raise SignatureRejected(
+            Reason.MULTIPLE_SIGNATURES,
+            f"the blob carries {signatures} signatures; an atomic signature has exactly one",
+        )
+    if len({packet.depth for packet in packets}) != 1:
+        raise _invalid("the signed message is split across compression levels")
+    if tags == [TAG_ONE_PASS, TAG_LITERAL, TAG_SIGNATURE]:
+        one_pass = _parse_one_pass(packets[0].body)
+        literal = _parse_literal(packets[1].body)
+        signature = _parse_signature(packets[2].body)
+        if one_pass.hash_algo != signature.hash_algo:
+            # GnuPG hashes the literal with the OPS's algorithm: "signature digest conflict".
+            raise _invalid("the one-pass header and the signature name different hashes")
+        if one_pass.sig_type != signature.sig_type:
+            raise _invalid("the one-pass header and the signature have different types")
+        if not one_pass.last:
+            raise _invalid("the one-pass header announces more signatures than present")
+    elif tags == [TAG_SIGNATURE, TAG_LITERAL]:
+        one_pass = None
+        signature = _parse_signature(packets[0].body)
+        literal = _parse_literal(packets[1].body)
+    elif tags == [TAG_LITERAL, TAG_SIGNATURE]:
+        raise _invalid("a signature after literal data without a one-pass header")
+    else:
+        names = {TAG_ONE_PASS: "one-pass", TAG_LITERAL: "literal", TAG_SIGNATURE: "signature"}
+        shape = " -> ".join(names[tag] for tag in tags)
+        raise _invalid(f"not a signed message: packet sequence {shape}")
+    return SignedMessage(literal, signature, one_pass, compression)
+
+
+def _parse_one_pass(body: bytes) -> OnePassSignature:
+    if len(body) != 13:
+        raise _invalid(f"one-pass signature packet of {len(body)} bytes (13 expected)")
+    if body[0] != 3:
+        raise _invalid(f"one-pass signature version {body[0]} (3 expected)")
+    return OnePassSignature(
+        sig_type=body[1],
+        hash_algo=body[2],
+        pubkey_algo=body[3],
+        key_id=body[4:12].hex().upper(),
+        last=body[12] != 0,
+    )
+
+
+def _parse_literal(body: bytes) -> LiteralData:
+    if len(body) < 6:
+        raise _invalid("truncated literal data packet")
+    mode = chr(body[0])
+    if mode not in ("b", "t", "u"):
+        raise _invalid(f"literal data with unsupported mode 0x{body[0]:02x}")
+    name_length = body[1]
+    if 2 + name_length + 4 > len(body):
+        raise _invalid("truncated literal data packet")
+    filename = body[2 : 2 + name_length]
+    date = int.from_bytes(body[2 + name_length : 6 + name_length], "big")
+    content = body[6 + name_length :]
+    if len(content) > MAX_PAYLOAD_BYTES:
+        raise _invalid(f"the signed payload is larger than {MAX_PAYLOAD_BYTES} bytes")
+    return LiteralData(mode=mode, filename=filename, date=date, body=content)
+
+
+def _parse_signature(body: bytes) -> SignaturePacket:
+    if not body:
+        raise _invalid("empty signature packet")
+    version = body[0]
+    if version in (2, 3):
+        return _parse_v3_signature(body)
+    if version == 4:
+        return _parse_v4_signature(body)
+    raise _invalid(f"signature packet version {version} is not supported")
+
+
+def _check_type_and_algorithms(sig_type: int, pubkey_algo: int, hash_algo: int) -> None:
+    if sig_type not in (0x00, 0x01):
+        raise _invalid(f"signature type 0x{sig_type:02x} is not a document signature")
+    if pubkey_algo not in PUBKEY_SIGNATURE_MPIS:
+        raise _invalid(f"unsupported public-key algorithm {pubkey_algo}")
+    if hash_algo not in HASH_ALGORITHMS:
+        raise _invalid(f"unsupported hash algorithm {hash_algo}")
+
+
+def _parse_v3_signature(body: bytes) -> SignaturePacket:
+    # RFC 4880 §5.2.2: version, 5, type, time(4), key ID(8), pk algo, hash algo, left16, MPIs.
+    if len(body) < 19:
+        raise _invalid("truncated v3 signature packet")
+    if body[1] != 5:
+        raise _invalid(f"v3 signature with hashed length {body[1]} (5 expected)")
+    sig_type = body[2]
+    creation = int.from_bytes(body[3:7], "big")
+    key_id = body[7:15].hex().upper()
+    pubkey_algo, hash_algo = body[15], body[16]
+    _check_type_and_algorithms(sig_type, pubkey_algo, hash_algo)
+    left16 = body[17:19]
+    mpis = _parse_mpis(body, 19, PUBKEY_SIGNATURE_MPIS[pubkey_algo])
+    return SignaturePacket(
+        version=body[0],
+        sig_type=sig_type,
+        pubkey_algo=pubkey_algo,
+        hash_algo=hash_algo,
+        creation_time=creation,
+        issuer_key_id=key_id,
+        issuer_fingerprint=None,
+        expiration_seconds=None,
+        key_expiration_seconds=None,
+        hashed_trailer=body[2:7],
+        left16=left16,
+        mpis=mpis,
+    )
+
+
+def _parse_v4_signature(body: bytes) -> SignaturePacket:
+    # RFC 4880 §5.2.3.
+    if len(body) < 6:
+        raise _invalid("truncated v4 signature packet")
+    sig_type, pubkey_algo, hash_algo = body[1], body[2], body[3]
+    _check_type_and_algorithms(sig_type, pubkey_algo, hash_algo)
+    hashed_length = int.from_bytes(body[4:6], "big")
+    offset = 6 + hashed_length
+    if hashed_length > _MAX_SUBPACKET_AREA or offset + 2 > len(body):
+        raise _invalid("truncated or oversized hashed subpacket area")
+    hashed_area = body[6:offset]
+    unhashed_length = int.from_bytes(body[offset : offset + 2], "big")
+    unhashed_start = offset + 2
+    offset = unhashed_start + unhashed_length
+    if unhashed_length > _MAX_SUBPACKET_AREA or offset + 2 > len(body):
+        raise _invalid("truncated or oversized unhashed subpacket area")
+    subpackets = (
+        *_parse_subpackets(hashed_area, hashed=True),
+        *_parse_subpackets(body[unhashed_start:offset], hashed=False),
+    )
+    left16 = body[offset : offset + 2]
+    mpis = _parse_mpis(body, offset + 2, PUBKEY_SIGNATURE_MPIS[pubkey_algo])
+    hashed_part = body[: 6 + hashed_length]
+    trailer = hashed_part + b"\x04\xff" + len(hashed_part).to_bytes(4, "big")
+
+    def first(kind: int, *, hashed_only: bool) -> Subpacket | None:
+        for hashed_pass in (True, False):
+            if hashed_pass is False and hashed_only:
+                return None
+            for sub in subpackets:
+                if sub.type == kind and sub.hashed is hashed_pass:
+                    return sub
+        return None
+
+    created = first(SUB_CREATION_TIME, hashed_only=True)
+    expires = first(SUB_EXPIRATION_TIME, hashed_only=True)
+    key_expires = first(SUB_KEY_EXPIRATION_TIME, hashed_only=True)
+    fingerprint_sub = first(SUB_ISSUER_FINGERPRINT, hashed_only=True)
+    issuer_sub = first(SUB_ISSUER, hashed_only=False)
+    fingerprint: str | None = None
+    key_id: str | None = None
+    if fingerprint_sub is not None and fingerprint_sub.body[0] == 4:
+        # A v4 fingerprint (21 bytes with the version; GnuPG ignores other lengths).
+        fingerprint = fingerprint_sub.body[1:].hex().upper()
+        key_id = fingerprint[-16:]
+    if key_id is None and issuer_sub is not None:
+        key_id = issuer_sub.body.hex().upper()
+    expiration = _u32(expires) if expires is not None else None
+    key_expiration = _u32(key_expires) if key_expires is not None else None
+    return SignaturePacket(
+        version=4,
+        sig_type=sig_type,
+        pubkey_algo=pubkey_algo,
+        hash_algo=hash_algo,
+        creation_time=_u32(created) if created is not None else None,
+        issuer_key_id=key_id,
+        issuer_fingerprint=fingerprint,
+        expiration_seconds=expiration or None,
+        key_expiration_seconds=key_expiration or None,
+        hashed_trailer=trailer,
+        left16=left16,
+        mpis=mpis,
+        subpackets=subpackets,
+    )
+
+
+def _u32(sub: Subpacket) -> int:
+    return int.from_bytes(sub.body, "big")
+
+
+# Minimum/exact body sizes GnuPG insists on (parse-packet.c, parse_one_sig_subpkt).
+_EXACT_SIZES: Final = {SUB_CREATION_TIME: 4, SUB_EXPIRATION_TIME: 4, SUB_KEY_EXPIRATION_TIME: 4}
+_MIN_SIZES: Final = {SUB_ISSUER: 8, SUB_ISSUER_FINGERPRINT: 21}
+_V4_FINGERPRINT_SUBPACKET: Final = 21
+
+
+def _parse_subpackets(area: bytes, *, hashed: bool) -> list[Subpacket]:
+    """RFC 4880 §5.2.3.1. Malformed areas and unknown critical subpackets are refused."""
+    result: list[Subpacket] = []
+    offset = 0
+    end = len(area)
+    while offset < end:
+        first = area[offset]
+        if first < 192:
+            length, offset = first, offset + 1
+        elif first < 255:
+            if offset + 2 > end:
+                raise _invalid("truncated signature subpacket length")
+            length = ((first - 192) << 8) + area[offset + 1] + 192
+            offset += 2
+        else:
+            if offset + 5 > end:
+                raise _invalid("truncated signature subpacket length")
+            length = int.from_bytes(area[offset + 1 : offset + 5], "big")
+            offset += 5
+        if length == 0 or offset + length > end:
+            raise _invalid("truncated or empty signature subpacket")
+        kind = area[offset] & 0x7F
+        critical = bool(area[offset] & 0x80)
+        content = area[offset + 1 : offset + length]
+        offset += length
+        exact = _EXACT_SIZES.get(kind)
+        if (exact is not None and len(content) != exact) or len(content) < _MIN_SIZES.get(kind, 0):
+            raise _invalid(f"signature subpacket {kind} has a bad length ({len(content)})")
+        if kind == SUB_ISSUER and len(content) != 8:
+            raise _invalid(f"issuer subpacket of {len(content)} bytes")
+        if (
+            kind == SUB_ISSUER_FINGERPRINT
+            and content[0] == 4
+            and len(content) != _V4_FINGERPRINT_SUBPACKET
+        ):
+            raise _invalid(f"v4 issuer fingerprint subpacket of {len(content)} bytes")
+        if critical and kind not in _UNDERSTOOD_CRITICAL:
+            # RFC 4880 §5.2.3.1: an unknown critical subpacket makes the signature invalid.
+            raise _invalid(f"signature carries an unknown critical subpacket (type {kind})")
+        result.append(Subpacket(kind, critical, hashed, content))
+    return result
+
+
+def _parse_mpis(body: bytes, offset: int, count: int) -> tuple[int, ...]:
+    """RFC 4880 §3.2 multiprecision integers; the packet must end with the last one."""
+    values: list[int] = []
+    end = len(body)
+    for _ in range(count):
+        if offset + 2 > end:
+            raise _invalid("truncated signature value")
+        bits = int.from_bytes(body[offset : offset + 2], "big")
+        size = (bits + 7) // 8
+        offset += 2
+        if offset + size > end:
+            raise _invalid("truncated signature value")
+        if size > 1024:
+            raise _invalid("signature value is implausibly large")
+        values.append(int.from_bytes(body[offset : offset + size], "big"))
+        offset += size
+    if offset != end:
+        raise _invalid("trailing data in the signature packet")
+    return tuple(values)

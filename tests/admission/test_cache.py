@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+
+import pytest
+
+from sigverify.admission.cache import Lookup, VerdictCache, VerdictKey, signature_hashes
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _cache(clock: Clock, max_entries: int = 3) -> VerdictCache[str]:
+    return VerdictCache(
+        max_entries=max_entries,
+        ttl_seconds=60,
+        negative_ttl_seconds=5,
+        is_negative=lambda value: value.startswith("bad"),
+        clock=clock,
+    )
+
+
+def test_key_names_digest_signatures_revision_identity() -> None:
+    hashes = signature_hashes(["YWJj", b"abc"])
+    assert hashes == (
+        "35d95694d3f160215db293c7899daa5907837838fb4b8119ed713e32446c1266",
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+    )
+    a = VerdictKey("sha256:1", hashes, "rev1", None)
+    assert a == VerdictKey("sha256:1", hashes, "rev1", None)
+    assert a != VerdictKey("sha256:1", hashes, "rev2", None)
+    assert a != VerdictKey("sha256:1", hashes[:1], "rev1", None)
+    assert a != VerdictKey("sha256:1", hashes, "rev1", "quay.io/a/b@sha256:1")
+
+
+def test_hit_miss_and_ttls() -> None:
+    clock = Clock()
+    cache = _cache(clock)
+    calls: list[str] = []
+
+    def compute(value: str) -> str:
+        calls.append(value)
+        return value
+
+    assert cache.get_or_compute("good", lambda: compute("good")) == ("good", Lookup.MISS)
+    assert cache.get_or_compute("good", lambda: compute("x")) == ("good", Lookup.HIT)
+    assert cache.get_or_compute("bad", lambda: compute("bad")) == ("bad", Lookup.MISS)
+    clock.now += 5  # the negative TTL has passed, the positive one has not
+    assert cache.get_or_compute("bad", lambda: compute("bad2")) == ("bad2", Lookup.MISS)
+    assert cache.get_or_compute("good", lambda: compute("x")) == ("good", Lookup.HIT)
+    clock.now += 60
+    assert cache.get_or_compute("good", lambda: compute("good3")) == ("good3", Lookup.MISS)
+    assert calls == ["good", "bad", "bad2", "good3"]
+
+
+def test_size_bound_evicts_least_recently_used() -> None:
+    cache = _cache(Clock(), max_entries=2)
+    cache.get_or_compute("a", lambda: "a")
+    cache.get_or_compute("b", lambda: "b")
+    cache.get_or_compute("a", lambda: "A")  # touch a
+    cache.get_or_compute("c", lambda: "c")  # evicts b
+    assert len(cache) == 2
+    assert cache.get_or_compute("a", lambda: "A") == ("a", Lookup.HIT)
+    assert cache.get_or_compute("b", lambda: "B") == ("B", Lookup.MISS)
+
+
+def test_errors_are_not_cached() -> None:
+    cache = _cache(Clock())
+
+    def boom() -> str:
+        raise RuntimeError("down")
+
+    with pytest.raises(RuntimeError):
+        cache.get_or_compute("k", boom)
+    assert cache.get_or_compute("k", lambda: "ok") == ("ok", Lookup.MISS)
+
+
+def test_concurrent_lookups_are_coalesced() -> None:
+    cache = _cache(Clock())
+    started = threading.Event()
+    release = threading.Event()
+    calls = []
+
+    def slow() -> str:
+        calls.append(1)
+        started.set()
+        release.wait(10)
+        return "value"
+
+    with ThreadPoolExecutor(5) as pool:
+        first = pool.submit(cache.get_or_compute, "k", slow)
+        assert started.wait(10)
+        others = [pool.submit(cache.get_or_compute, "k", slow, timeout=10) for _ in range(4)]
+        release.set()
+        assert first.result(10) == ("value", Lookup.MISS)
+        assert [f.result(10) for f in others] == [("value", Lookup.COALESCED)] * 4
+    assert calls == [1]
+
+
+def test_coalesced_waiter_times_out_and_sees_errors() -> None:
+    cache = _cache(Clock())
+    started = threading.Event()
+    release = threading.Event()
+
+    def slow() -> str:
+        started.set()
+        release.wait(10)
+        raise RuntimeError("verifier crashed")
+
+    with ThreadPoolExecutor(3) as pool:
+        first = pool.submit(cache.get_or_compute, "k", slow)
+        assert started.wait(10)
+        with pytest.raises(FutureTimeout):
+            cache.get_or_compute("k", slow, timeout=0.01)
+        waiter = pool.submit(cache.get_or_compute, "k", slow, timeout=10)
+        release.set()
+        with pytest.raises(RuntimeError, match="verifier crashed"):
+            first.result(10)
+        with pytest.raises(RuntimeError, match="verifier crashed"):
+            waiter.result(10)
