@@ -1,0 +1,5 @@
+"""``python -m sigverify`` runs the command line."""
+
+from sigverify.cli import main
+
+main()
