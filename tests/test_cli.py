@@ -233,7 +233,10 @@ def test_malformed_documents_exit_2(tmp_path: Path, content: bytes, fragment: st
 def test_oversized_document_exits_2(tmp_path: Path) -> None:
     big = tmp_path / "big.json"
     big.write_bytes(b'{"pad": "' + b"x" * (17 * 1024 * 1024) + b'"}')
-    assert_one_line_error(sigverify("verify", "--policy", str(DEMO_POLICY), "-f", str(big)), "document is larger than 16777216 bytes")
+    assert_one_line_error(
+        sigverify("verify", "--policy", str(DEMO_POLICY), "-f", str(big)),
+        "document is larger than 16777216 bytes",
+    )
 
 
 def test_missing_input_file_exits_2(tmp_path: Path) -> None:

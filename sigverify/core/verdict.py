@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 from sigverify.core.claims import SignedClaims
 
@@ -21,7 +21,7 @@ __all__ = [
 ]
 
 
-class Reason(str, Enum):
+class Reason(StrEnum):
     """Stable reason codes. Their values are part of the CLI/HTTP/condition contract."""
 
     # signature level
@@ -43,9 +43,6 @@ class Reason(str, Enum):
     ACCEPTED = "Accepted"
     NOT_SIGNED = "NotSigned"
     NOT_ENOUGH_SIGNERS = "NotEnoughSigners"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 #: Reasons a backend may give when it refuses a blob before any claim is read.
