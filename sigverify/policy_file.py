@@ -14,6 +14,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,9 +131,10 @@ def parse_policy_document(
 ) -> LoadedPolicy:
     """Parse a policy document and load the keys it names.
 
-    ``base_dir`` anchors relative paths (``keysDirectory``, ``keyPath``); ``keys_dir``, when
-    given, replaces a native policy's ``keysDirectory`` (containers-policy.json names its key
-    files itself and ignores it). ``transport`` picks the containers-policy.json section.
+    ``base_dir`` anchors relative paths (``keysDirectory``, ``keyPath``). A native policy's
+    key names are resolved in ``keys_dir`` if given, else its ``keysDirectory``, else
+    ``base_dir/keys``; a containers-policy.json names its key files itself and ignores
+    ``keys_dir``. ``transport`` picks the containers-policy.json section.
     """
     if len(data) > MAX_POLICY_BYTES:
         raise PolicyError(f"{source}: the policy file is larger than {MAX_POLICY_BYTES} bytes")
@@ -179,6 +181,18 @@ def _entry(path: str, key: str) -> str:
     return f"{path}[{json.dumps(key, ensure_ascii=False)}]"
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Mappings whose keys are names (scopes, transports), always written in brackets.
+_NAME_MAPS = re.compile(r'scopes|transports|transports\[".*"\]')
+
+
+def _child(path: str, key: str) -> str:
+    """The path of ``key`` in the mapping at ``path``: ``a.b`` for fields, ``a["x/y"]`` else."""
+    if _IDENTIFIER.fullmatch(key) and not _NAME_MAPS.fullmatch(path):
+        return _field(path, key)
+    return _entry(path, key)
+
+
 def _kind(value: object) -> str:
     if value is None:
         return "null"
@@ -223,7 +237,7 @@ def _plain_json(value: object, path: str, depth: int) -> object:
         for key, item in value:
             if key in result:
                 raise _Invalid(path, f'duplicate key "{key}"')
-            result[key] = _plain_json(item, _entry(path, key), depth + 1)
+            result[key] = _plain_json(item, _child(path, key), depth + 1)
         return result
     if isinstance(value, list):
         return [_plain_json(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
@@ -256,6 +270,10 @@ def _at(mark: Any) -> str:
 _YAML_MAP = "tag:yaml.org,2002:map"
 _YAML_SEQ = "tag:yaml.org,2002:seq"
 _YAML_STR = "tag:yaml.org,2002:str"
+_YAML_MERGE = "tag:yaml.org,2002:merge"
+_YAML_SCALARS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null")
+)
 
 
 def _read_yaml(text: str) -> object:
@@ -268,7 +286,7 @@ def _read_yaml(text: str) -> object:
     except _YamlRefused as exc:
         raise _Invalid("", exc.message + _at(exc.mark)) from None
     except yaml.MarkedYAMLError as exc:
-        problem = exc.problem or exc.context or "syntax error"
+        problem = ", ".join(part for part in (exc.context, exc.problem) if part) or "syntax error"
         raise _Invalid("", f"invalid YAML: {problem}{_at(exc.problem_mark)}") from None
     except yaml.YAMLError as exc:
         raise _Invalid("", f"invalid YAML: {exc}") from None
@@ -286,12 +304,16 @@ def _plain_yaml(loader: _StrictYamlLoader, node: yaml.Node, path: str, depth: in
             raise _Invalid(path, f"YAML tag {node.tag} is not allowed{_at(node.start_mark)}")
         result: dict[str, object] = {}
         for key_node, value_node in node.value:
+            if key_node.tag == _YAML_MERGE:
+                raise _Invalid(
+                    path, f"YAML merge keys (<<) are not allowed{_at(key_node.start_mark)}"
+                )
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _YAML_STR:
                 raise _Invalid(path, f"keys must be strings{_at(key_node.start_mark)}")
             key = loader.construct_scalar(key_node)
             if key in result:
                 raise _Invalid(path, f'duplicate key "{key}"{_at(key_node.start_mark)}')
-            result[key] = _plain_yaml(loader, value_node, _entry(path, key), depth + 1)
+            result[key] = _plain_yaml(loader, value_node, _child(path, key), depth + 1)
         return result
     if isinstance(node, yaml.SequenceNode):
         if node.tag != _YAML_SEQ:
@@ -300,6 +322,8 @@ def _plain_yaml(loader: _StrictYamlLoader, node: yaml.Node, path: str, depth: in
             _plain_yaml(loader, item, f"{path}[{i}]", depth + 1)
             for i, item in enumerate(node.value)
         ]
+    if node.tag not in _YAML_SCALARS:
+        raise _Invalid(path, f"YAML tag {node.tag} is not allowed{_at(node.start_mark)}")
     return loader.construct_object(node, deep=True)
 
 
@@ -519,11 +543,15 @@ class _NativeParser:
     def _load_keyring(self, path: str) -> Keyring:
         if self._keyring is None:
             if self._keys_dir is None:
-                raise _Invalid(
-                    path,
-                    "no keys directory: set keysDirectory in the policy or give a keys "
-                    "directory to load the keys from",
-                )
+                # Neither the caller nor the policy chose one: keys/ beside the policy file.
+                implicit = self._base_dir / "keys"
+                if not implicit.is_dir():
+                    raise _Invalid(
+                        path,
+                        f"no keys directory: set keysDirectory in the policy or give a keys "
+                        f"directory ({implicit} does not exist)",
+                    )
+                self._keys_dir = implicit
             try:
                 self._keyring = load_keys_dir(self._keys_dir)
             except PolicyError as exc:

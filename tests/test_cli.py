@@ -200,7 +200,8 @@ def test_rewriting_keeps_the_transition_time(tmp_path: Path) -> None:
         (
             b'{"kind": "Image", "metadata": {"name": "sha256:'
             + b"a" * 64
-            + b'"}, "signatures": [{"metadata": {"name": "x"}, "type": "atomic", "content": "AA=="}]}',
+            + b'"}, "signatures": [{"metadata": {"name": "x"}, '
+            + b'"type": "atomic", "content": "AA=="}]}',
             "signatures[0].metadata.name",
         ),
         (

@@ -21,9 +21,9 @@ from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-__all__ = ["Lookup", "VerdictCache", "VerdictKey", "signature_hashes"]
+__all__ = ["CachedImageLookup", "Lookup", "VerdictCache", "VerdictKey", "signature_hashes"]
 
 V = TypeVar("V")
 
@@ -134,3 +134,58 @@ class VerdictCache(Generic[V]):
             self._entries.move_to_end(key)
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)
+
+
+class _ImageLookup(Protocol):
+    def get_imagestreamimage(self, namespace: str, name: str) -> dict[str, Any]: ...
+
+    def get_image(self, name: str) -> dict[str, Any]: ...
+
+    def get_imagestreamtag(self, namespace: str, name: str) -> dict[str, Any]: ...
+
+
+class CachedImageLookup:
+    """The image API with answers kept for a few seconds (``cache.imageTtlSeconds``).
+
+    Every admission of a ReplicaSet's pods names the same images; without this, each would
+    cost the API server a GET. Only found objects are kept (a "not found" is asked again, so
+    a freshly imported image is admitted at once), concurrent identical GETs are coalesced,
+    and errors are never kept. A signature added or removed is seen within the TTL; a change
+    of policy or keys is seen at once, because the verdict cache is keyed by their revision.
+    """
+
+    def __init__(
+        self,
+        api: _ImageLookup,
+        *,
+        ttl_seconds: float,
+        max_entries: int,
+        clock: Callable[[], float] = time.monotonic,
+        on_lookup: Callable[[Lookup], None] | None = None,
+    ) -> None:
+        self._api = api
+        self._on_lookup = on_lookup
+        self._cache: VerdictCache[dict[str, Any]] = VerdictCache(
+            max_entries=max_entries,
+            ttl_seconds=ttl_seconds,
+            negative_ttl_seconds=0,
+            is_negative=lambda _: False,
+            clock=clock,
+        )
+
+    def _get(self, key: tuple[str, ...], fetch: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        value, lookup = self._cache.get_or_compute(key, fetch)
+        if self._on_lookup is not None:
+            self._on_lookup(lookup)
+        return value
+
+    def get_imagestreamimage(self, namespace: str, name: str) -> dict[str, Any]:
+        key = ("imagestreamimage", namespace, name)
+        return self._get(key, lambda: self._api.get_imagestreamimage(namespace, name))
+
+    def get_image(self, name: str) -> dict[str, Any]:
+        return self._get(("image", name), lambda: self._api.get_image(name))
+
+    def get_imagestreamtag(self, namespace: str, name: str) -> dict[str, Any]:
+        key = ("imagestreamtag", namespace, name)
+        return self._get(key, lambda: self._api.get_imagestreamtag(namespace, name))

@@ -84,6 +84,7 @@ class CacheConfig:
     max_entries: int = 10_000
     ttl_seconds: float = 300.0
     negative_ttl_seconds: float = 30.0
+    image_ttl_seconds: float = 2.0  # image API answers (0: ask the API on every admission)
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,7 @@ class _CacheSchema(_Strict):
     maxEntries = fields.Integer(strict=True, validate=validate.Range(min=1, max=10_000_000))
     ttlSeconds = StrictNumber(validate=validate.Range(min=0, max=86_400))
     negativeTtlSeconds = StrictNumber(validate=validate.Range(min=0, max=86_400))
+    imageTtlSeconds = StrictNumber(validate=validate.Range(min=0, max=300))
 
 
 class _AdmissionSchema(_Strict):
@@ -255,6 +257,7 @@ def parse_admission_config(section: Mapping[str, Any] | None) -> AdmissionConfig
             negative_ttl_seconds=cache.get(
                 "negativeTtlSeconds", defaults.cache.negative_ttl_seconds
             ),
+            image_ttl_seconds=cache.get("imageTtlSeconds", defaults.cache.image_ttl_seconds),
         ),
     )
 

@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Protocol
 
-from sigverify.admission.cache import VerdictCache, VerdictKey, signature_hashes
+from sigverify.admission.cache import CachedImageLookup, VerdictCache, VerdictKey, signature_hashes
 from sigverify.admission.config import AdmissionConfig, UnpinnedTags
 from sigverify.admission.decide import (
     CheckReason,
@@ -92,6 +92,14 @@ class AdmissionController:
         self.config = config
         self.metrics = metrics if metrics is not None else AdmissionMetrics()
         self._verifier = verifier
+        if config.cache.image_ttl_seconds > 0:
+            image_api = CachedImageLookup(
+                image_api,
+                ttl_seconds=config.cache.image_ttl_seconds,
+                max_entries=config.cache.max_entries,
+                clock=clock,
+                on_lookup=self.metrics.count_image_lookup,
+            )
         self._resolver = Resolver(image_api, config.internal_registry_hosts)
         self._clock = clock
         self.cache: VerdictCache[ImageVerdict] = VerdictCache(

@@ -15,6 +15,7 @@ error rather than a verdict.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -44,6 +45,7 @@ MAX_WARNING_CHARS = 120
 MAX_MESSAGE_CHARS = 8 * 1024
 #: Images listed in the ``verdicts`` audit annotation.
 MAX_AUDITED_IMAGES = 64
+_KEY_ID = re.compile(r"\b0x[0-9A-F]{16}\b")
 
 
 class CheckReason(StrEnum):
@@ -110,7 +112,13 @@ def _signatures_seen(verdict: ImageVerdict) -> str:
         return "none"
     seen = []
     for signature in verdict.signatures:
-        who = signature.signer.public_key_id if signature.signer else "unverified"
+        if signature.signer is not None:
+            who = signature.signer.public_key_id
+        else:
+            # The key a signature that did not verify *claims* to be from, as the verifier
+            # reported it ("signed by key 0x…, which is not in the policy's keyring").
+            claimed = _KEY_ID.search(signature.message)
+            who = claimed.group(0) if claimed else "unverified"
         seen.append(f"{who} ({signature.reason.value})")
     return ", ".join(seen)
 

@@ -42,6 +42,13 @@ class AdmissionMetrics:
             ["result"],
             registry=self.registry,
         )
+        self.image_cache_lookups = Counter(
+            "sigverify_admission_image_cache_lookups",
+            "Image API answers taken from the short-lived image cache (hit, coalesced) or "
+            "fetched (miss).",
+            ["result"],
+            registry=self.registry,
+        )
         self.cache_hit_ratio = Gauge(
             "sigverify_admission_cache_hit_ratio",
             "Share of verdict cache lookups answered without verifying (hits + coalesced).",
@@ -61,6 +68,9 @@ class AdmissionMetrics:
         with self._lock:
             self._counts[lookup] += 1
         self.cache_lookups.labels(lookup.value).inc()
+
+    def count_image_lookup(self, lookup: Lookup) -> None:
+        self.image_cache_lookups.labels(lookup.value).inc()
 
     def count_admission(self, webhook: str, decision: str, reason: str, seconds: float) -> None:
         self.admissions.labels(webhook, decision, reason).inc()

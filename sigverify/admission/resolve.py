@@ -176,7 +176,7 @@ class Resolver:
                 via=via,
                 message=f"image stream tag {namespace}/{name}:{tag} does not exist",
             )
-        image = _image_of(document, via)
+        image = self._as_stored(namespace, name, _image_of(document, via), via)
         digest = image.get("metadata", {}).get("name")
         return Resolution(
             ResolutionKind.IMAGE,
@@ -186,6 +186,32 @@ class Resolver:
             pinned=f"{reference.name}@{digest}" if isinstance(digest, str) else None,
             via=via,
         )
+
+    def _as_stored(
+        self, namespace: str, stream: str, image: Mapping[str, Any], via: str
+    ) -> Mapping[str, Any]:
+        """The Image as an ImageStreamImage shows it, so a tag is judged as its digest is.
+
+        An ImageStreamTag's Image carries the tag event's pull spec as its
+        ``dockerImageReference``; under the ``Local`` reference policy that is the internal
+        registry's, not the reference the image was imported (and signed) as. Only then is
+        the ImageStreamImage fetched, to verify for the same identity as the pinned digest.
+        """
+        pull = image.get("dockerImageReference")
+        digest = image.get("metadata", {}).get("name")
+        if not (isinstance(pull, str) and isinstance(digest, str)):
+            return image
+        try:
+            internal = parse_reference(pull).domain in self._internal
+        except ReferenceError:
+            internal = False
+        if not internal:
+            return image
+        try:
+            document = self._api.get_imagestreamimage(namespace, f"{stream}@{digest}")
+        except NotFoundError:
+            return image
+        return _image_of(document, via)
 
     def _by_local_lookup(
         self, text: str, reference: DockerReference, namespace: str, stream: str
@@ -199,10 +225,12 @@ class Resolver:
         lookup = document.get("lookupPolicy")
         if not (isinstance(lookup, Mapping) and lookup.get("local") is True):
             return None  # without local lookup the runtime pulls docker.io/library/<name>
-        image = _image_of(document, via)
-        pull = image.get("dockerImageReference")
-        digest = image.get("metadata", {}).get("name")
+        tagged = _image_of(document, via)
+        pull = tagged.get("dockerImageReference")
+        digest = tagged.get("metadata", {}).get("name")
+        # What OpenShift's local lookup would run: the tag event's pull spec, by digest.
         pinned = pull if isinstance(pull, str) and isinstance(digest, str) and "@" in pull else None
+        image = self._as_stored(namespace, stream, tagged, via)
         return Resolution(
             ResolutionKind.IMAGE, text, reference, image=image, pinned=pinned, via=via
         )

@@ -78,7 +78,9 @@ def format_time(value: datetime) -> str:
     """
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    v = value.astimezone(UTC)
+    # Explicit padding: strftime("%Y") does not zero-pad years before 1000 on glibc.
+    return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"
 
 
 @dataclass(frozen=True)

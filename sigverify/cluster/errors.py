@@ -22,6 +22,7 @@ __all__ = [
     "ClusterTimeout",
     "ClusterUnreachable",
     "ConflictError",
+    "ExpiredError",
     "ForbiddenError",
     "InvalidObjectError",
     "NotFoundError",
@@ -71,6 +72,10 @@ class AlreadyExistsError(ConflictError):
     """409 ``AlreadyExists``: a create named an object (or signature) that exists."""
 
 
+class ExpiredError(ClusterError):
+    """410 ``Expired``: a list's ``continue`` token is too old; start the list again."""
+
+
 class ClusterServerError(ClusterError):
     """5xx: the API server failed (or an unexpected status came back)."""
 
@@ -88,6 +93,7 @@ _STATUS: tuple[tuple[type[ClusterError], int, str], ...] = (
     (BadRequestError, 400, "BadRequest"),
     (UnauthorizedError, 401, "Unauthorized"),
     (ForbiddenError, 403, "Forbidden"),
+    (ExpiredError, 410, "Expired"),
     (ClusterTimeout, 504, "Timeout"),
 )
 

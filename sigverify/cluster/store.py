@@ -489,25 +489,20 @@ class ImageStore:
                 new[key] = copy.deepcopy(old[key])
             else:
                 new.pop(key, None)
-        # A manifest may change only to one that matches the digest (the name).
+        # A manifest may change only to one that matches the digest (the name), and the
+        # config only to one the manifest names; but an empty one is taken as sent, which
+        # clears it: a writer that PUTs an ImageStreamImage's image (manifest and config
+        # blanked) destroys both, exactly as on a cluster.
         manifest = new.get("dockerImageManifest")
-        if manifest != old.get("dockerImageManifest"):
+        if manifest and manifest != old.get("dockerImageManifest"):
             name = _meta(old).get("name", "")
-            matches = (
-                isinstance(manifest, str)
-                and bool(manifest)
-                and name == "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
-            )
-            if not matches:
-                if "dockerImageManifest" in old:
-                    new["dockerImageManifest"] = old["dockerImageManifest"]
-                else:
-                    new.pop("dockerImageManifest", None)
-        if new.get("dockerImageConfig") != old.get("dockerImageConfig"):
-            if "dockerImageConfig" in old:
-                new["dockerImageConfig"] = old["dockerImageConfig"]
-            else:
-                new.pop("dockerImageConfig", None)
+            if not isinstance(manifest, str) or (
+                name != "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
+            ):
+                _restore(new, old, "dockerImageManifest")
+        config = new.get("dockerImageConfig")
+        if config and config != old.get("dockerImageConfig"):
+            _restore(new, old, "dockerImageConfig")
         new_meta, old_meta = _meta(new), _meta(old)
         for key in ("creationTimestamp", "uid"):
             if key in old_meta and (key == "creationTimestamp" or not new_meta.get(key)):
@@ -641,6 +636,13 @@ class ImageStore:
             rows = db.execute("SELECT kind, COUNT(*) FROM objects GROUP BY kind").fetchall()
         found = {kind: n for kind, n in rows}
         return {"images": found.get(_IMAGE, 0), "imagestreams": found.get(_STREAM, 0)}
+
+
+def _restore(new: JSONObject, old: JSONObject, key: str) -> None:
+    if key in old:
+        new[key] = old[key]
+    else:
+        new.pop(key, None)
 
 
 def _blob(content: Any) -> bytes:

@@ -7,7 +7,8 @@ then follows GnuPG 2.2's order of checks (g10/sig-check.c, g10/mainproc.c), so b
 give the same reason for the same blob:
 
 1. structure (:func:`~sigverify.openpgp.packets.parse_signed_message`);
-2. the issuer key ID names a key of the keyring, else ``UnknownKey``;
+2. the hashed issuer fingerprint, else the issuer key ID, names a key of the keyring, else
+   ``UnknownKey``;
 3. the key is usable: a signing-capable key with supported parameters, created no later than
    the signature and not after ``now`` (GnuPG: "time conflict"), the hash long enough for
    DSA/ECDSA; else ``InvalidSignature``;
@@ -33,7 +34,7 @@ from sigverify.errors import BackendError, SignatureRejected
 from sigverify.keyring import Keyring, PublicKey
 from sigverify.openpgp.backend import VerifiedMessage
 from sigverify.openpgp.keys import KeyFormatError, KeyPacket, parse_key_packets
-from sigverify.openpgp.packets import SignaturePacket, SignedMessage, parse_signed_message
+from sigverify.openpgp.packets import SignedMessage, parse_signed_message
 
 __all__ = ["ACCEPTED_HASHES", "NativeBackend"]
 
@@ -46,8 +47,20 @@ ACCEPTED_HASHES: Final[dict[int, Callable[[], hashes.HashAlgorithm]]] = {
     10: hashes.SHA512,
     11: hashes.SHA224,
 }
-_HASHLIB_NAMES: Final = {2: "sha1", 8: "sha256", 9: "sha384", 10: "sha512", 11: "sha224"}
-_RSA: Final = frozenset({1, 3})
+_HASHLIB: Final[dict[int, Callable[[bytes], hashlib._Hash]]] = {
+    2: hashlib.sha1,
+    8: hashlib.sha256,
+    9: hashlib.sha384,
+    10: hashlib.sha512,
+    11: hashlib.sha224,
+}
+# Built once: these objects are immutable and cost microseconds to make on every call.
+_PREHASHED: Final = {algo: utils.Prehashed(factory()) for algo, factory in ACCEPTED_HASHES.items()}
+_ECDSA: Final = {algo: ec.ECDSA(prehashed) for algo, prehashed in _PREHASHED.items()}
+_PKCS1: Final = padding.PKCS1v15()
+
+#: (signature MPIs, hash algorithm ID, digest) -> whether the public-key check passes.
+_MathCheck = Callable[[tuple[int, ...], int, bytes], bool]
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,8 @@ class _SigningKey:
     can_sign: bool
     expires: int | None
     revoked: bool
+    signer: Signer
+    math: _MathCheck | None
 
 
 class NativeBackend:
@@ -69,6 +84,7 @@ class NativeBackend:
     def __init__(self, keyring: Keyring) -> None:
         self.keyring = keyring
         self._by_key_id: dict[str, list[_SigningKey]] = {}
+        self._by_fingerprint: dict[str, _SigningKey] = {}
         for key in keyring:
             self._load(key)
 
@@ -90,23 +106,38 @@ class NativeBackend:
             # revocation.
             own = _epoch(expires)
             effective = min((t for t in (own, primary_expires) if t is not None), default=None)
-            self._by_key_id.setdefault(packet.key_id, []).append(
-                _SigningKey(
-                    packet=packet,
-                    owner=key,
-                    can_sign=can_sign,
-                    expires=effective,
-                    revoked=revoked or key.revoked,
-                )
+            entry = _SigningKey(
+                packet=packet,
+                owner=key,
+                can_sign=can_sign,
+                expires=effective,
+                revoked=revoked or key.revoked,
+                signer=Signer(
+                    fingerprint=key.fingerprint,
+                    key_id=key.key_id,
+                    signing_key_fingerprint=packet.fingerprint,
+                    user_id=key.primary_user_id,
+                ),
+                math=_math_check(packet),
             )
+            self._by_key_id.setdefault(packet.key_id, []).append(entry)
+            self._by_fingerprint[packet.fingerprint] = entry
 
     def verify(self, blob: bytes, *, now: datetime) -> VerifiedMessage:
         message = parse_signed_message(blob)
         signature = message.signature
         epoch = int(now.timestamp())
-        candidates = self._by_key_id.get(signature.issuer_key_id or "")
+        # GnuPG 2.2 (getkey.c, get_pubkey_for_sig): the hashed issuer fingerprint first; when
+        # it names no key of the keyring, the issuer key ID.
+        by_fingerprint = self._by_fingerprint.get(signature.issuer_fingerprint or "")
+        candidates = (
+            [by_fingerprint]
+            if by_fingerprint is not None
+            else self._by_key_id.get(signature.issuer_key_id or "")
+        )
         if not candidates:
-            shown = format_key_id(signature.issuer_key_id) if signature.issuer_key_id else "?"
+            named = signature.issuer_key_id or (signature.issuer_fingerprint or "")[-16:]
+            shown = format_key_id(named) if named else "(no issuer given)"
             raise SignatureRejected(
                 Reason.UNKNOWN_KEY, f"signed by key {shown}, which is not in the policy's keyring"
             )
@@ -126,49 +157,41 @@ class NativeBackend:
         """Steps 3 and 4: usability of the key, then the cryptography."""
         signature = message.signature
         packet = key.packet
-        shown = format_key_id(packet.key_id)
-        if packet.public_key is None or packet.algorithm != signature.pubkey_algo:
-            raise _invalid(f"key {shown} cannot make this kind of signature")
+        if key.math is None or packet.algorithm != signature.pubkey_algo:
+            raise _invalid(f"key {_shown(key)} cannot make this kind of signature")
         if not key.can_sign:
-            raise _invalid(f"key {shown} is not a signing key")
-        created = signature.creation_time or 0
-        if packet.created > created:
-            raise _invalid(f"key {shown} is newer than the signature (time conflict)")
+            raise _invalid(f"key {_shown(key)} is not a signing key")
+        if packet.created > (signature.creation_time or 0):
+            raise _invalid(f"key {_shown(key)} is newer than the signature (time conflict)")
         if packet.created > now:
-            raise _invalid(f"key {shown} was created in the future (time conflict)")
-        hash_factory = ACCEPTED_HASHES.get(signature.hash_algo)
-        if hash_factory is None:
+            raise _invalid(f"key {_shown(key)} was created in the future (time conflict)")
+        hash_function = _HASHLIB.get(signature.hash_algo)
+        if hash_function is None:
             raise _invalid(f"hash algorithm {signature.hash_algo} is not accepted")
-        hasher = hashlib.new(_HASHLIB_NAMES[signature.hash_algo])
-        hasher.update(message.literal.body)
+        hasher = hash_function(message.literal.body)
         hasher.update(signature.hashed_trailer)
-        digest = hasher.digest()
         # The two quick-check bytes (signature.left16) are deliberately not consulted:
         # GnuPG 2.2 ignores them when verifying, and the full check below decides anyway.
-        if not _verify_math(packet, signature, hash_factory(), digest):
-            raise _invalid(f"bad signature: the blob was altered or not made by {shown}")
+        if not key.math(signature.mpis, signature.hash_algo, hasher.digest()):
+            raise _invalid(f"bad signature: the blob was altered or not made by {_shown(key)}")
 
     def _judge(self, message: SignedMessage, key: _SigningKey, now: int) -> VerifiedMessage:
         signature = message.signature
-        owner = key.owner
         expires_at = signature.expiration_time
         if expires_at is not None and expires_at <= now:
             raise SignatureRejected(Reason.SIGNATURE_EXPIRED, "the signature has expired")
-        shown = format_key_id(key.packet.key_id)
         if key.expires is not None and key.expires < now:
-            raise SignatureRejected(Reason.KEY_EXPIRED, f"signed by key {shown}, which has expired")
+            raise SignatureRejected(
+                Reason.KEY_EXPIRED, f"signed by key {_shown(key)}, which has expired"
+            )
         if key.revoked:
-            raise SignatureRejected(Reason.KEY_REVOKED, f"signed by key {shown}, which is revoked")
-        created = signature.creation_time or 0
+            raise SignatureRejected(
+                Reason.KEY_REVOKED, f"signed by key {_shown(key)}, which is revoked"
+            )
         return VerifiedMessage(
             payload=message.literal.body,
-            signer=Signer(
-                fingerprint=owner.fingerprint,
-                key_id=owner.key_id,
-                signing_key_fingerprint=key.packet.fingerprint,
-                user_id=owner.primary_user_id,
-            ),
-            signature_created=datetime.fromtimestamp(created, tz=UTC),
+            signer=key.signer,
+            signature_created=datetime.fromtimestamp(signature.creation_time or 0, tz=UTC),
             signature_expires=(
                 datetime.fromtimestamp(expires_at, tz=UTC) if expires_at is not None else None
             ),
@@ -192,39 +215,64 @@ def _epoch(moment: datetime | None) -> int | None:
     return int(moment.timestamp()) if moment is not None else None
 
 
-def _verify_math(
-    packet: KeyPacket, signature: SignaturePacket, algorithm: hashes.HashAlgorithm, digest: bytes
-) -> bool:
-    """The public-key operation over ``digest`` (GnuPG: pk_verify after encode_md_value)."""
+def _shown(key: _SigningKey) -> str:
+    return format_key_id(key.packet.key_id)
+
+
+def _math_check(packet: KeyPacket) -> _MathCheck | None:
+    """The public-key operation for one key (GnuPG: encode_md_value, then pk_verify)."""
     public_key = packet.public_key
-    prehashed = utils.Prehashed(algorithm)
-    try:
-        if isinstance(public_key, rsa.RSAPublicKey):
-            (value,) = signature.mpis
-            size = (public_key.key_size + 7) // 8
-            if value >= public_key.public_numbers().n:
+    if isinstance(public_key, rsa.RSAPublicKey):
+        modulus = public_key.public_numbers().n
+        size = (public_key.key_size + 7) // 8
+        rsa_key = public_key
+
+        def check_rsa(mpis: tuple[int, ...], hash_algo: int, digest: bytes) -> bool:
+            (value,) = mpis
+            if value >= modulus:
                 return False
-            public_key.verify(value.to_bytes(size, "big"), digest, padding.PKCS1v15(), prehashed)
+            try:
+                rsa_key.verify(value.to_bytes(size, "big"), digest, _PKCS1, _PREHASHED[hash_algo])
+            except (InvalidSignature, ValueError):
+                return False
             return True
-        if isinstance(public_key, dsa.DSAPublicKey | ec.EllipticCurvePublicKey):
-            r, s = signature.mpis
-            # GnuPG (encode_md_value): q (or the curve order) must be a multiple of 8 bits,
-            # at least 160, and the hash at least that long; longer hashes are truncated.
-            if packet.qbits % 8 or packet.qbits < 160 or len(digest) * 8 < packet.qbits:
+
+        return check_rsa
+    if isinstance(public_key, dsa.DSAPublicKey | ec.EllipticCurvePublicKey):
+        # GnuPG: q (or the curve order) must be a multiple of 8 bits and at least 160, the
+        # hash at least that long; longer hashes are truncated (as OpenSSL does).
+        qbytes = packet.qbits // 8
+        usable = packet.qbits % 8 == 0 and packet.qbits >= 160
+        dss_key = public_key
+
+        def check_dss(mpis: tuple[int, ...], hash_algo: int, digest: bytes) -> bool:
+            r, s = mpis
+            if not usable or len(digest) < qbytes:
                 return False
             encoded = utils.encode_dss_signature(r, s)
-            if isinstance(public_key, dsa.DSAPublicKey):
-                public_key.verify(encoded, digest, prehashed)
-            else:
-                public_key.verify(encoded, digest, ec.ECDSA(prehashed))
+            try:
+                if isinstance(dss_key, dsa.DSAPublicKey):
+                    dss_key.verify(encoded, digest, _PREHASHED[hash_algo])
+                else:
+                    dss_key.verify(encoded, digest, _ECDSA[hash_algo])
+            except (InvalidSignature, ValueError):
+                return False
             return True
-        if isinstance(public_key, ed25519.Ed25519PublicKey):
-            r, s = signature.mpis
+
+        return check_dss
+    if isinstance(public_key, ed25519.Ed25519PublicKey):
+        ed_key = public_key
+
+        def check_eddsa(mpis: tuple[int, ...], hash_algo: int, digest: bytes) -> bool:
+            r, s = mpis
             if r.bit_length() > 256 or s.bit_length() > 256:
                 return False
             # OpenPGP EdDSA signs the digest itself (RFC 4880bis §5.2.4).
-            public_key.verify(r.to_bytes(32, "big") + s.to_bytes(32, "big"), digest)
+            try:
+                ed_key.verify(r.to_bytes(32, "big") + s.to_bytes(32, "big"), digest)
+            except InvalidSignature:
+                return False
             return True
-    except (InvalidSignature, ValueError):
-        return False
-    return False
+
+        return check_eddsa
+    return None

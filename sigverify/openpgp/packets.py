@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import bz2
 import zlib
-from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, NamedTuple
 
 from sigverify.core.verdict import Reason
 from sigverify.errors import SignatureRejected
@@ -96,18 +95,16 @@ def _invalid(message: str) -> SignatureRejected:
     return SignatureRejected(Reason.INVALID_SIGNATURE, message)
 
 
-@dataclass(frozen=True)
-class LiteralData:
+class LiteralData(NamedTuple):
     """RFC 4880 §5.9: the signed payload and its (unsigned) framing."""
 
     mode: str
     filename: bytes
     date: int
-    body: bytes = field(repr=False)
+    body: bytes
 
 
-@dataclass(frozen=True)
-class OnePassSignature:
+class OnePassSignature(NamedTuple):
     """RFC 4880 §5.4."""
 
     sig_type: int
@@ -117,20 +114,21 @@ class OnePassSignature:
     last: bool
 
 
-@dataclass(frozen=True)
-class Subpacket:
+class Subpacket(NamedTuple):
+    """RFC 4880 §5.2.3.1 (a tuple: thousands are built per second on the hot path)."""
+
     type: int
     critical: bool
     hashed: bool
     body: bytes
 
 
-@dataclass(frozen=True)
-class SignaturePacket:
+class SignaturePacket(NamedTuple):
     """RFC 4880 §5.2: a v3 or v4 signature over a document (type 0x00 or 0x01).
 
-    ``issuer_key_id`` is chosen as GnuPG chooses it: the hashed issuer-fingerprint
-    subpacket, else the issuer subpacket (hashed, then unhashed). ``hashed_trailer`` is
+    As in GnuPG 2.2, ``issuer_fingerprint`` comes from the hashed v4 issuer-fingerprint
+    subpacket only and ``issuer_key_id`` from the issuer subpacket only (hashed, then
+    unhashed); a verifier looks the fingerprint up first, then the key ID. ``hashed_trailer`` is
     what follows the document in the hash (§5.2.4); ``left16`` the two quick-check bytes.
     """
 
@@ -143,10 +141,10 @@ class SignaturePacket:
     issuer_fingerprint: str | None
     expiration_seconds: int | None
     key_expiration_seconds: int | None
-    hashed_trailer: bytes = field(repr=False)
-    left16: bytes = field(repr=False)
-    mpis: tuple[int, ...] = field(repr=False)
-    subpackets: tuple[Subpacket, ...] = field(repr=False, default=())
+    hashed_trailer: bytes
+    left16: bytes
+    mpis: tuple[int, ...]
+    subpackets: tuple[Subpacket, ...] = ()
 
     @property
     def expiration_time(self) -> int | None:
@@ -156,8 +154,7 @@ class SignaturePacket:
         return self.creation_time + self.expiration_seconds
 
 
-@dataclass(frozen=True)
-class SignedMessage:
+class SignedMessage(NamedTuple):
     literal: LiteralData
     signature: SignaturePacket
     one_pass: OnePassSignature | None
@@ -168,8 +165,7 @@ class SignedMessage:
         return self.literal.body
 
 
-@dataclass
-class _Packet:
+class _Packet(NamedTuple):
     tag: int
     body: bytes
     depth: int
@@ -191,7 +187,7 @@ def parse_signed_message(blob: bytes) -> SignedMessage:
     """Read ``blob`` as an atomic-signature signed message (see the module docstring)."""
     if not isinstance(blob, bytes | bytearray | memoryview):
         raise _invalid("the signature blob is not bytes")
-    data = bytes(blob)
+    data = blob if type(blob) is bytes else bytes(blob)
     if len(data) > MAX_SIGNATURE_BLOB_BYTES:
         raise _invalid(
             f"the signature blob is {len(data)} bytes, more than {MAX_SIGNATURE_BLOB_BYTES}"
@@ -491,36 +487,31 @@ def _parse_v4_signature(body: bytes) -> SignaturePacket:
     hashed_part = body[: 6 + hashed_length]
     trailer = hashed_part + b"\x04\xff" + len(hashed_part).to_bytes(4, "big")
 
-    def first(kind: int, *, hashed_only: bool) -> Subpacket | None:
-        for hashed_pass in (True, False):
-            if hashed_pass is False and hashed_only:
-                return None
-            for sub in subpackets:
-                if sub.type == kind and sub.hashed is hashed_pass:
-                    return sub
-        return None
-
-    created = first(SUB_CREATION_TIME, hashed_only=True)
-    expires = first(SUB_EXPIRATION_TIME, hashed_only=True)
-    key_expires = first(SUB_KEY_EXPIRATION_TIME, hashed_only=True)
-    fingerprint_sub = first(SUB_ISSUER_FINGERPRINT, hashed_only=True)
-    issuer_sub = first(SUB_ISSUER, hashed_only=False)
+    # First occurrence of each type (hashed area first); GnuPG reads only the hashed area
+    # for everything but the issuer key ID.
+    hashed_first: dict[int, bytes] = {}
+    unhashed_first: dict[int, bytes] = {}
+    for sub in subpackets:
+        (hashed_first if sub.hashed else unhashed_first).setdefault(sub.type, sub.body)
+    created = hashed_first.get(SUB_CREATION_TIME)
+    expires = hashed_first.get(SUB_EXPIRATION_TIME)
+    key_expires = hashed_first.get(SUB_KEY_EXPIRATION_TIME)
+    fingerprint_body = hashed_first.get(SUB_ISSUER_FINGERPRINT)
+    issuer = hashed_first.get(SUB_ISSUER, unhashed_first.get(SUB_ISSUER))
     fingerprint: str | None = None
-    key_id: str | None = None
-    if fingerprint_sub is not None and fingerprint_sub.body[0] == 4:
-        # A v4 fingerprint (21 bytes with the version; GnuPG ignores other lengths).
-        fingerprint = fingerprint_sub.body[1:].hex().upper()
-        key_id = fingerprint[-16:]
-    if key_id is None and issuer_sub is not None:
-        key_id = issuer_sub.body.hex().upper()
-    expiration = _u32(expires) if expires is not None else None
-    key_expiration = _u32(key_expires) if key_expires is not None else None
+    if fingerprint_body is not None and fingerprint_body[0] == 4:
+        fingerprint = fingerprint_body[1:].hex().upper()
+    # GnuPG 2.2.40 (measured): the key ID comes from the issuer subpacket alone (hashed,
+    # then unhashed); the fingerprint is looked up on its own, before the key ID.
+    key_id = issuer.hex().upper() if issuer is not None else None
+    expiration = int.from_bytes(expires, "big") if expires is not None else None
+    key_expiration = int.from_bytes(key_expires, "big") if key_expires is not None else None
     return SignaturePacket(
         version=4,
         sig_type=sig_type,
         pubkey_algo=pubkey_algo,
         hash_algo=hash_algo,
-        creation_time=_u32(created) if created is not None else None,
+        creation_time=int.from_bytes(created, "big") if created is not None else None,
         issuer_key_id=key_id,
         issuer_fingerprint=fingerprint,
         expiration_seconds=expiration or None,
@@ -530,10 +521,6 @@ def _parse_v4_signature(body: bytes) -> SignaturePacket:
         mpis=mpis,
         subpackets=subpackets,
     )
-
-
-def _u32(sub: Subpacket) -> int:
-    return int.from_bytes(sub.body, "big")
 
 
 # Minimum/exact body sizes GnuPG insists on (parse-packet.c, parse_one_sig_subpkt).

@@ -3,10 +3,18 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
 
 import pytest
 
-from sigverify.admission.cache import Lookup, VerdictCache, VerdictKey, signature_hashes
+from sigverify.admission.cache import (
+    CachedImageLookup,
+    Lookup,
+    VerdictCache,
+    VerdictKey,
+    signature_hashes,
+)
+from sigverify.cluster.errors import ClusterUnreachable, NotFoundError
 
 
 class Clock:
@@ -125,3 +133,57 @@ def test_coalesced_waiter_times_out_and_sees_errors() -> None:
             first.result(10)
         with pytest.raises(RuntimeError, match="verifier crashed"):
             waiter.result(10)
+
+
+class FlakyAPI:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.down = False
+
+    def _answer(self, what: str) -> dict[str, Any]:
+        self.calls.append(what)
+        if self.down:
+            raise ClusterUnreachable("down")
+        if "missing" in what:
+            raise NotFoundError(f"{what} not found")
+        return {"asked": what}
+
+    def get_imagestreamimage(self, namespace: str, name: str) -> dict[str, Any]:
+        return self._answer(f"isi {namespace}/{name}")
+
+    def get_image(self, name: str) -> dict[str, Any]:
+        return self._answer(f"image {name}")
+
+    def get_imagestreamtag(self, namespace: str, name: str) -> dict[str, Any]:
+        return self._answer(f"istag {namespace}/{name}")
+
+
+def test_image_lookup_keeps_found_objects_for_the_ttl() -> None:
+    clock = Clock()
+    api = FlakyAPI()
+    seen: list[Lookup] = []
+    cached = CachedImageLookup(
+        api, ttl_seconds=2, max_entries=10, clock=clock, on_lookup=seen.append
+    )
+    assert cached.get_image("a") == {"asked": "image a"}
+    assert cached.get_image("a") == {"asked": "image a"}
+    assert cached.get_imagestreamimage("ns", "a") == {"asked": "isi ns/a"}
+    assert cached.get_imagestreamtag("ns", "a") == {"asked": "istag ns/a"}
+    assert api.calls == ["image a", "isi ns/a", "istag ns/a"]
+    assert seen == [Lookup.MISS, Lookup.HIT, Lookup.MISS, Lookup.MISS]
+    clock.now += 2
+    cached.get_image("a")
+    assert api.calls[-1] == "image a" and len(api.calls) == 4
+
+
+def test_image_lookup_never_keeps_not_found_or_errors() -> None:
+    api = FlakyAPI()
+    cached = CachedImageLookup(api, ttl_seconds=60, max_entries=10, clock=Clock())
+    for _ in range(2):
+        with pytest.raises(NotFoundError):
+            cached.get_image("missing")
+    api.down = True
+    for _ in range(2):
+        with pytest.raises(ClusterUnreachable):
+            cached.get_image("b")
+    assert api.calls == ["image missing"] * 2 + ["image b"] * 2

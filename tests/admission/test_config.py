@@ -34,7 +34,7 @@ FULL = {
     "timeoutSeconds": 5,
     "deadlineSeconds": 4.5,
     "workers": 4,
-    "cache": {"maxEntries": 100, "ttlSeconds": 60, "negativeTtlSeconds": 5},
+    "cache": {"maxEntries": 100, "ttlSeconds": 60, "negativeTtlSeconds": 5, "imageTtlSeconds": 0},
 }
 
 
@@ -68,7 +68,7 @@ def test_every_field() -> None:
     assert config.all_exempt_namespaces == frozenset({"openshift-monitoring"})
     assert config.internal_registry_hosts[1] == "reg.local"
     assert (config.timeout_seconds, config.deadline_seconds, config.workers) == (5, 4.5, 4)
-    assert config.cache == CacheConfig(100, 60.0, 5.0)
+    assert config.cache == CacheConfig(100, 60.0, 5.0, 0.0)
 
 
 @pytest.mark.parametrize(

@@ -41,7 +41,14 @@ def _verdict(trusted: bool) -> ImageVerdict:
         "m",
         signer=signer,
     )
-    unverified = SignatureVerdict(f"{DIGEST}@s2", False, False, Reason.UNKNOWN_KEY, "m")
+    unverified = SignatureVerdict(
+        f"{DIGEST}@s2",
+        False,
+        False,
+        Reason.UNKNOWN_KEY,
+        "signed by key 0x9999AAAABBBBCCCC, which is not in the policy's keyring",
+    )
+    unreadable = SignatureVerdict(f"{DIGEST}@s3", False, False, Reason.INVALID_SIGNATURE, "bad")
     return ImageVerdict(
         image=DIGEST,
         reference=f"quay.io/acme/web@{DIGEST}",
@@ -49,7 +56,7 @@ def _verdict(trusted: bool) -> ImageVerdict:
         trusted=trusted,
         reason=Reason.TRUSTED if trusted else Reason.UNTRUSTED_KEY,
         message="msg",
-        signatures=(signature, unverified),
+        signatures=(signature, unverified, unreadable),
         requirements=(RequirementResult(REQUIRED, trusted, "m"),),
     )
 
@@ -71,7 +78,8 @@ def test_enforce_denies_with_image_keys_and_requirement() -> None:
     assert response.message == (
         'sigverify denied Pod team/web: image "quay.io/acme/web:1" at spec.containers[0] (web) '
         f"({DIGEST}) is not trusted [UntrustedKey]: signatures seen: 0x5555666677778888 "
-        f'(UntrustedKey), unverified (UnknownKey); scope "quay.io/acme" requires: {REQUIRED}'
+        "(UntrustedKey), 0x9999AAAABBBBCCCC (UnknownKey), unverified (InvalidSignature); "
+        f'scope "quay.io/acme" requires: {REQUIRED}'
     )
     assert response.warnings == []
     assert response.audit_annotations["decision"] == "deny"

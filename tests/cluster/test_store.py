@@ -159,6 +159,15 @@ def test_update_cannot_change_image_metadata_layers_or_manifest(store: ImageStor
     assert written["metadata"]["creationTimestamp"] == read["metadata"]["creationTimestamp"]
 
 
+def test_update_without_manifest_and_config_clears_them_as_a_cluster_does(
+    store: ImageStore,
+) -> None:
+    (read,) = _seed(store, "app")
+    del read["dockerImageManifest"], read["dockerImageConfig"]  # an ImageStreamImage's image
+    written = store.update_image(read)
+    assert "dockerImageManifest" not in written and "dockerImageConfig" not in written
+
+
 def test_update_accepts_a_manifest_that_matches_the_digest(store: ImageStore) -> None:
     import hashlib
 

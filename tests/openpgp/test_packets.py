@@ -252,8 +252,10 @@ def test_subpackets_are_read_as_gnupg_reads_them() -> None:
     assert signature.creation_time == 1000
     assert signature.expiration_time == 1060
     assert signature.issuer_fingerprint == fingerprint.hex().upper()
-    # The issuer fingerprint wins over the issuer subpacket, as in GnuPG's parse_signature.
-    assert signature.issuer_key_id == fingerprint[-8:].hex().upper()
+    # The issuer subpacket wins over the issuer fingerprint, as in GnuPG 2.2.
+    assert signature.issuer_key_id == "11" * 8
+    fingerprint_only = _v4_signature(hashed)
+    assert parse_signed_message(_message(fingerprint_only)).signature.issuer_key_id is None
     only_unhashed = parse_signed_message(
         _message(_v4_signature(_sub(2, b"\0\0\0\1"), unhashed))
     ).signature

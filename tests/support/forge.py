@@ -39,7 +39,9 @@ def subpacket(kind: int, body: bytes, *, critical: bool = False) -> bytes:
 
 
 def _mpi(value: int) -> bytes:
-    return value.bit_length().to_bytes(2, "big") + value.to_bytes((value.bit_length() + 7) // 8, "big")
+    return value.bit_length().to_bytes(2, "big") + value.to_bytes(
+        (value.bit_length() + 7) // 8, "big"
+    )
 
 
 def _read_mpi(body: bytes, offset: int) -> tuple[int, int]:
@@ -109,9 +111,16 @@ def _secrets(material: bytes) -> list[_Secret]:
 class Forger:
     """Signs arbitrary signature packets with one (sub)key of a generated key."""
 
-    def __init__(self, factory: GpgFactory, key: GeneratedKey, *, subkey: bool = False) -> None:
+    def __init__(
+        self,
+        factory: GpgFactory,
+        key: GeneratedKey,
+        *,
+        subkey: bool = False,
+        fingerprint: str | None = None,
+    ) -> None:
         material = factory._gpg(key.home, ["--export-secret-keys", key.fingerprint])
-        wanted = key.signing_subkey_fingerprint if subkey else key.fingerprint
+        wanted = fingerprint or (key.signing_subkey_fingerprint if subkey else key.fingerprint)
         secrets = {secret.fingerprint: secret for secret in _secrets(material)}
         self.secret = secrets[wanted]
         self.fingerprint = wanted
@@ -146,12 +155,12 @@ class Forger:
             head = bytes([3, 5]) + trailer + self.key_id + bytes([pubkey_algo, hash_algo])
         else:
             hashed_area = b"".join(self.default_hashed(created) if hashed is None else hashed)
-            unhashed_area = b"".join(
-                [subpacket(16, self.key_id)] if unhashed is None else unhashed
+            unhashed_area = b"".join([subpacket(16, self.key_id)] if unhashed is None else unhashed)
+            prefix = (
+                bytes([4, sig_type, pubkey_algo, hash_algo])
+                + len(hashed_area).to_bytes(2, "big")
+                + hashed_area
             )
-            prefix = bytes([4, sig_type, pubkey_algo, hash_algo]) + len(hashed_area).to_bytes(
-                2, "big"
-            ) + hashed_area
             hasher.update(prefix + b"\x04\xff" + len(prefix).to_bytes(4, "big"))
             head = prefix + len(unhashed_area).to_bytes(2, "big") + unhashed_area
         digest = hasher.digest()

@@ -111,6 +111,8 @@ class KeySpec:
     the secret home never saw the revocation).
     ``subkey_revoked``: the exported public key carries a revocation of the subkey.
     ``expires_in_days``: the primary expires this many days from now (valid today).
+    ``encryption_subkey``: add an encryption-only subkey of this algorithm (after any
+    signing subkey, so it is the last of ``subkey_fingerprints``).
     ``name``: distinguishes otherwise-equal specs (for two different keys of one kind).
     """
 
@@ -121,6 +123,7 @@ class KeySpec:
     revoked: bool = False
     subkey_revoked: bool = False
     expires_in_days: int | None = None
+    encryption_subkey: str | None = None
     name: str = ""
 
     def __post_init__(self) -> None:
@@ -140,6 +143,8 @@ class KeySpec:
                 parts.append(flag.replace("_", "-"))
         if self.expires_in_days is not None:
             parts.append(f"exp{self.expires_in_days}d")
+        if self.encryption_subkey:
+            parts.append(f"enc-{self.encryption_subkey}")
         if self.name:
             parts.append(self.name)
         return "_".join(parts)
@@ -277,6 +282,10 @@ class GpgFactory:
             )
             if spec.subkey_expired and not spec.expired:
                 valid_at = self._subkey_created(home)
+        if spec.encryption_subkey:
+            self._gpg(
+                home, ["--quick-add-key", fingerprint, spec.encryption_subkey, "encr", "never"]
+            )
         fingerprints = self._fingerprints(home)
         if spec.subkey_expired and not spec.expired:
             while datetime.now(UTC) < valid_at + timedelta(seconds=2):  # type: ignore[operator]
