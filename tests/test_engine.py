@@ -29,7 +29,12 @@ from tests.support.gpgfactory import GeneratedKey, GpgFactory, KeySpec, atomic_p
 
 DIGEST = "sha256:" + "ab" * 32
 OTHER_DIGEST = "sha256:" + "cd" * 32
-NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def now() -> datetime:
+    # The real clock: keys and signatures are made during the run, and gpg refuses a key or
+    # signature "created in the future" of the verification time.
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +60,7 @@ def backend(keyring: Keyring) -> Iterator[GnuPGBackend]:
 
 def verifier_for(policy: Policy, keyring: Keyring, backend: GnuPGBackend) -> Verifier:
     loaded = LoadedPolicy(policy, keyring, "test-policy.yaml", "sigverify", "rev-1")
-    return Verifier(loaded, backend, clock=lambda: NOW)
+    return Verifier(loaded, backend, clock=now)
 
 
 def acme_policy(keys: dict[str, GeneratedKey], **signed_by: object) -> Policy:
@@ -108,6 +113,7 @@ def test_trusted_signature(
     gpg_factory: GpgFactory, keys: dict[str, GeneratedKey], verifier: Verifier
 ) -> None:
     blob = sign(gpg_factory, keys["acme"], "quay.io/acme/app:1.0")
+    before = now()
     verdict = verifier.verify_image(image(f"quay.io/acme/app@{DIGEST}", blob))
     assert (verdict.trusted, verdict.reason, verdict.scope) == (
         True,
@@ -119,7 +125,7 @@ def test_trusted_signature(
     assert (sig.trusted, sig.for_image, sig.reason) == (True, True, Reason.TRUSTED)
     assert sig.signer is not None and sig.signer.fingerprint == keys["acme"].fingerprint
     assert sig.claims is not None and sig.claims.docker_reference == "quay.io/acme/app:1.0"
-    assert verdict.verified_at == NOW
+    assert verdict.verified_at is not None and before <= verdict.verified_at <= now()
 
 
 def test_key_trusted_elsewhere_is_untrusted_here(
