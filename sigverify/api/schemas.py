@@ -14,8 +14,6 @@ plus the limits of :mod:`sigverify.limits`. Every failure is reported as an
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 import json
 import re
@@ -24,6 +22,21 @@ from typing import Any, ClassVar
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_dump, post_load
 
+from sigverify.api.fields import (
+    REQUIRED,
+    Base64,
+    Choice,
+    Int64,
+    List,
+    NonEmptyString,
+    StringMap,
+    Time,
+    check_image_name,
+    check_signature_name,
+    check_stream_image_name,
+    nested,
+    optional_string,
+)
 from sigverify.api.types import (
     CONDITION_STATUSES,
     Image,
@@ -36,7 +49,6 @@ from sigverify.api.types import (
     SignatureCondition,
     SignatureIssuer,
     SignatureSubject,
-    format_time,
     parse_time,
 )
 from sigverify.errors import InputError
@@ -54,14 +66,7 @@ __all__ = [
     "load_image_stream_image",
 ]
 
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_BASE64_CHARS = re.compile(r"[A-Za-z0-9+/=]*")
-_BASE64_FORM = re.compile(r"[A-Za-z0-9+/]*={0,2}")
-_IMAGE_NAME = re.compile(r"sha256:[0-9a-f]{64}")
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
-
-_Messages = dict[str, str | list[Any] | dict[Any, Any]]
-REQUIRED: _Messages = {"required": "required", "null": "required"}
 
 
 class DocumentError(InputError):
@@ -76,201 +81,6 @@ class DocumentError(InputError):
         self.source = source
         if source:
             self.args = (f"{source}: {self.args[0]}",)
-
-
-# --- fields ---------------------------------------------------------------------------------
-
-
-class _String(fields.Field[str]):
-    """A JSON string, nothing else (no coercion of numbers or booleans)."""
-
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> str:
-        if not isinstance(value, str):
-            raise ValidationError("must be a string")
-        return value
-
-
-class _NonEmptyString(_String):
-    """A required string: the server treats ``""`` as missing (``len(x) == 0``)."""
-
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if not text:
-            raise ValidationError("required")
-        return text
-
-
-class _Int64(fields.Field[int]):
-    """Go ``int64``: a JSON integer (``10.0`` and booleans are refused, as Go does)."""
-
-    def __init__(self, *, non_negative: bool = False, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.non_negative = non_negative
-
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValidationError("must be an integer")
-        if not _INT64_MIN <= value <= _INT64_MAX:
-            raise ValidationError("is out of range for int64")
-        if self.non_negative and value < 0:
-            raise ValidationError("must not be negative")
-        return value
-
-
-class _Base64(fields.Field[bytes]):
-    """Go ``[]byte``: standard base64 with padding, in its one canonical spelling.
-
-    Go also skips ``\\r``/``\\n`` and ignores non-zero padding bits; the API server never
-    writes either, and refusing them is what makes a read-then-write give back the same text.
-    """
-
-    def __init__(self, *, max_bytes: int | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.max_bytes = max_bytes
-
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> bytes:
-        if not isinstance(value, str):
-            raise ValidationError("must be a base64 string")
-        if self.max_bytes is not None and len(value) > 4 * -(-self.max_bytes // 3):
-            raise ValidationError(f"is larger than {self.max_bytes} bytes")
-        if not _BASE64_CHARS.fullmatch(value):
-            raise ValidationError("not valid base64: invalid character")
-        if len(value) % 4 or not _BASE64_FORM.fullmatch(value):
-            raise ValidationError("not valid base64: incorrect padding")
-        try:
-            blob = base64.b64decode(value, validate=True)
-        except binascii.Error as exc:  # pragma: no cover - excluded by the checks above
-            raise ValidationError("not valid base64") from exc
-        if base64.b64encode(blob).decode("ascii") != value:
-            raise ValidationError("not valid base64: non-zero padding bits")
-        if self.max_bytes is not None and len(blob) > self.max_bytes:
-            raise ValidationError(f"is larger than {self.max_bytes} bytes")
-        if self.required and not blob:
-            # openshift-apiserver: len(signature.Content) == 0 is "Required value".
-            raise ValidationError("required")
-        return blob
-
-    def _serialize(self, value: bytes | None, attr: str | None, obj: Any, **kwargs: Any) -> Any:
-        return None if value is None else base64.b64encode(value).decode("ascii")
-
-
-class _Time(fields.Field[Any]):
-    """``metav1.Time``: an RFC 3339 string or ``null``; written in UTC, whole seconds."""
-
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> Any:
-        if not isinstance(value, str):
-            raise ValidationError("must be an RFC 3339 time string")
-        try:
-            return parse_time(value)
-        except ValueError as exc:
-            raise ValidationError(f"not an RFC 3339 time: {value!r}") from exc
-
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
-        return None if value is None else format_time(value)
-
-
-class _StringMap(fields.Field[dict[str, str]]):
-    """``map[string]string``."""
-
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> dict[str, str]:
-        if not isinstance(value, dict):
-            raise ValidationError("must be an object")
-        for key, item in value.items():
-            if not isinstance(item, str):
-                raise ValidationError({key: ["must be a string"]})
-        return dict(value)
-
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
-        return None if value is None else dict(value)
-
-
-class _Choice(_String):
-    def __init__(self, choices: tuple[str, ...], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.choices = choices
-
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if text not in self.choices:
-            raise ValidationError(f"must be one of {', '.join(self.choices)}, not {text!r}")
-        return text
-
-
-class _List(fields.List):  # type: ignore[type-arg]
-    """A JSON array (``null`` allowed, read as empty), with an optional length cap."""
-
-    def __init__(
-        self, inner: fields.Field[Any], *, data_key: str, max_items: int | None = None
-    ) -> None:
-        super().__init__(
-            inner,
-            data_key=data_key,
-            allow_none=True,
-            error_messages={"invalid": "must be a list"},
-        )
-        self.max_items = max_items
-
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> list[Any]:
-        # Count before reading the items: a hostile list is refused without decoding it.
-        if self.max_items is not None and isinstance(value, list) and len(value) > self.max_items:
-            raise ValidationError(f"has more than {self.max_items} items")
-        result: list[Any] = super()._deserialize(value, attr, data, **kwargs)
-        return result
-
-
-def _nested(
-    schema: type[Schema], *, error_messages: _Messages | None = None, **kwargs: Any
-) -> fields.Nested:
-    messages: _Messages = {
-        "null": "must be an object",
-        "required": "required",
-        **(error_messages or {}),
-    }
-    return fields.Nested(schema, error_messages=messages, **kwargs)
-
-
-def _string(key: str) -> _String:
-    return _String(data_key=key, allow_none=True)
-
-
-# --- name formats ---------------------------------------------------------------------------
-
-
-def _check_signature_name(name: str) -> None:
-    # openshift-apiserver splitImageSignatureName: exactly one "@", both sides non-empty.
-    if name.count("@") != 1:
-        raise ValidationError("must have exactly one '@' (<imageName>@<signatureName>)")
-    image_name, _, suffix = name.partition("@")
-    if not image_name or not suffix:
-        raise ValidationError("must be <imageName>@<signatureName> with both parts non-empty")
-
-
-def _check_image_name(name: str) -> None:
-    if not _IMAGE_NAME.fullmatch(name):
-        raise ValidationError("must be a manifest digest sha256:<64 lowercase hex>")
-
-
-def _check_stream_image_name(name: str) -> None:
-    # "ImageStreamImages must be retrieved with <name>@<id>"
-    stream, sep, image_id = name.partition("@")
-    if not sep or "@" in image_id or not stream or not image_id:
-        raise ValidationError("must be <stream>@<digest> with exactly one '@'")
 
 
 # --- schemas --------------------------------------------------------------------------------
@@ -305,7 +115,7 @@ class _ModelSchema(Schema):
             times={
                 key: original[key]
                 for key, name in names.items()
-                if isinstance(self.fields[name], _Time) and isinstance(original.get(key), str)
+                if isinstance(self.fields[name], Time) and isinstance(original.get(key), str)
             },
         )
         return self.model(**values, preserved=preserved)
@@ -325,7 +135,7 @@ class _ModelSchema(Schema):
                 elif value == [] and key in present:
                     out[key] = []
                 continue
-            if isinstance(fld, _Time) and key in preserved.times:
+            if isinstance(fld, Time) and key in preserved.times:
                 text = preserved.times[key]
                 if parse_time(text) == getattr(original, name):
                     value = text
@@ -338,113 +148,113 @@ class _ModelSchema(Schema):
 
 class _MetaSchema(_ModelSchema):
     model = ObjectMeta
-    name = _string("name")
-    namespace = _string("namespace")
-    resource_version = _string("resourceVersion")
-    labels = _StringMap(data_key="labels", allow_none=True)
-    annotations = _StringMap(data_key="annotations", allow_none=True)
+    name = optional_string("name")
+    namespace = optional_string("namespace")
+    resource_version = optional_string("resourceVersion")
+    labels = StringMap(data_key="labels", allow_none=True)
+    annotations = StringMap(data_key="annotations", allow_none=True)
 
 
 def _meta_schema(check: Callable[[str], None]) -> type[_MetaSchema]:
     class NamedMetaSchema(_MetaSchema):
-        name = _NonEmptyString(
+        name = NonEmptyString(
             data_key="name", required=True, validate=check, error_messages=REQUIRED
         )
 
     return NamedMetaSchema
 
 
-_ImageMetaSchema = _meta_schema(_check_image_name)
-_SignatureMetaSchema = _meta_schema(_check_signature_name)
-_StreamImageMetaSchema = _meta_schema(_check_stream_image_name)
+_ImageMetaSchema = _meta_schema(check_image_name)
+_SignatureMetaSchema = _meta_schema(check_signature_name)
+_StreamImageMetaSchema = _meta_schema(check_stream_image_name)
 
 
 class ImageLayerSchema(_ModelSchema):
     model = ImageLayer
-    name = _string("name")
-    size = _Int64(data_key="size", non_negative=True, allow_none=True)
-    media_type = _string("mediaType")
+    name = optional_string("name")
+    size = Int64(data_key="size", non_negative=True, allow_none=True)
+    media_type = optional_string("mediaType")
 
 
 class ImageManifestSchema(_ModelSchema):
     model = ImageManifest
-    digest = _string("digest")
-    media_type = _string("mediaType")
-    manifest_size = _Int64(data_key="manifestSize", non_negative=True, allow_none=True)
-    architecture = _string("architecture")
-    os = _string("os")
-    variant = _string("variant")
+    digest = optional_string("digest")
+    media_type = optional_string("mediaType")
+    manifest_size = Int64(data_key="manifestSize", non_negative=True, allow_none=True)
+    architecture = optional_string("architecture")
+    os = optional_string("os")
+    variant = optional_string("variant")
 
 
 class SignatureConditionSchema(_ModelSchema):
     model = SignatureCondition
-    type = _NonEmptyString(data_key="type", required=True, error_messages=REQUIRED)
-    status = _Choice(CONDITION_STATUSES, data_key="status", required=True, error_messages=REQUIRED)
-    last_probe_time = _Time(data_key="lastProbeTime", allow_none=True)
-    last_transition_time = _Time(data_key="lastTransitionTime", allow_none=True)
-    reason = _string("reason")
-    message = _string("message")
+    type = NonEmptyString(data_key="type", required=True, error_messages=REQUIRED)
+    status = Choice(CONDITION_STATUSES, data_key="status", required=True, error_messages=REQUIRED)
+    last_probe_time = Time(data_key="lastProbeTime", allow_none=True)
+    last_transition_time = Time(data_key="lastTransitionTime", allow_none=True)
+    reason = optional_string("reason")
+    message = optional_string("message")
 
 
 class SignatureIssuerSchema(_ModelSchema):
     model = SignatureIssuer
-    organization = _string("organization")
-    common_name = _string("commonName")
+    organization = optional_string("organization")
+    common_name = optional_string("commonName")
 
 
 class SignatureSubjectSchema(_ModelSchema):
     model = SignatureSubject
-    organization = _string("organization")
-    common_name = _string("commonName")
-    public_key_id = _string("publicKeyID")
+    organization = optional_string("organization")
+    common_name = optional_string("commonName")
+    public_key_id = optional_string("publicKeyID")
 
 
 class ImageSignatureSchema(_ModelSchema):
     model = ImageSignature
-    metadata = _nested(_SignatureMetaSchema, data_key="metadata", required=True)
-    type = _NonEmptyString(data_key="type", required=True, error_messages=REQUIRED)
-    content = _Base64(
+    metadata = nested(_SignatureMetaSchema, data_key="metadata", required=True)
+    type = NonEmptyString(data_key="type", required=True, error_messages=REQUIRED)
+    content = Base64(
         data_key="content",
         required=True,
         max_bytes=MAX_SIGNATURE_BLOB_BYTES,
         error_messages=REQUIRED,
     )
-    conditions = _List(_nested(SignatureConditionSchema), data_key="conditions")
-    image_identity = _string("imageIdentity")
-    signed_claims = _StringMap(data_key="signedClaims", allow_none=True)
-    created = _Time(data_key="created", allow_none=True)
-    issued_by = _nested(SignatureIssuerSchema, data_key="issuedBy", allow_none=True)
-    issued_to = _nested(SignatureSubjectSchema, data_key="issuedTo", allow_none=True)
+    conditions = List(nested(SignatureConditionSchema), data_key="conditions")
+    image_identity = optional_string("imageIdentity")
+    signed_claims = StringMap(data_key="signedClaims", allow_none=True)
+    created = Time(data_key="created", allow_none=True)
+    issued_by = nested(SignatureIssuerSchema, data_key="issuedBy", allow_none=True)
+    issued_to = nested(SignatureSubjectSchema, data_key="issuedTo", allow_none=True)
 
 
 class ImageSchema(_ModelSchema):
     model = Image
-    api_version = _string("apiVersion")
-    kind = _string("kind")
-    metadata = _nested(_ImageMetaSchema, data_key="metadata", required=True)
-    docker_image_reference = _string("dockerImageReference")
+    api_version = optional_string("apiVersion")
+    kind = optional_string("kind")
+    metadata = nested(_ImageMetaSchema, data_key="metadata", required=True)
+    docker_image_reference = optional_string("dockerImageReference")
     docker_image_metadata = fields.Raw(data_key="dockerImageMetadata", allow_none=True)
-    docker_image_metadata_version = _string("dockerImageMetadataVersion")
-    docker_image_manifest = _string("dockerImageManifest")
-    docker_image_layers = _List(_nested(ImageLayerSchema), data_key="dockerImageLayers")
-    signatures = _List(
-        _nested(ImageSignatureSchema), data_key="signatures", max_items=MAX_SIGNATURES_PER_IMAGE
+    docker_image_metadata_version = optional_string("dockerImageMetadataVersion")
+    docker_image_manifest = optional_string("dockerImageManifest")
+    docker_image_layers = List(nested(ImageLayerSchema), data_key="dockerImageLayers")
+    signatures = List(
+        nested(ImageSignatureSchema), data_key="signatures", max_items=MAX_SIGNATURES_PER_IMAGE
     )
-    docker_image_signatures = _List(
-        _Base64(error_messages={"null": "must be a base64 string"}),
+    docker_image_signatures = List(
+        Base64(error_messages={"null": "must be a base64 string"}),
         data_key="dockerImageSignatures",
     )
-    docker_image_manifest_media_type = _string("dockerImageManifestMediaType")
-    docker_image_config = _string("dockerImageConfig")
-    docker_image_manifests = _List(_nested(ImageManifestSchema), data_key="dockerImageManifests")
+    docker_image_manifest_media_type = optional_string("dockerImageManifestMediaType")
+    docker_image_config = optional_string("dockerImageConfig")
+    docker_image_manifests = List(nested(ImageManifestSchema), data_key="dockerImageManifests")
 
 
 class ImageStreamImageSchema(_ModelSchema):
     model = ImageStreamImage
-    api_version = _string("apiVersion")
-    kind = _string("kind")
-    metadata = _nested(_StreamImageMetaSchema, data_key="metadata", required=True)
-    image = _nested(ImageSchema, data_key="image", required=True, error_messages=REQUIRED)
+    api_version = optional_string("apiVersion")
+    kind = optional_string("kind")
+    metadata = nested(_StreamImageMetaSchema, data_key="metadata", required=True)
+    image = nested(ImageSchema, data_key="image", required=True, error_messages=REQUIRED)
 
 
 # --- entry points ---------------------------------------------------------------------------
