@@ -21,6 +21,7 @@ from sigverify.core.policy import (
     Requirement,
     ScopeMatch,
     SignedBy,
+    Unsupported,
 )
 from sigverify.core.reference import DockerReference, ReferenceError, parse_reference
 from sigverify.core.verdict import (
@@ -236,16 +237,16 @@ class Verifier:
         accepted_by = next(
             (r for r in trusting if r.identity.matches(reference, signed_reference)), None
         )
-        rejects = any(isinstance(r, Reject) for r in match.requirements)
+        rejects = any(isinstance(r, Reject | Unsupported) for r in match.requirements)
 
         if rejects:
             reason = Reason.REJECTED
-            text = f"the policy for {match.scope} rejects every image; signed by {_who(signer)}"
+            text = f"the policy for {match.label} rejects every image; signed by {_who(signer)}"
         elif not trusting:
             trusted_keys = frozenset().union(*(r.fingerprints for r in signed_by))
             reason = Reason.UNTRUSTED_KEY
             text = (
-                f"signed by {_who(signer)}, which the policy for {match.scope} does not trust; "
+                f"signed by {_who(signer)}, which the policy for {match.label} does not trust; "
                 f"trusted: {_key_list(trusted_keys)}"
             )
         elif not digest_matches:
@@ -265,7 +266,7 @@ class Verifier:
             reason = Reason.TRUSTED
             text = (
                 f"signed by {_who(signer)} for {claims.docker_reference}; accepted by "
-                f"{accepted_by.describe()} in scope {match.scope}"
+                f"{accepted_by.describe()} in scope {match.label}"
             )
         verdict = SignatureVerdict(
             name=name,
@@ -296,9 +297,8 @@ class Verifier:
             return RequirementResult(description, True, "accepts any image"), Reason.ACCEPTED
         if isinstance(requirement, Reject):
             return RequirementResult(description, False, "rejects every image"), Reason.REJECTED
-        if not isinstance(requirement, SignedBy):
-            # Anything the engine does not know how to judge fails closed.
-            return RequirementResult(description, False, "cannot be evaluated"), Reason.REJECTED
+        if isinstance(requirement, Unsupported):
+            return RequirementResult(description, False, requirement.reason), Reason.REJECTED
         if not checked:
             return (
                 RequirementResult(
@@ -347,12 +347,12 @@ class Verifier:
         failing = [(r, reason) for r, reason in results if not r.satisfied]
         if failing:
             result, reason = failing[0]
-            return reason, f"{reference} is not trusted (scope {match.scope}): {result.message}"
+            return reason, f"{reference} is not trusted (scope {match.label}): {result.message}"
         if any(reason is Reason.TRUSTED for _, reason in results):
             details = "; ".join(r.message for r, reason in results if reason is Reason.TRUSTED)
-            return Reason.TRUSTED, f"{reference} is trusted (scope {match.scope}): {details}"
+            return Reason.TRUSTED, f"{reference} is trusted (scope {match.label}): {details}"
         return (
             Reason.ACCEPTED,
-            f"{reference} is accepted without signatures (scope {match.scope}: "
+            f"{reference} is accepted without signatures (scope {match.label}: "
             "insecureAcceptAnything)",
         )

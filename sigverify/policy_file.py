@@ -144,6 +144,8 @@ def parse_policy_document(
         raise PolicyError(
             f"{source}: the policy file is not UTF-8 text (byte {exc.start})"
         ) from exc
+    # A byte order mark carries no meaning in UTF-8; drop it so detection sees the content.
+    text = text.removeprefix("\ufeff")
     try:
         is_json = text.lstrip().startswith("{")
         document = _read_json(text) if is_json else _read_yaml(text)
@@ -164,6 +166,8 @@ def parse_policy_document(
     except _Invalid as problem:
         where = f"{source}: {problem.path}" if problem.path else source
         raise PolicyError(f"{where}: {problem.message}") from None
+    except PolicyError as exc:  # from a model constructor: still name the file
+        raise PolicyError(f"{source}: {exc}") from exc
     keyring = Keyring(keys).subset(policy.fingerprints())
     revision = hashlib.sha256(data)
     revision.update(keyring.revision.encode())

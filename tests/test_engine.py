@@ -17,6 +17,7 @@ from sigverify.core.policy import (
     Policy,
     Reject,
     SignedBy,
+    Unsupported,
 )
 from sigverify.core.verdict import Reason
 from sigverify.engine import Verifier
@@ -333,3 +334,36 @@ def test_bad_expected_identity_is_an_input_error(verifier: Verifier) -> None:
 def test_gate_raises_for_untrusted(verifier: Verifier) -> None:
     with pytest.raises(UntrustedImage, match="no signature exists"):
         verifier.require_trusted(image(f"quay.io/acme/app@{DIGEST}"))
+
+
+def test_unsupported_requirement_fails_closed(
+    gpg_factory: GpgFactory, keys: dict[str, GeneratedKey], keyring: Keyring, backend: GnuPGBackend
+) -> None:
+    policy = Policy(
+        default=(Unsupported("sigstoreSigned", "sigstore signatures are not verified"),),
+        scopes={},
+    )
+    blob = sign(gpg_factory, keys["acme"], "quay.io/acme/app:1.0")
+    verdict = verifier_for(policy, keyring, backend).verify_image(
+        image(f"quay.io/acme/app@{DIGEST}", blob)
+    )
+    assert (verdict.trusted, verdict.reason) == (False, Reason.REJECTED)
+    assert verdict.message.endswith("sigstore signatures are not verified")
+    assert verdict.signatures[0].reason is Reason.REJECTED
+
+
+def test_transport_wide_scope_is_named_for_people(
+    gpg_factory: GpgFactory, keys: dict[str, GeneratedKey], keyring: Keyring, backend: GnuPGBackend
+) -> None:
+    policy = Policy(
+        default=(Reject(),), scopes={"": (SignedBy(frozenset({keys["partner"].fingerprint})),)}
+    )
+    blob = sign(gpg_factory, keys["acme"], "quay.io/acme/app:1.0")
+    verdict = verifier_for(policy, keyring, backend).verify_image(
+        image(f"quay.io/acme/app@{DIGEST}", blob)
+    )
+    assert verdict.scope == ""
+    assert (
+        'the policy for "" (every image of the transport) does not trust'
+        in verdict.signatures[0].message
+    )
