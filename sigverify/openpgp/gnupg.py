@@ -87,7 +87,9 @@ class GnuPGBackend:
                 gnupghome=self._home.path,
                 options=_VERIFY_OPTIONS,
                 env=gpg_environment(self._home.path),
-                encoding="utf-8",
+                # Status lines echo unsigned, attacker-chosen bytes (the literal file name):
+                # latin-1 decodes any byte, so python-gnupg's reader thread cannot die on them.
+                encoding="latin-1",
             )
         except (OSError, ValueError) as exc:
             self._home.close()
@@ -109,7 +111,10 @@ class GnuPGBackend:
             timed_out = self._gpg.finish()
         if timed_out:
             raise BackendError("gpg did not finish in time")
-        status = _status_lines(result.stderr or "")
+        stderr = getattr(result, "stderr", None)
+        if not isinstance(stderr, str):
+            raise BackendError("gpg's status output could not be read")
+        status = _status_lines(stderr)
         payload = result.data if isinstance(result.data, bytes) else b""
         return _judge(status, payload, self.keyring)
 

@@ -17,7 +17,7 @@ from sigverify.limits import GPG_TIMEOUT_SECONDS
 
 __all__ = ["GpgHome", "GpgResult", "gpg_binary", "gpg_environment"]
 
-_BASE_ARGS = ("--batch", "--no-tty", "--no-greeting", "--no-auto-key-locate")
+_BASE_ARGS = ("--batch", "--no-tty", "--no-greeting", "--no-autostart", "--no-auto-key-locate")
 
 
 def gpg_binary() -> str:
@@ -64,6 +64,16 @@ class GpgHome:
         return GpgResult(done.returncode, done.stdout, done.stderr)
 
     def close(self) -> None:
+        # --no-autostart keeps gpg from starting an agent here; stop one if anything did.
+        gpgconf = shutil.which("gpgconf")
+        if gpgconf and any(name.startswith("S.") for name in os.listdir(self.path)):
+            subprocess.run(
+                [gpgconf, "--homedir", self.path, "--kill", "all"],
+                capture_output=True,
+                timeout=self.timeout,
+                check=False,
+                env=gpg_environment(self.path),
+            )
         shutil.rmtree(self.path, ignore_errors=True)
 
     def __enter__(self) -> GpgHome:

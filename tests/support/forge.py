@@ -179,13 +179,14 @@ class Forger:
         *,
         created: int,
         mode: bytes = b"b",
+        filename: bytes = b"",
         one_pass: bool = True,
         compress: int | None = None,
         **options: object,
     ) -> bytes:
         """A whole signed message (``options`` go to :meth:`signature`)."""
         signature = self.signature(payload, created=created, **options)  # type: ignore[arg-type]
-        literal = pc.RawPacket(11, pc.literal(payload, mode=mode, date=created))
+        literal = pc.RawPacket(11, pc.literal(payload, mode=mode, filename=filename, date=created))
         sig_packet = pc.RawPacket(2, signature)
         if one_pass:
             ops = pc.RawPacket(

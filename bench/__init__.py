@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench`` (``--quick`` for a run under a minute)."""
