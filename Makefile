@@ -21,7 +21,7 @@ typecheck:
 	$(BIN)/mypy
 
 unit:
-	$(BIN)/pytest
+	$(BIN)/pytest -q
 
 bench: setup
 	$(BIN)/python -m bench
