@@ -5,6 +5,7 @@ Loaded from ``tests/conftest.py`` with ``pytest_plugins = ["tests.support.fixtur
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,7 +54,13 @@ def gpg_factory() -> Iterator[GpgFactory]:
 def containers_image_fixtures() -> Path:
     """The containers/image signature fixtures directory (skips when it is absent)."""
     if not (CONTAINERS_IMAGE_FIXTURES / "image.signature").is_file():
-        pytest.skip(f"containers/image fixtures not found at {CONTAINERS_IMAGE_FIXTURES}")
+        message = (
+            f"containers/image fixtures not found at {CONTAINERS_IMAGE_FIXTURES}; "
+            "run scripts/bootstrap (make setup)"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)  # in CI a missing fixture is a broken setup, not a skip
+        pytest.skip(message)
     return CONTAINERS_IMAGE_FIXTURES
 
 
