@@ -294,11 +294,23 @@ def to_document_error(error: ValidationError) -> DocumentError:
     return DocumentError(message, path=path or None)
 
 
+_INSTANCES: dict[type[_ModelSchema], _ModelSchema] = {}
+
+
+def _instance(schema: type[_ModelSchema]) -> _ModelSchema:
+    """One shared instance per schema class: building a schema costs ~1 ms, and a schema
+    without context is safe to reuse across calls and threads."""
+    instance = _INSTANCES.get(schema)
+    if instance is None:
+        instance = _INSTANCES.setdefault(schema, schema())
+    return instance
+
+
 def load_image(data: Any) -> Image:
     """Load one Image object; raise :class:`DocumentError` naming the first problem."""
     try:
         # A private copy: the model must not change when the caller's object does.
-        image: Image = ImageSchema().load(copy.deepcopy(data))
+        image: Image = _instance(ImageSchema).load(copy.deepcopy(data))
     except ValidationError as exc:
         raise to_document_error(exc) from exc
     return image
@@ -307,7 +319,9 @@ def load_image(data: Any) -> Image:
 def load_image_stream_image(data: Any) -> ImageStreamImage:
     """Load one ImageStreamImage object; raise :class:`DocumentError` naming the first problem."""
     try:
-        stream_image: ImageStreamImage = ImageStreamImageSchema().load(copy.deepcopy(data))
+        stream_image: ImageStreamImage = _instance(ImageStreamImageSchema).load(
+            copy.deepcopy(data)
+        )
     except ValidationError as exc:
         raise to_document_error(exc) from exc
     return stream_image
@@ -331,5 +345,5 @@ def dump_model(obj: Any) -> dict[str, Any]:
     schema = _SCHEMAS.get(type(obj))
     if schema is None:
         raise TypeError(f"not an image.openshift.io/v1 model: {type(obj).__name__}")
-    result: dict[str, Any] = schema().dump(obj)
+    result: dict[str, Any] = _instance(schema).dump(obj)
     return copy.deepcopy(result)
