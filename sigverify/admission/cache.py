@@ -23,7 +23,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
-__all__ = ["CachedImageLookup", "Lookup", "VerdictCache", "VerdictKey", "signature_hashes"]
+__all__ = [
+    "CacheMiss",
+    "CachedImageLookup",
+    "Lookup",
+    "VerdictCache",
+    "VerdictKey",
+    "signature_hashes",
+]
+
+
+class CacheMiss(Exception):
+    """The answer is not cached (raised only where a caller asked for cached answers only)."""
+
 
 V = TypeVar("V")
 
@@ -89,6 +101,15 @@ class VerdictCache(Generic[V]):
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+    def peek(self, key: Hashable) -> V | None:
+        """The cached value of ``key`` if it is fresh, else ``None``; never computes."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry.expires <= self._clock():
+                return None
+            self._entries.move_to_end(key)
+            return entry.value
 
     def get_or_compute(
         self, key: Hashable, compute: Callable[[], V], *, timeout: float | None = None
@@ -173,6 +194,18 @@ class CachedImageLookup:
             clock=clock,
         )
 
+    def cached_only(self) -> _CachedOnly:
+        """A view answering from the cache alone; anything else raises :class:`CacheMiss`."""
+        return _CachedOnly(self)
+
+    def peek(self, key: tuple[str, ...]) -> dict[str, Any]:
+        value = self._cache.peek(key)
+        if value is None:
+            raise CacheMiss(key)
+        if self._on_lookup is not None:
+            self._on_lookup(Lookup.HIT)
+        return value
+
     def _get(self, key: tuple[str, ...], fetch: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         value, lookup = self._cache.get_or_compute(key, fetch)
         if self._on_lookup is not None:
@@ -189,3 +222,19 @@ class CachedImageLookup:
     def get_imagestreamtag(self, namespace: str, name: str) -> dict[str, Any]:
         key = ("imagestreamtag", namespace, name)
         return self._get(key, lambda: self._api.get_imagestreamtag(namespace, name))
+
+
+class _CachedOnly:
+    """The image API as far as :class:`CachedImageLookup` already knows it."""
+
+    def __init__(self, cached: CachedImageLookup) -> None:
+        self._cached = cached
+
+    def get_imagestreamimage(self, namespace: str, name: str) -> dict[str, Any]:
+        return self._cached.peek(("imagestreamimage", namespace, name))
+
+    def get_image(self, name: str) -> dict[str, Any]:
+        return self._cached.peek(("image", name))
+
+    def get_imagestreamtag(self, namespace: str, name: str) -> dict[str, Any]:
+        return self._cached.peek(("imagestreamtag", namespace, name))

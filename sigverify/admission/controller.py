@@ -14,14 +14,22 @@ state it keeps, and recording conditions on Images is the reconciler's job.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Protocol
 
-from sigverify.admission.cache import CachedImageLookup, VerdictCache, VerdictKey, signature_hashes
+from sigverify.admission.cache import (
+    CachedImageLookup,
+    CacheMiss,
+    Lookup,
+    VerdictCache,
+    VerdictKey,
+    signature_hashes,
+)
 from sigverify.admission.config import AdmissionConfig, UnpinnedTags
 from sigverify.admission.decide import (
     CheckReason,
@@ -41,11 +49,12 @@ from sigverify.api.documents import load_document
 from sigverify.api.types import Image, ImageStreamImage
 from sigverify.core.reference import ReferenceError, parse_reference
 from sigverify.core.verdict import ImageVerdict
-from sigverify.errors import BackendError, ClusterError, InputError
+from sigverify.errors import BackendError, ClusterError, InputError, PolicyError
 
 __all__ = ["AdmissionController", "ImageVerifier"]
 
 CHECKED_OPERATIONS = frozenset({"CREATE", "UPDATE"})
+_log = logging.getLogger("sigverify.admission")
 
 
 class ImageVerifier(Protocol):
@@ -92,15 +101,21 @@ class AdmissionController:
         self.config = config
         self.metrics = metrics if metrics is not None else AdmissionMetrics()
         self._verifier = verifier
+        hosts = config.internal_registry_hosts
+        # The cached-only resolver answers warm admissions on the request's own thread; only
+        # what needs the API or the verifier goes to the pool, under the deadline.
+        self._cached_resolver: Resolver | None = None
         if config.cache.image_ttl_seconds > 0:
-            image_api = CachedImageLookup(
+            cached = CachedImageLookup(
                 image_api,
                 ttl_seconds=config.cache.image_ttl_seconds,
                 max_entries=config.cache.max_entries,
                 clock=clock,
                 on_lookup=self.metrics.count_image_lookup,
             )
-        self._resolver = Resolver(image_api, config.internal_registry_hosts)
+            image_api = cached
+            self._cached_resolver = Resolver(cached.cached_only(), hosts)
+        self._resolver = Resolver(image_api, hosts)
         self._clock = clock
         self.cache: VerdictCache[ImageVerdict] = VerdictCache(
             max_entries=config.cache.max_entries,
@@ -176,17 +191,37 @@ class AdmissionController:
         return treatment_for(self.config, namespace, reference)
 
     def _run(
-        self, texts: list[str], deadline: float, task: Callable[[str], ImageResult]
+        self, texts: list[str], deadline: float, task: Callable[[str, bool], ImageResult]
     ) -> dict[str, ImageResult]:
-        futures: dict[str, Future[ImageResult]] = {}
+        """``task(text, cached_only)`` for each text: from caches inline, else on the pool."""
+        results: dict[str, ImageResult] = {}
+        pending = list(texts)
+        if self._cached_resolver is not None:
+            pending = []
+            for text in texts:
+                try:
+                    results[text] = task(text, True)
+                except Exception:  # CacheMiss, or a failure the pool run reports (fail closed)
+                    pending.append(text)
+        if not pending:
+            return results
         pool = self._pool()
-        for text in texts:
-            futures[text] = pool.submit(task, text)
+        futures = {text: pool.submit(task, text, False) for text in pending}
         wait(futures.values(), timeout=max(0.0, deadline - self._clock()))
-        results = {}
         for text, future in futures.items():
             if future.done() and not future.cancelled():
-                results[text] = future.result()
+                error = future.exception()
+                if error is None:
+                    results[text] = future.result()
+                    continue
+                # A bug must not become an allow, nor a bare 500: fail closed, say so, log it.
+                _log.error("checking %r failed", text, exc_info=error)
+                results[text] = ImageResult(
+                    passed=False,
+                    reason=CheckReason.VERIFICATION_ERROR.value,
+                    detail=f"sigverify failed while checking it ({type(error).__name__})",
+                    unavailable=True,
+                )
             else:
                 future.cancel()  # still queued: never start it
                 results[text] = ImageResult(
@@ -210,7 +245,11 @@ class AdmissionController:
         treatments = {use.image: self._treatment(use.image, namespace) for use in uses}
         texts = [text for text, t in treatments.items() if not t.exempt]
         results = self._run(
-            texts, deadline, lambda text: self._check(text, namespace, treatments[text], deadline)
+            texts,
+            deadline,
+            lambda text, cached_only: self._check(
+                text, namespace, treatments[text], deadline, cached_only
+            ),
         )
         exempt = ImageResult(passed=True, reason=CheckReason.EXEMPT.value, detail="exempt image")
         checks = [
@@ -219,10 +258,17 @@ class AdmissionController:
         return decide(request, checks)
 
     def _check(
-        self, text: str, namespace: str, treatment: ImageTreatment, deadline: float
+        self,
+        text: str,
+        namespace: str,
+        treatment: ImageTreatment,
+        deadline: float,
+        cached_only: bool = False,
     ) -> ImageResult:
+        resolver = self._cached_resolver if cached_only else self._resolver
+        assert resolver is not None
         try:
-            resolution = self._resolver.resolve(text, namespace)
+            resolution = resolver.resolve(text, namespace)
         except ClusterError as exc:
             return ImageResult(
                 passed=False,
@@ -231,7 +277,7 @@ class AdmissionController:
                 unavailable=True,
             )
         if resolution.kind is ResolutionKind.IMAGE:
-            return self._verify(resolution, deadline)
+            return self._verify(resolution, deadline, cached_only)
         if resolution.kind is ResolutionKind.UNPINNED:
             if treatment.unpinned_tags is UnpinnedTags.ALLOW:
                 return ImageResult(
@@ -263,7 +309,7 @@ class AdmissionController:
             detail=f"not a valid image reference: {resolution.message}",
         )
 
-    def _verify(self, resolution: Resolution, deadline: float) -> ImageResult:
+    def _verify(self, resolution: Resolution, deadline: float, cached_only: bool) -> ImageResult:
         document = resolution.image
         assert document is not None
         digest = resolution.digest or ""
@@ -275,13 +321,19 @@ class AdmissionController:
                 verifier.revision,
                 resolution.expected_identity,
             )
-            verdict, lookup = self.cache.get_or_compute(
-                key,
-                lambda: verifier.verify_image(
-                    _typed_image(document), expected_identity=resolution.expected_identity
-                ),
-                timeout=max(0.0, deadline - self._clock()),
-            )
+            if cached_only:
+                cached = self.cache.peek(key)
+                if cached is None:
+                    raise CacheMiss(key)
+                verdict, lookup = cached, Lookup.HIT
+            else:
+                verdict, lookup = self.cache.get_or_compute(
+                    key,
+                    lambda: verifier.verify_image(
+                        _typed_image(document), expected_identity=resolution.expected_identity
+                    ),
+                    timeout=max(0.0, deadline - self._clock()),
+                )
         except FutureTimeout:
             return ImageResult(
                 passed=False,
@@ -293,7 +345,8 @@ class AdmissionController:
                 digest=digest,
                 unavailable=True,
             )
-        except BackendError as exc:
+        except (BackendError, PolicyError) as exc:
+            # The verifier itself cannot work (gpg failed, no policy loaded): not a verdict.
             return ImageResult(
                 passed=False,
                 reason=CheckReason.VERIFICATION_ERROR.value,
@@ -321,9 +374,11 @@ class AdmissionController:
 
     # -- mutate -----------------------------------------------------------------------------
 
-    def _pin(self, text: str, namespace: str) -> ImageResult:
+    def _pin(self, text: str, namespace: str, cached_only: bool = False) -> ImageResult:
+        resolver = self._cached_resolver if cached_only else self._resolver
+        assert resolver is not None
         try:
-            resolution = self._resolver.resolve(text, namespace)
+            resolution = resolver.resolve(text, namespace)
         except ClusterError as exc:
             return ImageResult(
                 passed=False,
@@ -350,7 +405,9 @@ class AdmissionController:
             for text in dict.fromkeys(use.image for use in uses)
             if not self._treatment(text, namespace).exempt
         ]
-        results = self._run(texts, deadline, lambda text: self._pin(text, namespace))
+        results = self._run(
+            texts, deadline, lambda text, cached_only: self._pin(text, namespace, cached_only)
+        )
         patch: list[dict[str, Any]] = []
         pinned: list[dict[str, str]] = []
         for use in uses:

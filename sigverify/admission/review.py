@@ -96,6 +96,12 @@ class _ReviewOutSchema(Schema):
     response = fields.Nested(_ResponseSchema)
 
 
+# Built once: a schema instance is stateless between loads, and building one (with its nested
+# schemas) costs more than the load itself.
+_REVIEW_SCHEMA = _ReviewSchema()
+_REVIEW_OUT_SCHEMA = _ReviewOutSchema()
+
+
 @dataclass(frozen=True)
 class GroupVersionKind:
     group: str
@@ -154,7 +160,7 @@ def parse_review(body: bytes) -> AdmissionRequest:
     if not isinstance(document, dict):
         raise InputError("the body must be a JSON object (an AdmissionReview)")
     try:
-        data = _ReviewSchema().load(document)
+        data = _REVIEW_SCHEMA.load(document)
     except ValidationError as exc:
         details = "; ".join(sorted(_messages(exc.messages)))
         raise InputError(f"not an admission.k8s.io/v1 AdmissionReview: {details}") from exc
@@ -197,7 +203,7 @@ def review_response(response: AdmissionResponse) -> dict[str, Any]:
     if response.patch:
         out["patchType"] = "JSONPatch"
         out["patch"] = encode_patch(response.patch)
-    result: dict[str, Any] = _ReviewOutSchema().dump(
+    result: dict[str, Any] = _REVIEW_OUT_SCHEMA.dump(
         {"apiVersion": ADMISSION_API_VERSION, "kind": "AdmissionReview", "response": out}
     )
     return result
