@@ -11,3 +11,9 @@ def register(group: click.Group) -> None:
 
     group.add_command(verify.command)
     group.add_command(demo.command)
+
+    from sigverify.cli import reconcile, serve, store
+
+    group.add_command(serve.command)
+    group.add_command(store.command)
+    group.add_command(reconcile.command)

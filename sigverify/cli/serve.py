@@ -1,0 +1,101 @@
+"""``sigverify serve``: the HTTP API under gunicorn."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sigverify.cli._common import handle_errors
+from sigverify.cli._settings_options import cluster_options, policy_options, settings_from
+from sigverify.settings import Settings
+
+__all__ = ["command"]
+
+_log = logging.getLogger("sigverify.service")
+
+
+def _seed_if_empty(settings: Settings) -> None:
+    """Load the sample objects into an empty embedded store (missing paths are skipped)."""
+    from sigverify.cluster.seed import load_paths
+    from sigverify.cluster.store import ImageStore
+
+    store = ImageStore(settings.store)
+    counts = store.counts()
+    if counts["images"] or counts["imagestreams"]:
+        return
+    paths = [p for p in settings.seed if Path(p).exists()]
+    if paths:
+        count = load_paths(store, paths)
+        click.echo(f"sigverify: seeded the empty store {settings.store} with {count} objects")
+
+
+@click.command("serve")
+@policy_options
+@cluster_options
+@click.option("--host", default=None, help="Listen address (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Listen port (default 8080; 0: any).")
+@click.option("--workers", type=int, default=None, help="gunicorn workers (default 2).")
+@click.option("--threads", type=int, default=None, help="Threads per worker (default 4).")
+@click.option("--tls-cert", default=None, help="Serving certificate (PEM); with --tls-key.")
+@click.option("--tls-key", default=None, help="Serving key (PEM).")
+@click.option(
+    "--serve-store-api",
+    is_flag=True,
+    default=None,
+    help="Also serve the embedded store's OpenShift-compatible REST under /apis.",
+)
+@click.option("--probe-interval", type=float, default=None, help="Seconds; see docs.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None)
+@click.option(
+    "--ready-file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Write the listening URL(s) here once serving (for scripts and tests).",
+)
+@click.option("--show-settings", is_flag=True, help="Print the effective settings and exit.")
+@handle_errors
+def command(ready_file: str | None, show_settings: bool, **flags: Any) -> None:
+    """Serve the verification API (gunicorn; SIGHUP reloads policy and keys).
+
+    Without --kubeconfig/--server/--in-cluster the embedded store is the image API, seeded
+    with the sample images when empty.
+    """
+    if flags.get("probe_interval") is not None:
+        flags["probe_interval_seconds"] = flags.pop("probe_interval")
+    else:
+        flags.pop("probe_interval", None)
+    settings = settings_from(flags)
+    if show_settings:
+        import json
+
+        click.echo(json.dumps(settings.describe(), indent=2))
+        return
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s [%(process)d] [%(levelname)s] %(name)s: %(message)s",
+    )
+    if settings.uses_cluster:
+        # Bad credentials settings fail here, once, not in a crash loop of every worker.
+        from sigverify.cluster.factory import image_api_from_settings
+
+        image_api_from_settings(settings)
+    else:
+        _seed_if_empty(settings)
+    # Multiprocess metrics: must be set before prometheus_client is imported anywhere.
+    own_metrics_dir = None
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        own_metrics_dir = tempfile.mkdtemp(prefix="sigverify-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = own_metrics_dir
+    try:
+        from sigverify.service.server import SigverifyServer
+
+        SigverifyServer(settings, ready_file=ready_file).run()
+    finally:
+        if own_metrics_dir is not None:
+            shutil.rmtree(own_metrics_dir, ignore_errors=True)

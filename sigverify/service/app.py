@@ -1,0 +1,105 @@
+"""The Flask application factory of the sigverify HTTP service."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from flask import Flask
+from flask_smorest import Api
+
+from sigverify import __version__
+from sigverify.admission.cache import VerdictCache
+from sigverify.cluster.api import ImageAPI
+from sigverify.cluster.factory import image_api_from_settings
+from sigverify.cluster.rest import create_rest_blueprint
+from sigverify.cluster.store import ImageStore
+from sigverify.core.verdict import ImageVerdict
+from sigverify.service.errors import install_error_handlers
+from sigverify.service.metrics import ServiceMetrics
+from sigverify.service.policy_holder import PolicyHolder
+from sigverify.service.schemas import ErrorSchema
+from sigverify.service.state import EXTENSION, ServiceState, utcnow
+from sigverify.service.views import health, verification
+from sigverify.settings import Settings
+
+__all__ = ["create_app"]
+
+_log = logging.getLogger("sigverify.service")
+
+
+class _Api(Api):  # type: ignore[misc]
+    """flask-smorest's Api with our error schema ``{code, status, message, errors}``."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+
+def create_app(
+    settings: Settings,
+    *,
+    api: ImageAPI | None = None,
+    api_kind: str | None = None,
+    clock: Callable[[], datetime] | None = None,
+    metrics: ServiceMetrics | None = None,
+) -> Flask:
+    """Build the app: image API (``api`` or the one ``settings`` names), policy, routes.
+
+    ``clock`` fixes verification and probe times (tests). A policy that does not load leaves
+    the app up but not ready (``/readyz`` 503, verifications 503) until a fixed one appears.
+    """
+    app = Flask(__name__)
+    app.config.update(
+        API_TITLE="sigverify",
+        API_VERSION=__version__,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    if api is None:
+        api, kind = image_api_from_settings(settings)
+        api_kind = api_kind or kind
+    service_metrics = metrics or ServiceMetrics()
+    holder = PolicyHolder(
+        settings.policy,
+        settings.keys,
+        settings.backend,
+        check_interval=settings.policy_reload_seconds,
+        clock=clock,
+        on_reload=lambda ok: service_metrics.policy_reloads.labels(
+            "success" if ok else "failure"
+        ).inc(),
+    )
+    holder.check()  # load now: a broken policy shows in /readyz from the start
+    state = ServiceState(
+        settings=settings,
+        api=api,
+        api_kind=api_kind or ("embedded" if isinstance(api, ImageStore) else "openshift"),
+        holder=holder,
+        metrics=service_metrics,
+        cache=VerdictCache[ImageVerdict](
+            max_entries=settings.cache_entries,
+            ttl_seconds=settings.cache_ttl_seconds,
+            negative_ttl_seconds=settings.cache_negative_ttl_seconds,
+            is_negative=lambda verdict: not verdict.trusted,
+        ),
+        clock=clock or utcnow,
+    )
+    app.extensions[EXTENSION] = state
+    smorest = _Api(app, spec_kwargs={"info": {"description": _DESCRIPTION}})
+    smorest.register_blueprint(verification)
+    smorest.register_blueprint(health)
+    install_error_handlers(app)
+    if settings.serve_store_api and isinstance(api, ImageStore):
+        app.register_blueprint(create_rest_blueprint(api))
+    return app
+
+
+_DESCRIPTION = (
+    "Verifies OpenShift atomic container signatures on image.openshift.io/v1 Images against "
+    "a trust policy, and records the outcome as signature conditions. Every error is "
+    "`{code, status, message, errors}`."
+)

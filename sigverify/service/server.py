@@ -1,0 +1,167 @@
+"""Serving the app under gunicorn: workers, optional TLS, graceful shutdown, SIGHUP reload.
+
+- Workers are gthread workers, each building its own app (own SQLite connections, own
+  verifier); ``/metrics`` aggregates them (prometheus_client multiprocess mode).
+- ``SIGTERM``/``SIGINT``: gunicorn's graceful shutdown (requests in flight finish within
+  ``graceful_timeout_seconds``).
+- ``SIGHUP`` to the master is forwarded to the workers, which reload the policy and keys in
+  place (a broken policy is refused and the old kept); no worker restarts, no request
+  dropped. Workers also pick up changed files by themselves (``policy_reload_seconds``).
+- TLS: the certificate and key are re-read when their files change, for new connections.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import ssl
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
+
+from sigverify.settings import Settings
+
+__all__ = ["CertificateReloader", "SigverifyServer"]
+
+_log = logging.getLogger("sigverify.service")
+
+
+class CertificateReloader:
+    """An SSLContext whose certificate follows its files: checked (at most once a second)
+    when a client says hello, swapped in for that and later connections when changed.
+
+    A broken new pair (unreadable, mismatched) is refused and the old one kept.
+    """
+
+    def __init__(self, cert: str, key: str, *, check_interval: float = 1.0) -> None:
+        self.cert = Path(cert)
+        self.key = Path(key)
+        self._interval = check_interval
+        self._lock = threading.Lock()
+        self._checked = time.monotonic()
+        self._fingerprint = self._stat()
+        self.context = self._new_context()
+        self._first = self.context
+
+    def _stat(self) -> tuple[object, ...]:
+        out: list[object] = []
+        for path in (self.cert, self.key):
+            try:
+                stat = path.stat()
+                out.append((stat.st_size, stat.st_mtime_ns, stat.st_ino))
+            except OSError:
+                out.append(None)
+        return tuple(out)
+
+    def _new_context(self) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(self.cert, self.key)
+        context.sni_callback = self._on_hello
+        return context
+
+    def _on_hello(self, connection: ssl.SSLObject, server_name: str | None, _: Any) -> None:
+        now = time.monotonic()
+        if now - self._checked >= self._interval:
+            with self._lock:
+                self._checked = now
+                fingerprint = self._stat()
+                if fingerprint != self._fingerprint:
+                    self._fingerprint = fingerprint
+                    try:
+                        self.context = self._new_context()
+                        _log.info("reloaded the serving certificate %s", self.cert)
+                    except (OSError, ssl.SSLError) as exc:
+                        _log.error("refusing the changed serving certificate: %s", exc)
+        if self.context is not self._first:
+            connection.context = self.context
+
+
+def _post_worker_init(worker: Any) -> None:
+    from sigverify.service.state import EXTENSION
+
+    state = worker.wsgi.extensions[EXTENSION]
+    signal.signal(signal.SIGHUP, lambda *_: state.holder.request_reload())
+    signal.siginterrupt(signal.SIGHUP, False)
+
+
+def _child_exit(_: Any, worker: Any) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+class _Arbiter(Arbiter):  # type: ignore[misc]
+    def handle_hup(self) -> None:
+        """Forward SIGHUP to the workers: they reload policy and keys in place."""
+        self.log.info("SIGHUP: reloading the trust policy and keys in every worker")
+        for pid in list(self.WORKERS):
+            try:
+                os.kill(pid, signal.SIGHUP)
+            except ProcessLookupError:
+                continue
+
+
+class SigverifyServer(BaseApplication):  # type: ignore[misc]
+    """gunicorn running ``create_app(settings)`` in each worker."""
+
+    def __init__(self, settings: Settings, *, ready_file: str | None = None) -> None:
+        self.settings = settings
+        self.ready_file = ready_file
+        self.reloader: CertificateReloader | None = None
+        super().__init__()
+
+    def load_config(self) -> None:
+        s = self.settings
+        config: dict[str, Any] = {
+            "bind": [f"{s.host}:{s.port}"],
+            "workers": s.workers,
+            "worker_class": "gthread",
+            "threads": s.threads,
+            "timeout": int(max(s.request_timeout_seconds, 1)),
+            "graceful_timeout": int(max(s.graceful_timeout_seconds, 1)),
+            "accesslog": "-",
+            "errorlog": "-",
+            "loglevel": s.log_level,
+            "proc_name": "sigverify",
+            "post_worker_init": _post_worker_init,
+            "child_exit": _child_exit,
+            "when_ready": self._when_ready,
+            "limit_request_line": 8190,
+        }
+        if s.tls_cert and s.tls_key:
+            config["certfile"] = s.tls_cert
+            config["keyfile"] = s.tls_key
+            config["ssl_context"] = self._ssl_context
+        for key, value in config.items():
+            self.cfg.set(key, value)
+
+    def _ssl_context(self, _config: Any, _factory: Any) -> ssl.SSLContext:
+        assert self.settings.tls_cert and self.settings.tls_key
+        if self.reloader is None:
+            self.reloader = CertificateReloader(self.settings.tls_cert, self.settings.tls_key)
+        return self.reloader.context
+
+    def _when_ready(self, arbiter: Any) -> None:
+        if not self.ready_file:
+            return
+        scheme = "https" if self.settings.tls_cert else "http"
+        addresses = []
+        for listener in arbiter.LISTENERS:
+            host, port = listener.sock.getsockname()[:2]
+            addresses.append(f"{scheme}://{host}:{port}")
+        Path(self.ready_file).write_text("\n".join(addresses) + "\n", encoding="utf-8")
+
+    def load(self) -> Any:
+        from sigverify.service.app import create_app
+
+        return create_app(self.settings)
+
+    def run(self) -> None:
+        _Arbiter(self).run()

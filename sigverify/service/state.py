@@ -1,0 +1,45 @@
+"""What one service process holds: settings, image API, policy, cache, metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sigverify.admission.cache import VerdictCache
+from sigverify.cluster.api import ImageAPI
+from sigverify.core.verdict import ImageVerdict
+from sigverify.service.metrics import ServiceMetrics
+from sigverify.service.policy_holder import PolicyHolder
+from sigverify.settings import Settings
+from sigverify.writeback import ConditionWriter
+
+__all__ = ["EXTENSION", "ServiceState", "utcnow"]
+
+#: The key of the state in ``app.extensions``.
+EXTENSION = "sigverify"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@dataclass
+class ServiceState:
+    settings: Settings
+    api: ImageAPI
+    api_kind: str
+    holder: PolicyHolder
+    metrics: ServiceMetrics
+    cache: VerdictCache[ImageVerdict]
+    clock: Callable[[], datetime]
+
+    def writer(self) -> ConditionWriter:
+        """A condition writer over the current verifier (a reload applies to the next one)."""
+        return ConditionWriter(
+            self.api,
+            self.holder.verifier(),
+            probe_interval=timedelta(seconds=self.settings.probe_interval_seconds),
+            max_attempts=self.settings.write_attempts,
+            clock=self.clock,
+        )

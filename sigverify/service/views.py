@@ -1,0 +1,273 @@
+# mypy: disallow-untyped-decorators=False
+"""The HTTP API: verify by reference (GET, no side effects), verify and record (POST),
+verify a posted Image or ImageStreamImage, and the health, readiness and metrics endpoints."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Response, current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from sigverify.admission.cache import Lookup, VerdictKey, signature_hashes
+from sigverify.api.documents import load_document, parse_document_bytes
+from sigverify.api.schemas import DocumentError
+from sigverify.api.types import Image, ImageStreamImage
+from sigverify.core.verdict import ImageVerdict
+from sigverify.errors import ClusterError, SigverifyError
+from sigverify.render import verdict_to_json
+from sigverify.service.errors import (
+    MalformedRequest,
+    UnsupportedMediaType,
+    UpstreamDocumentError,
+)
+from sigverify.service.schemas import (
+    HealthSchema,
+    ReadinessSchema,
+    RecordArgsSchema,
+    VerificationSchema,
+    VerifyArgsSchema,
+)
+from sigverify.service.state import EXTENSION, ServiceState
+from sigverify.writeback import WriteConflictError
+
+__all__ = ["health", "verification"]
+
+verification = Blueprint(
+    "verification",
+    __name__,
+    url_prefix="/api/v1",
+    description="Verify image signatures against the trust policy, and record the verdicts.",
+)
+health = Blueprint("health", __name__, description="Liveness, readiness and metrics.")
+
+_ERRORS = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    409: "CONFLICT",
+    413: "REQUEST_ENTITY_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "UNPROCESSABLE_ENTITY",
+    502: "BAD_GATEWAY",
+    503: "SERVICE_UNAVAILABLE",
+    504: "GATEWAY_TIMEOUT",
+}
+
+
+def _errors(*codes: int) -> Callable[[Any], Any]:
+    def decorate(view: Any) -> Any:
+        for code in codes:
+            view = verification.alt_response(code, response=_ERRORS[code])(view)
+        return view
+
+    return decorate
+
+
+def _state() -> ServiceState:
+    state: ServiceState = current_app.extensions[EXTENSION]
+    return state
+
+
+@contextmanager
+def _observed(state: ServiceState, endpoint: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    except ClusterError as exc:
+        state.metrics.api_errors.labels(type(exc).__name__).inc()
+        raise
+    finally:
+        state.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+
+
+def _count(state: ServiceState, verdict: ImageVerdict) -> None:
+    result = "trusted" if verdict.trusted else "untrusted"
+    state.metrics.verifications.labels(result, verdict.reason.value).inc()
+
+
+def _verify(state: ServiceState, image: Image, expected_identity: str | None) -> ImageVerdict:
+    """Verify through the cache (for answers without side effects)."""
+    verifier = state.holder.verifier()
+    key = VerdictKey(
+        digest=image.name,
+        signatures=signature_hashes(s.content for s in image.signatures),
+        revision=f"{verifier.revision}|{image.docker_image_reference}",
+        identity=expected_identity,
+    )
+    verdict, lookup = state.cache.get_or_compute(
+        key, lambda: verifier.verify_image(image, expected_identity=expected_identity)
+    )
+    state.metrics.cache.labels(lookup.value if isinstance(lookup, Lookup) else str(lookup)).inc()
+    return verdict
+
+
+def _stream_image(state: ServiceState, namespace: str, name: str) -> ImageStreamImage:
+    document = state.api.get_imagestreamimage(namespace, name)
+    try:
+        loaded = load_document(document)
+    except DocumentError as exc:
+        raise UpstreamDocumentError(
+            f"the image API returned an ImageStreamImage sigverify cannot read: {exc}"
+        ) from exc
+    if not isinstance(loaded, ImageStreamImage):
+        raise UpstreamDocumentError("the image API returned another kind for an ImageStreamImage")
+    return loaded
+
+
+def _body(verdict: ImageVerdict, recorded: dict[str, Any] | None = None) -> dict[str, Any]:
+    body = verdict_to_json(verdict)
+    body["recorded"] = recorded
+    return body
+
+
+@verification.route("/namespaces/<namespace>/imagestreamimages/<name>/verification")
+class StreamImageVerification(MethodView):
+    @verification.arguments(VerifyArgsSchema, location="query")
+    @verification.response(200, VerificationSchema)
+    @_errors(400, 404, 422, 502, 503, 504)
+    def get(self, args: dict[str, Any], namespace: str, name: str) -> dict[str, Any]:
+        """Verify ``<stream>@<digest>`` in ``namespace``; no side effects (cached verdicts)."""
+        state = _state()
+        with _observed(state, "verification_get"):
+            image = _stream_image(state, namespace, name).image
+            verdict = _verify(state, image, args.get("expectedIdentity"))
+            _count(state, verdict)
+            return _body(verdict)
+
+    @verification.arguments(RecordArgsSchema, location="query")
+    @verification.response(200, VerificationSchema)
+    @_errors(400, 404, 409, 422, 502, 503, 504)
+    def post(self, args: dict[str, Any], namespace: str, name: str) -> dict[str, Any]:
+        """Verify afresh; with ``record=true`` also write the conditions back to the Image.
+
+        The write reads the whole Image, applies the verdict, and PUTs it with the
+        resourceVersion read, retrying on conflicts; it is skipped when nothing changed and
+        the probe times are recent. 409 when the Image kept changing under every attempt.
+        """
+        state = _state()
+        expected = args.get("expectedIdentity")
+        with _observed(state, "verification_post"):
+            stream_image = _stream_image(state, namespace, name)
+            if not args.get("record"):
+                verifier = state.holder.verifier()
+                verdict = verifier.verify_image(stream_image.image, expected_identity=expected)
+                _count(state, verdict)
+                return _body(verdict)
+            try:
+                result = state.writer().record(
+                    stream_image.image.name,
+                    expected_identity=expected,
+                    only=args.get("signature") or None,
+                )
+            except WriteConflictError:
+                state.metrics.writes.labels("gave_up").inc()
+                raise
+            state.metrics.conflicts.inc(result.conflicts)
+            state.metrics.writes.labels("written" if result.written else "unchanged").inc()
+            _count(state, result.verdict)
+            recorded = {
+                "written": result.written,
+                "attempts": result.attempts,
+                "conflicts": result.conflicts,
+                "resourceVersion": (result.image.get("metadata") or {}).get("resourceVersion"),
+            }
+            return _body(result.verdict, recorded)
+
+
+_DOCUMENT_BODY = {
+    "required": True,
+    "description": "An Image or ImageStreamImage (image.openshift.io/v1), as JSON or YAML.",
+    "content": {
+        media: {"schema": {"type": "object", "additionalProperties": True}}
+        for media in ("application/json", "application/yaml")
+    },
+}
+
+
+@verification.route("/verify", methods=["POST"])
+@verification.arguments(VerifyArgsSchema, location="query")
+@verification.doc(requestBody=_DOCUMENT_BODY)
+@verification.response(200, VerificationSchema)
+@_errors(400, 413, 415, 422, 503)
+def verify_document(args: dict[str, Any]) -> dict[str, Any]:
+    """Verify a posted Image or ImageStreamImage (nothing is read from or written to the API)."""
+    state = _state()
+    with _observed(state, "verify_document"):
+        image = _posted_image()
+        verdict = _verify(state, image, args.get("expectedIdentity"))
+        _count(state, verdict)
+        return _body(verdict)
+
+
+def _posted_image() -> Image:
+    mimetype = request.mimetype or ""
+    data = request.get_data(cache=False)
+    if mimetype in ("application/json", ""):
+        try:
+            document = json.loads(data)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise MalformedRequest(f"the body is not valid JSON: {exc}") from exc
+        loaded = load_document(document)
+    elif mimetype in ("application/yaml", "application/x-yaml", "text/yaml"):
+        loaded = parse_document_bytes(data, source="request body")
+    else:
+        raise UnsupportedMediaType(
+            f"unsupported media type {mimetype!r}: send application/json or application/yaml"
+        )
+    return loaded.image if isinstance(loaded, ImageStreamImage) else loaded
+
+
+@health.route("/healthz")
+@health.response(200, HealthSchema)
+def healthz() -> dict[str, Any]:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+@health.route("/readyz")
+@health.response(200, ReadinessSchema)
+@health.alt_response(503, schema=ReadinessSchema, description="Not ready")
+def readyz() -> Any:
+    """Readiness: a policy and keyring are loaded and the image API answers.
+
+    A refused reload (broken new policy) keeps the service ready on the old policy; the
+    error is shown under ``policy.error``.
+    """
+    state = _state()
+    state.holder.check()
+    status = state.holder.status()
+    api_error = None
+    try:
+        state.api.ping()
+    except SigverifyError as exc:
+        api_error = str(exc)
+    ready = status.loaded and api_error is None
+    body = {
+        "ready": ready,
+        "policy": {
+            "loaded": status.loaded,
+            "source": status.source,
+            "revision": status.revision,
+            "loadedAt": status.loaded_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            if status.loaded_at
+            else None,
+            "error": status.error,
+            "reloads": status.reloads,
+        },
+        "imageAPI": {"kind": state.api_kind, "reachable": api_error is None, "error": api_error},
+    }
+    return ReadinessSchema().dump(body), (200 if ready else 503)
+
+
+@health.route("/metrics")
+@health.response(200, description="Prometheus text exposition format.")
+def metrics() -> Response:
+    """Prometheus metrics (every worker's, under gunicorn)."""
+    from sigverify.service.metrics import CONTENT_TYPE_LATEST
+
+    return Response(_state().metrics.exposition(), mimetype=CONTENT_TYPE_LATEST.split(";")[0])

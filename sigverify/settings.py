@@ -1,0 +1,246 @@
+"""One settings object for the service, the reconciler and the store commands.
+
+Layers, weakest first (style.md habit 10): the defaults below → a settings file (YAML or
+JSON; ``--config`` or ``$SIGVERIFY_CONFIG``) → environment variables ``SIGVERIFY_<NAME>``
+(upper-case field name, e.g. ``SIGVERIFY_PROBE_INTERVAL_SECONDS=300``) → command-line flags.
+Unknown names in a file are an error; so is a value of the wrong type, at any layer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+import yaml
+
+from sigverify.errors import InputError
+
+__all__ = ["ENV_PREFIX", "Settings", "load_settings", "repository_root"]
+
+ENV_PREFIX = "SIGVERIFY_"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+_MAX_SETTINGS_BYTES = 256 * 1024
+
+
+def repository_root() -> Path:
+    """The checkout this package runs from (bundled policies, keys and sample data)."""
+    return Path(__file__).resolve().parents[1]
+
+
+def _doc(text: str) -> dict[str, str]:
+    return {"doc": text}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. Relative paths are taken from the working directory."""
+
+    # -- verification
+    policy: str = field(default="policies/demo.yaml", metadata=_doc("trust policy file"))
+    keys: str | None = field(
+        default="keys", metadata=_doc("directory the policy's key names resolve against")
+    )
+    backend: str = field(default="auto", metadata=_doc("OpenPGP backend: auto, gnupg, native"))
+    policy_reload_seconds: float = field(
+        default=2.0, metadata=_doc("how often policy and key files are checked for changes")
+    )
+    cache_entries: int = field(default=4096, metadata=_doc("verdict cache size (GET only)"))
+    cache_ttl_seconds: float = field(default=300.0, metadata=_doc("trusted verdict lifetime"))
+    cache_negative_ttl_seconds: float = field(
+        default=30.0, metadata=_doc("untrusted verdict lifetime")
+    )
+    # -- image API: an OpenShift cluster when any of these is set, else the embedded store
+    kubeconfig: str | None = field(default=None, metadata=_doc("kubeconfig file"))
+    context: str | None = field(default=None, metadata=_doc("kubeconfig context"))
+    server: str | None = field(default=None, metadata=_doc("API server URL (with a token)"))
+    token: str | None = field(default=None, metadata=_doc("bearer token"))
+    token_file: str | None = field(default=None, metadata=_doc("file holding a bearer token"))
+    ca_file: str | None = field(default=None, metadata=_doc("CA bundle for the API server"))
+    insecure_skip_tls_verify: bool = field(default=False, metadata=_doc("do not verify TLS"))
+    in_cluster: bool = field(default=False, metadata=_doc("use the pod's service account"))
+    api_timeout_seconds: float = field(default=30.0, metadata=_doc("per-request timeout"))
+    api_connect_timeout_seconds: float = field(default=5.0, metadata=_doc("connect timeout"))
+    # -- embedded store
+    store: str = field(default="var/sigverify.db", metadata=_doc("embedded store file"))
+    seed: tuple[str, ...] = field(
+        default=("examples/demo", "examples/store"),
+        metadata=_doc("files/directories loaded into an empty embedded store"),
+    )
+    serve_store_api: bool = field(
+        default=False,
+        metadata=_doc("also serve the embedded store's OpenShift REST under /apis (read-write)"),
+    )
+    # -- condition write-back
+    probe_interval_seconds: float = field(
+        default=600.0, metadata=_doc("rewrite unchanged conditions once probes are this old")
+    )
+    write_attempts: int = field(default=5, metadata=_doc("PUT attempts on conflicts"))
+    # -- serving
+    host: str = field(default="127.0.0.1", metadata=_doc("listen address"))
+    port: int = field(default=8080, metadata=_doc("listen port (0: any free port)"))
+    workers: int = field(default=2, metadata=_doc("gunicorn worker processes"))
+    threads: int = field(default=4, metadata=_doc("threads per worker"))
+    request_timeout_seconds: float = field(default=60.0, metadata=_doc("worker timeout"))
+    graceful_timeout_seconds: float = field(default=30.0, metadata=_doc("shutdown grace"))
+    tls_cert: str | None = field(default=None, metadata=_doc("serving certificate (PEM)"))
+    tls_key: str | None = field(default=None, metadata=_doc("serving key (PEM)"))
+    max_body_bytes: int = field(default=16 * 1024 * 1024, metadata=_doc("largest request body"))
+    log_level: str = field(default="info", metadata=_doc("debug, info, warning, error"))
+    # -- reconciler
+    reconcile_interval_seconds: float = field(
+        default=600.0, metadata=_doc("pause between reconcile passes")
+    )
+    reconcile_page_size: int = field(default=100, metadata=_doc("Images per list page"))
+
+    @property
+    def uses_cluster(self) -> bool:
+        """True when an OpenShift cluster (not the embedded store) is the image API."""
+        return bool(self.kubeconfig or self.server or self.in_cluster or self.context)
+
+    def validate(self) -> Settings:
+        """Raise :class:`InputError` for values no command can use; return self."""
+        problems = []
+        if self.backend not in ("auto", "gnupg", "native"):
+            problems.append(f"backend: {self.backend!r} is not one of auto, gnupg, native")
+        if not 0 <= self.port <= 65535:
+            problems.append(f"port: {self.port} is out of range")
+        for name in ("workers", "threads", "write_attempts", "cache_entries"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name}: must be at least 1")
+        if not 1 <= self.reconcile_page_size <= 10000:
+            problems.append("reconcile_page_size: must be 1..10000")
+        for item in fields(self):
+            if item.name.endswith("_seconds") and getattr(self, item.name) < 0:
+                problems.append(f"{item.name}: must not be negative")
+        for name in ("api_timeout_seconds", "api_connect_timeout_seconds"):
+            if getattr(self, name) <= 0:
+                problems.append(f"{name}: must be positive")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            problems.append("tls_cert and tls_key: give both or neither")
+        if self.log_level not in ("debug", "info", "warning", "error"):
+            problems.append(f"log_level: {self.log_level!r} is not debug, info, warning, error")
+        if self.max_body_bytes < 1024:
+            problems.append("max_body_bytes: must be at least 1024")
+        if problems:
+            raise InputError("invalid settings: " + "; ".join(problems))
+        return self
+
+    def describe(self) -> dict[str, Any]:
+        """The settings as plain data, the token masked (for logs and ``--show-settings``)."""
+        data = dataclasses.asdict(self)
+        if data.get("token"):
+            data["token"] = "***"  # noqa: S105 - a mask, not a secret
+        data["seed"] = list(self.seed)
+        return data
+
+
+_HINTS = get_type_hints(Settings)
+
+
+def _base_type(name: str) -> tuple[type, bool]:
+    hint = _HINTS[name]
+    optional = False
+    if get_origin(hint) in (Union, UnionType):
+        args = [a for a in get_args(hint) if a is not type(None)]
+        optional = len(args) < len(get_args(hint))
+        hint = args[0]
+    origin = get_origin(hint)
+    return (origin if origin is not None else hint), optional
+
+
+def _convert(name: str, value: Any, where: str) -> Any:
+    """``value`` (from a file, the environment or a flag) as the type of field ``name``."""
+    kind, optional = _base_type(name)
+    if value is None or (optional and isinstance(value, str) and value == ""):
+        if optional:
+            return None
+        raise InputError(f"{name} cannot be empty", path=where)
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            raise ValueError("expected true or false")
+        if kind is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError("expected an integer")
+            return int(value)
+        if kind is float:
+            if isinstance(value, bool):
+                raise ValueError("expected a number")
+            return float(value)
+        if kind is tuple:
+            if isinstance(value, str):
+                return tuple(part.strip() for part in value.split(",") if part.strip())
+            if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+                return tuple(value)
+            raise ValueError("expected a list of strings")
+        if not isinstance(value, str):
+            raise ValueError("expected a string")
+        if not value and not optional:
+            raise InputError(f"{name} cannot be empty", path=where)
+        return value
+    except ValueError as exc:
+        raise InputError(f"{name}: {value!r}: {exc}", path=where) from exc
+
+
+def _read_file(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(_MAX_SETTINGS_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read settings: {exc.strerror or exc}", path=path) from exc
+    if len(data) > _MAX_SETTINGS_BYTES:
+        raise InputError("the settings file is too large", path=path)
+    try:
+        text = data.decode("utf-8")
+        document = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    except (UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
+        raise InputError(f"not valid YAML/JSON: {exc}", path=path) from exc
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise InputError("the settings file must hold a mapping", path=path)
+    return {str(k).replace("-", "_"): v for k, v in document.items()}
+
+
+def load_settings(
+    *,
+    config_file: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Defaults → ``config_file`` (or ``$SIGVERIFY_CONFIG``) → environment → ``overrides``.
+
+    ``overrides`` are the flags given on the command line; a value of None means "not given".
+    """
+    env = os.environ if environ is None else environ
+    names = {f.name for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    path = config_file or env.get(f"{ENV_PREFIX}CONFIG") or None
+    if path:
+        for key, value in _read_file(path).items():
+            if key not in names:
+                raise InputError(f"unknown setting {key!r}", path=path)
+            values[key] = _convert(key, value, path)
+    for name in names:
+        variable = f"{ENV_PREFIX}{name.upper()}"
+        if variable in env:
+            values[name] = _convert(name, env[variable], variable)
+    for name, value in (overrides or {}).items():
+        if name not in names:
+            raise InputError(f"unknown setting {name!r}")
+        if value is not None:
+            values[name] = _convert(name, value, f"--{name.replace('_', '-')}")
+    return Settings(**values).validate()

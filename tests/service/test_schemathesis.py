@@ -1,0 +1,59 @@
+"""Property-based run of the published OpenAPI document against the app (schemathesis):
+generated requests, valid and not, must never give a 500 nor a body or status the
+document does not describe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+schemathesis = pytest.importorskip("schemathesis")
+
+from hypothesis import HealthCheck, given  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+from schemathesis.checks import (  # noqa: E402
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from sigverify.service.app import create_app  # noqa: E402
+from sigverify.settings import Settings  # noqa: E402
+from tests.cluster.demo import DEMO_POLICY, KEYS, Clock, seeded_store  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def api_schema(tmp_path_factory: pytest.TempPathFactory) -> object:
+    folder: Path = tmp_path_factory.mktemp("schemathesis")
+    store = seeded_store(folder / "store.db")
+    settings = Settings(policy=str(DEMO_POLICY), keys=str(KEYS), store=str(store.path))
+    app = create_app(settings, api=store, clock=Clock())
+    return schemathesis.openapi.from_wsgi("/openapi.json", app)
+
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+def test_the_api_keeps_to_its_openapi_document(api_schema: object) -> None:
+    operations = [result.ok() for result in api_schema.get_all_operations()]  # type: ignore[attr-defined]
+    assert len(operations) == 6
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @hypothesis_settings(
+            max_examples=40,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+            database=None,
+        )
+        def run(case: object) -> None:
+            case.call_and_validate(checks=CHECKS)  # type: ignore[attr-defined]
+
+        run()
