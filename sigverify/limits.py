@@ -23,6 +23,9 @@ MAX_JSON_DEPTH = 32
 MAX_SIGNATURES_PER_IMAGE = 256
 #: Largest Image/ImageStreamImage document accepted from a file or HTTP body, in bytes.
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+#: Deepest nesting of objects/arrays accepted in an Image/ImageStreamImage document
+#: (managedFields reach ~15).
+MAX_DOCUMENT_DEPTH = 100
 #: Largest policy file, in bytes.
 MAX_POLICY_BYTES = 1024 * 1024
 #: Largest public key file, in bytes.

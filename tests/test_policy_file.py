@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sigverify import policy_file
+from sigverify import policy_native
 from sigverify.core.policy import (
     DEFAULT_SCOPE,
     ExactReference,
@@ -616,7 +616,7 @@ def test_ambiguous_key_id(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
         )
 
     twins = Keyring([key("A" * 24 + "0123456789ABCDEF"), key("B" * 24 + "0123456789ABCDEF")])
-    monkeypatch.setattr(policy_file, "load_keys_dir", lambda directory: twins)
+    monkeypatch.setattr(policy_native, "load_keys_dir", lambda directory: twins)
     with pytest.raises(PolicyError) as caught:
         parse_policy_document(
             b"apiVersion: sigverify/v1\nkind: TrustPolicy\n"

@@ -8,12 +8,9 @@ that what is written back is what was read.
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from typing import Any, BinaryIO
-
-import yaml
 
 from sigverify.api.schemas import (
     DocumentError,
@@ -23,7 +20,14 @@ from sigverify.api.schemas import (
     load_image_stream_image,
 )
 from sigverify.api.types import Image, ImageStreamImage
-from sigverify.limits import MAX_DOCUMENT_BYTES
+from sigverify.limits import MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH
+from sigverify.strict_input import (
+    StrictInputError,
+    Wording,
+    parse_json,
+    read_json_like_yaml,
+    scalar_kind,
+)
 
 __all__ = [
     "API_VERSIONS",
@@ -35,8 +39,6 @@ __all__ = [
     "read_document_file",
 ]
 
-#: Deepest nesting of objects/arrays accepted in a document (managedFields reach ~15).
-MAX_DOCUMENT_DEPTH = 100
 #: apiVersion values accepted; "v1" is what OpenShift 3's legacy API group answered.
 API_VERSIONS = ("image.openshift.io/v1", "v1")
 _KINDS = ("Image", "ImageStreamImage")
@@ -52,91 +54,14 @@ _IMAGE_MEMBERS = frozenset(
         "dockerImageManifests",
     }
 )
-_YAML_TIMESTAMP = "tag:yaml.org,2002:timestamp"
-
-
-# --- YAML -----------------------------------------------------------------------------------
-
-
-class _JsonYamlLoader(yaml.SafeLoader):
-    """The safe loader, narrowed to what JSON can say.
-
-    Timestamps stay strings (JSON has no time type; the schemas parse them), aliases are
-    refused (Kubernetes never writes them, and they are how alias bombs explode), and a
-    repeated key is an error rather than a silent last-one-wins.
-    """
-
-    yaml_implicit_resolvers = {  # noqa: RUF012 - PyYAML reads it as a class attribute
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != _YAML_TIMESTAMP]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise yaml.composer.ComposerError(
-                None, None, "YAML aliases are not allowed", event.start_mark
-            )
-        return super().compose_node(parent, index)
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
-        if isinstance(node, yaml.MappingNode):
-            seen: set[str] = set()
-            for key_node, _ in node.value:
-                key = self.construct_object(key_node, deep=True)
-                if isinstance(key, str):
-                    if key in seen:
-                        raise yaml.constructor.ConstructorError(
-                            None, None, f"duplicate key {key!r}", key_node.start_mark
-                        )
-                    seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _parse_yaml(text: str) -> Any:
-    loader = _JsonYamlLoader(text)
-    try:
-        return loader.get_single_data()
-    finally:
-        loader.dispose()
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    if not isinstance(exc, yaml.MarkedYAMLError):
-        return f"not valid YAML: {exc}"
-    problem, context = exc.problem or "", exc.context or ""
-    if context and (not problem or problem.startswith("but ")):
-        problem = f"{context} {problem}".strip()
-    mark = exc.problem_mark or exc.context_mark
-    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-    return f"not valid YAML: {problem or 'invalid YAML'}{where}"
-
-
-# --- JSON -----------------------------------------------------------------------------------
-
-
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise DocumentError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
-def _reject_constant(name: str) -> Any:
-    raise DocumentError(f"not valid JSON: {name} is not a number")
-
-
-def _parse_json(text: str) -> Any:
-    try:
-        return json.loads(
-            text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
-        )
-    except json.JSONDecodeError as exc:
-        raise DocumentError(
-            f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        ) from exc
+_WORDING = Wording(
+    invalid_json="not valid JSON",
+    invalid_yaml="not valid YAML",
+    not_a_number="{name} is not a number",
+    duplicate_key="duplicate key {key!r}",
+    too_deep=f"nested deeper than {MAX_DOCUMENT_DEPTH} levels",
+    empty="document is empty",
+)
 
 
 def _check_json_value(document: Any) -> None:
@@ -145,10 +70,7 @@ def _check_json_value(document: Any) -> None:
     while stack:
         node, path = stack.pop()
         if len(path) > MAX_DOCUMENT_DEPTH:
-            raise DocumentError(
-                f"nested deeper than {MAX_DOCUMENT_DEPTH} levels",
-                path=format_json_path(list(path)),
-            )
+            raise DocumentError(_WORDING.too_deep, path=format_json_path(list(path)))
         if isinstance(node, dict):
             for key, value in reversed(node.items()):
                 if not isinstance(key, str):
@@ -175,14 +97,9 @@ def _check_json_value(document: Any) -> None:
 
 
 def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
+    scalar = scalar_kind(value)
+    if scalar is not None:
+        return scalar
     return "an array" if isinstance(value, list) else "an object"
 
 
@@ -256,15 +173,14 @@ def parse_document_bytes(data: bytes, *, source: str) -> Image | ImageStreamImag
             raise DocumentError("document is empty")
         try:
             if stripped[0] in "{[":
-                document = _parse_json(stripped)
+                document = parse_json(stripped, _WORDING)
             else:
-                document = _parse_yaml(text)
+                # JSON-like YAML: timestamps stay strings, aliases and repeated keys refused.
+                document = read_json_like_yaml(text, _WORDING)
                 if document is None:
-                    raise DocumentError("document is empty")
-        except yaml.YAMLError as exc:
-            raise DocumentError(_yaml_problem(exc)) from exc
-        except RecursionError as exc:
-            raise DocumentError(f"nested deeper than {MAX_DOCUMENT_DEPTH} levels") from exc
+                    raise DocumentError(_WORDING.empty)
+        except StrictInputError as exc:
+            raise DocumentError(exc.message) from exc
         return load_document(document)
     except DocumentError as exc:
         raise DocumentError(exc.problem, path=exc.path, source=source) from exc
