@@ -6,7 +6,7 @@ from typing import Any
 
 from sigverify.core.verdict import ImageVerdict, SignatureVerdict
 
-__all__ = ["signature_to_json", "verdict_to_json", "verdict_to_text"]
+__all__ = ["signature_to_json", "verdict_json_to_text", "verdict_to_json", "verdict_to_text"]
 
 
 def _time(value: Any) -> str | None:
@@ -71,35 +71,45 @@ def _short(name: str, width: int) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
 
+def _suffix(name: str) -> str:
+    return name.rpartition("@")[2] or name
+
+
 def verdict_to_text(verdict: ImageVerdict) -> str:
     """A readable report: the image line, then one table row per signature."""
-    headline = "TRUSTED" if verdict.trusted else "NOT TRUSTED"
+    return verdict_json_to_text(verdict_to_json(verdict))
+
+
+def verdict_json_to_text(verdict: dict[str, Any]) -> str:
+    """The readable report from the JSON verdict (also what the HTTP API answers)."""
+    signatures: list[dict[str, Any]] = verdict.get("signatures") or []
+    headline = "TRUSTED" if verdict.get("trusted") else "NOT TRUSTED"
     lines = [
-        f"{headline}  {verdict.reference}",
-        f"  image:  {verdict.image}",
-        f"  scope:  {verdict.scope}",
+        f"{headline}  {verdict.get('reference')}",
+        f"  image:  {verdict.get('image')}",
+        f"  scope:  {verdict.get('scope')}",
     ]
-    for requirement in verdict.requirements:
-        mark = "ok  " if requirement.satisfied else "FAIL"
-        detail = requirement.message
-        if not requirement.satisfied and verdict.signatures and detail.startswith("None of"):
+    for requirement in verdict.get("requirements") or []:
+        mark = "ok  " if requirement.get("satisfied") else "FAIL"
+        detail = str(requirement.get("message"))
+        if not requirement.get("satisfied") and signatures and detail.startswith("None of"):
             # The per-signature lines below carry the reasons; don't print them twice.
-            detail = f"none of the {len(verdict.signatures)} signatures were accepted"
-        lines.append(f"  {mark}  {requirement.requirement}: {detail}")
-    lines.append(f"  reason: {verdict.reason.value}")
-    if not verdict.signatures:
+            detail = f"none of the {len(signatures)} signatures were accepted"
+        lines.append(f"  {mark}  {requirement.get('requirement')}: {detail}")
+    lines.append(f"  reason: {verdict.get('reason')}")
+    if not signatures:
         lines.append("  (the image has no signatures)")
         return "\n".join(lines) + "\n"
     rows = [("SIGNATURE", "TRUSTED", "FOR IMAGE", "SIGNER", "REASON")]
-    for sig in verdict.signatures:
-        suffix = sig.name.rpartition("@")[2] or sig.name
+    for sig in signatures:
+        signer = sig.get("signer") or {}
         rows.append(
             (
-                _short(suffix, 34),
-                "yes" if sig.trusted else "no",
-                "yes" if sig.for_image else "no",
-                sig.signer.public_key_id if sig.signer else "-",
-                sig.reason.value,
+                _short(_suffix(str(sig.get("name"))), 34),
+                "yes" if sig.get("trusted") else "no",
+                "yes" if sig.get("forImage") else "no",
+                str(signer.get("keyID") or "-"),
+                str(sig.get("reason")),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -107,6 +117,15 @@ def verdict_to_text(verdict: ImageVerdict) -> str:
     for row in rows:
         lines.append("  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
     lines.append("")
-    for sig in verdict.signatures:
-        lines.append(f"  {sig.name.rpartition('@')[2] or sig.name}: {sig.message}")
+    for sig in signatures:
+        lines.append(f"  {_suffix(str(sig.get('name')))}: {sig.get('message')}")
+    recorded = verdict.get("recorded")
+    if isinstance(recorded, dict):
+        state = "written" if recorded.get("written") else "unchanged, not written"
+        lines.append("")
+        lines.append(
+            f"  conditions {state} (attempts {recorded.get('attempts')}, "
+            f"conflicts {recorded.get('conflicts')}, "
+            f"resourceVersion {recorded.get('resourceVersion')})"
+        )
     return "\n".join(lines) + "\n"

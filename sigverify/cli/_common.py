@@ -42,6 +42,11 @@ def handle_errors(function: F) -> F:
         except SigverifyError as exc:
             click.echo(f"sigverify: error: {exc}", err=True)
             sys.exit(EXIT_ERROR)
+        except BrokenPipeError:
+            # The reader went away (`| head`): stop quietly, never report success.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(141)
         except KeyboardInterrupt:
             click.echo("sigverify: interrupted", err=True)
             sys.exit(130)

@@ -20,21 +20,29 @@ from sigverify.cli._common import (
     build_verifier,
     handle_errors,
 )
+from sigverify.cli._remote import (
+    open_image_api,
+    parse_stream_image_ref,
+    verify_locally,
+    verify_via_service,
+)
 from sigverify.core.conditions import apply_verdict
 from sigverify.core.verdict import ImageVerdict
 from sigverify.errors import InputError
-from sigverify.render import verdict_to_json, verdict_to_text
+from sigverify.render import verdict_json_to_text, verdict_to_json, verdict_to_text
 
 __all__ = ["command"]
 
 
 @click.command("verify")
+@click.argument("reference", required=False, metavar="[NS/STREAM@DIGEST]")
 @click.option(
     "--policy",
     "policy",
-    required=True,
+    default=None,
     type=click.Path(dir_okay=False),
-    help="Trust policy: sigverify YAML/JSON or containers-policy.json.",
+    help="Trust policy: sigverify YAML/JSON or containers-policy.json "
+    "(not with --server: the service uses its own).",
 )
 @click.option(
     "--keys",
@@ -46,9 +54,9 @@ __all__ = ["command"]
     "-f",
     "--file",
     "document",
-    default="-",
-    show_default=True,
-    help="Image or ImageStreamImage, JSON or YAML ('-' reads stdin).",
+    default=None,
+    help="Image or ImageStreamImage, JSON or YAML ('-' reads stdin; the default without "
+    "a reference).",
 )
 @click.option(
     "--expected-identity",
@@ -71,22 +79,87 @@ __all__ = ["command"]
     metavar="FILE",
     help="Write the input object back with updated signature conditions ('-' = stdout).",
 )
+@click.option(
+    "--server",
+    default=None,
+    metavar="URL",
+    help="Ask a sigverify service (sigverify serve) to verify the reference.",
+)
+@click.option(
+    "--kubeconfig", default=None, metavar="FILE", help="Fetch the reference from a cluster."
+)
+@click.option("--context", default=None, help="kubeconfig context (with --kubeconfig).")
+@click.option(
+    "--store", default=None, metavar="FILE", help="Fetch the reference from an embedded store."
+)
+@click.option(
+    "--record",
+    is_flag=True,
+    help="Write the conditions back to the Image (reference mode; files use --write).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 600),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for the service or cluster.",
+)
 @backend_option
 @handle_errors
 def command(
-    policy: str,
+    reference: str | None,
+    policy: str | None,
     keys: str | None,
-    document: str,
+    document: str | None,
     expected_identity: str | None,
     output: str,
     write_to: str | None,
+    server: str | None,
+    kubeconfig: str | None,
+    context: str | None,
+    store: str | None,
+    record: bool,
+    timeout: float,
     backend: str,
 ) -> None:
     """Verify an image's signatures against a trust policy.
 
+    \b
+    File mode:       sigverify verify --policy P -f image.json [--write out.json]
+    Reference mode:  sigverify verify NS/STREAM@DIGEST --server URL [--record]
+                     sigverify verify NS/STREAM@DIGEST --kubeconfig F --policy P [--record]
+                     sigverify verify NS/STREAM@DIGEST --store var/sigverify.db --policy P
+
     Exit status: 0 the image is trusted, 1 it is not, 2 usage or input error.
     """
-    obj = read_document_file(document)
+    if reference is not None:
+        _check_reference_mode(document, write_to, server, kubeconfig, store, policy)
+        body = _verify_reference(
+            reference,
+            policy,
+            keys,
+            backend,
+            expected_identity,
+            server,
+            kubeconfig,
+            context,
+            store,
+            record,
+            timeout,
+        )
+        stream = sys.stdout
+        if output == "json":
+            stream.write(json.dumps(body, indent=2) + "\n")
+        else:
+            stream.write(verdict_json_to_text(body))
+        sys.exit(EXIT_TRUSTED if body["trusted"] else EXIT_UNTRUSTED)
+    if record or server or kubeconfig or store:
+        raise click.UsageError(
+            "--server, --kubeconfig, --store and --record need a NS/STREAM@DIGEST reference"
+        )
+    if policy is None:
+        raise click.UsageError("Missing option '--policy'.")
+    obj = read_document_file(document or "-")
     image = obj.image if isinstance(obj, ImageStreamImage) else obj
     verifier = build_verifier(policy, keys, backend)
     try:
@@ -99,6 +172,58 @@ def command(
     if write_to is not None:
         _write_back(obj, image, verdict, write_to)
     sys.exit(EXIT_TRUSTED if verdict.trusted else EXIT_UNTRUSTED)
+
+
+def _check_reference_mode(
+    document: str | None,
+    write_to: str | None,
+    server: str | None,
+    kubeconfig: str | None,
+    store: str | None,
+    policy: str | None,
+) -> None:
+    if document is not None or write_to is not None:
+        raise click.UsageError("give either a reference or -f/--write, not both")
+    sources = [
+        flag
+        for flag, value in (("--server", server), ("--kubeconfig", kubeconfig), ("--store", store))
+        if value
+    ]
+    if len(sources) != 1:
+        raise click.UsageError("a reference needs exactly one of --server, --kubeconfig or --store")
+    if server and policy:
+        raise click.UsageError("--server verifies with the service's own policy; drop --policy")
+    if not server and policy is None:
+        raise click.UsageError("Missing option '--policy'.")
+
+
+def _verify_reference(
+    reference: str,
+    policy: str | None,
+    keys: str | None,
+    backend: str,
+    expected_identity: str | None,
+    server: str | None,
+    kubeconfig: str | None,
+    context: str | None,
+    store: str | None,
+    record: bool,
+    timeout: float,
+) -> dict[str, Any]:
+    ref = parse_stream_image_ref(reference)
+    if server:
+        return verify_via_service(
+            server, ref, expected_identity=expected_identity, record=record, timeout=timeout
+        )
+    assert policy is not None
+    api = open_image_api(kubeconfig=kubeconfig, context=context, store=store, timeout=timeout)
+    verifier = build_verifier(policy, keys, backend)
+    try:
+        return verify_locally(
+            api, verifier, ref, expected_identity=expected_identity, record=record
+        )
+    finally:
+        verifier.backend.close()
 
 
 def _report(verdict: ImageVerdict, output: str, stream: Any) -> None:

@@ -1,0 +1,147 @@
+"""Reference mode of ``sigverify verify``: fetch ``NS/STREAM@DIGEST`` from somewhere.
+
+Three places answer: the sigverify HTTP API (``--server``, which verifies with its own
+policy), an OpenShift cluster (``--kubeconfig``), or an embedded store file (``--store``).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from sigverify.api.documents import load_document
+from sigverify.api.types import Image, ImageStreamImage
+from sigverify.cluster.api import ImageAPI
+from sigverify.cluster.openshift import ClusterOptions, connect
+from sigverify.cluster.store import ImageStore
+from sigverify.engine import Verifier
+from sigverify.errors import ClusterError, InputError
+from sigverify.limits import MAX_DOCUMENT_BYTES
+from sigverify.render import verdict_to_json
+from sigverify.writeback import ConditionWriter
+
+__all__ = [
+    "StreamImageRef",
+    "fetch_image",
+    "open_image_api",
+    "parse_stream_image_ref",
+    "verify_locally",
+    "verify_via_service",
+]
+
+
+@dataclass(frozen=True)
+class StreamImageRef:
+    namespace: str
+    name: str  # <stream>@<digest>
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+def parse_stream_image_ref(text: str) -> StreamImageRef:
+    """``NAMESPACE/STREAM@DIGEST`` (the ImageStreamImage's namespace and name)."""
+    namespace, slash, name = text.partition("/")
+    stream, at, digest = name.partition("@")
+    if not (slash and at and namespace and stream and digest) or "@" in digest or "/" in name:
+        raise InputError(f"{text!r} is not NAMESPACE/STREAM@DIGEST (e.g. demo/app@sha256:…)")
+    return StreamImageRef(namespace, name)
+
+
+def open_image_api(
+    *, kubeconfig: str | None, context: str | None, store: str | None, timeout: float
+) -> ImageAPI:
+    if store is not None:
+        return ImageStore(store)
+    return connect(ClusterOptions(kubeconfig=kubeconfig, context=context, timeout=timeout))
+
+
+def fetch_image(api: ImageAPI, ref: StreamImageRef) -> Image:
+    document = load_document(api.get_imagestreamimage(ref.namespace, ref.name))
+    if not isinstance(document, ImageStreamImage):
+        raise ClusterError(f"{ref}: the image API answered with another kind of object")
+    return document.image
+
+
+def verify_locally(
+    api: ImageAPI,
+    verifier: Verifier,
+    ref: StreamImageRef,
+    *,
+    expected_identity: str | None,
+    record: bool,
+) -> dict[str, Any]:
+    """Verify with the local policy; with ``record``, write the conditions back."""
+    image = fetch_image(api, ref)
+    if not record:
+        body = verdict_to_json(verifier.verify_image(image, expected_identity=expected_identity))
+        body["recorded"] = None
+        return body
+    result = ConditionWriter(api, verifier).record(image.name, expected_identity=expected_identity)
+    body = verdict_to_json(result.verdict)
+    body["recorded"] = {
+        "written": result.written,
+        "attempts": result.attempts,
+        "conflicts": result.conflicts,
+        "resourceVersion": (result.image.get("metadata") or {}).get("resourceVersion"),
+    }
+    return body
+
+
+def verify_via_service(
+    server: str, ref: StreamImageRef, *, expected_identity: str | None, record: bool, timeout: float
+) -> dict[str, Any]:
+    """Ask a running sigverify service; its JSON verdict is returned as it came."""
+    base = server.rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise InputError(f"--server {server!r} must be an http:// or https:// URL")
+    path = "/api/v1/namespaces/{}/imagestreamimages/{}/verification".format(
+        urllib.parse.quote(ref.namespace, safe=""), urllib.parse.quote(ref.name, safe="@:")
+    )
+    query: dict[str, str] = {}
+    if expected_identity:
+        query["expectedIdentity"] = expected_identity
+    if record:
+        query["record"] = "true"
+    url = base + path + ("?" + urllib.parse.urlencode(query) if query else "")
+    request = urllib.request.Request(  # noqa: S310 - scheme checked above
+        url, method="POST" if record else "GET", headers={"Accept": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return _json_body(response.read(MAX_DOCUMENT_BYTES + 1), url)
+    except urllib.error.HTTPError as exc:
+        body = exc.read(MAX_DOCUMENT_BYTES + 1)
+        message = _error_message(body) or exc.reason
+        raise ClusterError(f"{url}: {exc.code} {message}") from exc
+    except TimeoutError as exc:
+        raise ClusterError(f"{url}: no answer within {timeout:g} s") from exc
+    except urllib.error.URLError as exc:
+        raise ClusterError(f"{url}: cannot connect: {exc.reason}") from exc
+    except OSError as exc:
+        raise ClusterError(f"{url}: {exc}") from exc
+
+
+def _json_body(data: bytes, url: str) -> dict[str, Any]:
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise ClusterError(f"{url}: the answer is larger than {MAX_DOCUMENT_BYTES} bytes")
+    try:
+        body = json.loads(data)
+    except ValueError as exc:
+        raise ClusterError(f"{url}: the answer is not JSON") from exc
+    if not isinstance(body, dict) or not isinstance(body.get("trusted"), bool):
+        raise ClusterError(f"{url}: the answer is not a sigverify verdict")
+    return body
+
+
+def _error_message(data: bytes) -> str | None:
+    try:
+        body = json.loads(data)
+    except ValueError:
+        return None
+    message = body.get("message") if isinstance(body, dict) else None
+    return message if isinstance(message, str) else None

@@ -1,0 +1,187 @@
+"""``sigverify verify NS/STREAM@DIGEST`` against a running service, a cluster API (the
+embedded store's OpenShift-compatible REST served by ``sigverify serve``) and a store file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.service.processes import Served, serve
+
+ROOT = Path(__file__).resolve().parents[1]
+POLICY = str(ROOT / "policies" / "demo.yaml")
+SIGVERIFY = str(Path(sys.executable).with_name("sigverify"))
+
+
+def digest_of(example: str) -> str:
+    document = json.loads((ROOT / "examples" / "demo" / example).read_text())
+    return str(document["image"]["metadata"]["name"])
+
+
+APP = f"demo/app@{digest_of('app-signed.json')}"
+TOOLS = f"demo/tools@{digest_of('tools-untrusted.json')}"
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [SIGVERIFY, "verify", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> Path:
+    path = tmp_path / "store.db"
+    loaded = subprocess.run(
+        [
+            SIGVERIFY,
+            "store",
+            "load",
+            "--store",
+            str(path),
+            str(ROOT / "examples" / "demo"),
+            str(ROOT / "examples" / "store"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    return path
+
+
+@pytest.fixture()
+def served(store: Path, tmp_path: Path) -> Iterator[Served]:
+    with serve(
+        [
+            "--store",
+            str(store),
+            "--policy",
+            POLICY,
+            "--keys",
+            str(ROOT / "keys"),
+            "--workers",
+            "1",
+            "--serve-store-api",
+        ],
+        cwd=tmp_path,
+    ) as server:
+        yield server
+
+
+def kubeconfig_for(served: Served, folder: Path) -> Path:
+    path = folder / "kubeconfig"
+    path.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "local", "cluster": {"server": served.url}}],
+                "users": [{"name": "me", "user": {}}],
+                "contexts": [{"name": "local", "context": {"cluster": "local", "user": "me"}}],
+                "current-context": "local",
+            }
+        )
+    )
+    return path
+
+
+def stored_conditions(served: Served, digest: str) -> list[list[tuple[str, str]]]:
+    status, image = served.request("GET", f"/apis/image.openshift.io/v1/images/{digest}")
+    assert status == 200
+    return [
+        [(c["type"], c["status"]) for c in s.get("conditions") or []] for s in image["signatures"]
+    ]
+
+
+def test_service_verifies_by_reference(served: Served) -> None:
+    trusted = run(APP, "--server", served.url, "-o", "json")
+    assert trusted.returncode == 0, trusted.stderr
+    body = json.loads(trusted.stdout)
+    assert (body["trusted"], body["recorded"]) == (True, None)
+    untrusted = run(TOOLS, "--server", served.url)
+    assert untrusted.returncode == 1
+    assert untrusted.stdout.startswith("NOT TRUSTED  registry.example.com/demo/tools@sha256:")
+    # GET has no side effects.
+    assert stored_conditions(served, digest_of("tools-untrusted.json")) == [[], [], []]
+
+
+def test_service_records_conditions(served: Served) -> None:
+    result = run(TOOLS, "--server", served.url, "--record", "-o", "json")
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["recorded"]["written"] is True
+    assert stored_conditions(served, digest_of("tools-untrusted.json")) == [
+        [("Trusted", "False"), ("ForImage", "True")],
+        [("Trusted", "False"), ("ForImage", "False")],
+        [("Trusted", "False"), ("ForImage", "False")],
+    ]
+
+
+def test_cluster_mode_verifies_and_records_with_the_local_policy(
+    served: Served, tmp_path: Path
+) -> None:
+    kubeconfig = str(kubeconfig_for(served, tmp_path))
+    plain = run(APP, "--kubeconfig", kubeconfig, "--policy", POLICY, "-o", "json")
+    assert plain.returncode == 0, plain.stderr
+    assert stored_conditions(served, digest_of("app-signed.json")) == [[]]
+    recorded = run(APP, "--kubeconfig", kubeconfig, "--policy", POLICY, "--record", "-o", "json")
+    assert recorded.returncode == 0, recorded.stderr
+    assert json.loads(recorded.stdout)["recorded"]["written"] is True
+    assert stored_conditions(served, digest_of("app-signed.json")) == [
+        [("Trusted", "True"), ("ForImage", "True")]
+    ]
+    # A second record within the probe interval changes nothing, so it writes nothing.
+    again = run(APP, "--kubeconfig", kubeconfig, "--policy", POLICY, "--record", "-o", "json")
+    assert json.loads(again.stdout)["recorded"]["written"] is False
+
+
+def test_store_mode(store: Path) -> None:
+    result = run(APP, "--store", str(store), "--policy", POLICY, "--record")
+    assert result.returncode == 0, result.stderr
+    assert "conditions written (attempts 1, conflicts 0" in result.stdout
+
+
+def test_unknown_image_is_a_clear_error(served: Served) -> None:
+    missing = f"demo/nothing@{digest_of('app-signed.json')}"
+    result = run(missing, "--server", served.url)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert '404 imagestreams.image.openshift.io "nothing" not found' in result.stderr
+
+
+def test_unreachable_service_is_a_clear_error(tmp_path: Path) -> None:
+    from tests.cluster.servers import closed_port
+
+    result = run(APP, "--server", f"http://127.0.0.1:{closed_port()}", "--timeout", "5")
+    assert result.returncode == 2
+    assert "cannot connect" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["demo-app", "--server", "http://127.0.0.1:1"], "is not NAMESPACE/STREAM@DIGEST"),
+        ([APP], "needs exactly one of --server, --kubeconfig or --store"),
+        ([APP, "--server", "http://x", "--store", "s.db"], "needs exactly one of"),
+        ([APP, "--server", "http://x", "--policy", POLICY], "drop --policy"),
+        ([APP, "--store", "s.db"], "Missing option '--policy'"),
+        ([APP, "--server", "http://x", "-f", "x.json"], "either a reference or -f/--write"),
+        (["--policy", POLICY, "--record", "-f", "x.json"], "need a NS/STREAM@DIGEST reference"),
+        ([APP, "--server", "ftp://x"], "must be an http:// or https:// URL"),
+    ],
+)
+def test_usage_errors(args: list[str], fragment: str) -> None:
+    result = run(*args)
+    assert result.returncode == 2
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
