@@ -67,11 +67,10 @@ def store_app() -> Any:
 
 
 def webhook_app() -> Any:
-    """The sigverify service (``create_app``) with the admission endpoints, verifying Images
-    read through the OpenShift client from the store's REST at ``$SIGVERIFY_BENCH_STORE_URL``."""
-    from sigverify.admission import AdmissionController, init_app, parse_admission_config
+    """The sigverify service (``create_app``, which serves the admission endpoints), verifying
+    Images read through the OpenShift client from the store's REST at
+    ``$SIGVERIFY_BENCH_STORE_URL``."""
     from sigverify.service.app import create_app
-    from sigverify.service.state import EXTENSION
     from sigverify.settings import Settings
 
     policy = Path(os.environ[_ENV_POLICY])
@@ -82,11 +81,7 @@ def webhook_app() -> Any:
         server=os.environ[_ENV_STORE_URL],
         api_timeout_seconds=5,
     )
-    app = create_app(settings)
-    state = app.extensions[EXTENSION]
-    controller = AdmissionController(parse_admission_config({}), state.api, state.holder.verifier)
-    init_app(app, controller)
-    return app
+    return create_app(settings)
 
 
 # -- set-up --------------------------------------------------------------------------------

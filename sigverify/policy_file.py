@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sigverify import policy_fields as fields
 from sigverify.core.policy import Policy
@@ -62,6 +64,8 @@ class LoadedPolicy:
     source: str
     format: str
     revision: str
+    #: The native format's ``admission:`` section, validated, for the webhook (else None).
+    admission: Mapping[str, Any] | None = None
 
 
 def load_policy(
@@ -135,7 +139,10 @@ def parse_policy_document(
     keyring = Keyring(keys).subset(policy.fingerprints())
     revision = hashlib.sha256(data)
     revision.update(keyring.revision.encode())
-    return LoadedPolicy(policy, keyring, source, policy_format, revision.hexdigest())
+    admission = document.get("admission") if policy_format == FORMAT_SIGVERIFY else None
+    return LoadedPolicy(
+        policy, keyring, source, policy_format, revision.hexdigest(), admission=admission
+    )
 
 
 # -- documents: JSON and YAML to plain values, strictly (sigverify.strict_input) ----------------

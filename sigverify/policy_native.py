@@ -39,8 +39,10 @@ class _NativeParser:
             document,
             "",
             required=frozenset({"apiVersion", "kind", "default"}),
-            optional=frozenset({"keysDirectory", "scopes"}),
+            optional=frozenset({"keysDirectory", "scopes", "admission"}),
         )
+        if "admission" in document:
+            _check_admission(document["admission"])
         if document["apiVersion"] != API_VERSION:
             raise fields.Invalid(
                 "apiVersion",
@@ -144,3 +146,19 @@ class _NativeParser:
             except PolicyError as exc:
                 raise fields.Invalid(self._keys_dir_path, str(exc)) from None
         return self._keyring
+
+
+def _check_admission(section: object) -> None:
+    """The ``admission:`` section belongs to the webhook (docs/admission.md); a policy with a
+    broken one is refused at load, like any other policy error."""
+    from sigverify.admission.config import parse_admission_config
+    from sigverify.errors import InputError
+
+    if not isinstance(section, dict):
+        raise fields.Invalid("admission", f"expected a mapping, got {fields.kind_of(section)}")
+    try:
+        parse_admission_config(section)
+    except InputError as exc:
+        # The webhook's parser names paths from its own root ("admission.mode: …").
+        message = str(exc).removeprefix("admission: ").replace("admission.", "")
+        raise fields.Invalid("admission", message) from None

@@ -73,6 +73,10 @@ class Settings:
         default=("examples/demo", "examples/store"),
         metadata=_doc("files/directories loaded into an empty embedded store"),
     )
+    admission: bool = field(
+        default=True,
+        metadata=_doc("serve the admission webhook (/admission/validate, /admission/mutate)"),
+    )
     serve_store_api: bool = field(
         default=False,
         metadata=_doc("also serve the embedded store's OpenShift REST under /apis (read-write)"),

@@ -89,16 +89,24 @@ def _signature_contents(document: Mapping[str, Any]) -> list[str]:
 class AdmissionController:
     """The admission webhook's logic, independent of HTTP."""
 
+    @property
+    def config(self) -> AdmissionConfig:
+        source = self._config_source
+        return source if isinstance(source, AdmissionConfig) else source()
+
     def __init__(
         self,
-        config: AdmissionConfig,
+        config: AdmissionConfig | Callable[[], AdmissionConfig],
         image_api: ImageLookup,
         verifier: Callable[[], ImageVerifier],
         *,
         metrics: AdmissionMetrics | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.config = config
+        # A callable source follows policy reloads (modes, exemptions, deadline); cache sizes,
+        # registry hosts and workers are read once, here.
+        self._config_source = config
+        config = self.config
         self.metrics = metrics if metrics is not None else AdmissionMetrics()
         self._verifier = verifier
         hosts = config.internal_registry_hosts

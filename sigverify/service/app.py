@@ -10,12 +10,16 @@ from flask import Flask
 from flask_smorest import Api
 
 from sigverify import __version__
+from sigverify.admission.blueprint import init_app as init_admission
 from sigverify.admission.cache import VerdictCache
+from sigverify.admission.config import AdmissionConfig, parse_admission_config
+from sigverify.admission.controller import AdmissionController
 from sigverify.cluster.api import ImageAPI
 from sigverify.cluster.factory import image_api_from_settings
 from sigverify.cluster.rest import create_rest_blueprint
 from sigverify.cluster.store import ImageStore
 from sigverify.core.verdict import ImageVerdict
+from sigverify.errors import SigverifyError
 from sigverify.service.errors import install_error_handlers
 from sigverify.service.metrics import ServiceMetrics
 from sigverify.service.policy_holder import PolicyHolder
@@ -95,7 +99,31 @@ def create_app(
     install_error_handlers(app)
     if settings.serve_store_api and isinstance(api, ImageStore):
         app.register_blueprint(create_rest_blueprint(api))
+    if settings.admission:
+        init_admission(
+            app, AdmissionController(_AdmissionConfigSource(holder), api, holder.verifier)
+        )
     return app
+
+
+class _AdmissionConfigSource:
+    """The webhook's configuration: the current policy's ``admission:`` section, parsed
+    once per policy revision, so a policy reload changes modes and exemptions too."""
+
+    def __init__(self, holder: PolicyHolder) -> None:
+        self._holder = holder
+        self._revision: str | None = None
+        self._config = AdmissionConfig()
+
+    def __call__(self) -> AdmissionConfig:
+        try:
+            loaded = self._holder.verifier().loaded
+        except SigverifyError:
+            return self._config  # no policy: every admission fails closed in the verifier
+        if loaded.revision != self._revision:
+            self._config = parse_admission_config(loaded.admission)
+            self._revision = loaded.revision
+        return self._config
 
 
 _DESCRIPTION = (

@@ -138,7 +138,9 @@ def service_with_webhook(
 ) -> tuple[Flask, AdmissionController]:
     """The real sigverify service (``create_app``) with the admission endpoints registered,
     verifying with the service's own policy holder (reloads included)."""
-    settings = Settings(policy=str(policy), keys=str(policy.parent / "keys"), backend="native")
+    settings = Settings(
+        policy=str(policy), keys=str(policy.parent / "keys"), backend="native", admission=False
+    )
     app = create_app(settings, api=api)
     holder = app.extensions[SERVICE].holder
     config = parse_admission_config(ADMISSION if admission is None else admission)
