@@ -197,11 +197,265 @@ def parse_signed_message(blob: bytes) -> SignedMessage:
     if not data[0] & 0x80:
         hint = " (ASCII-armored?)" if data.lstrip().startswith(b"-----BEGIN PGP") else ""
         raise _invalid(f"the signature blob is not a binary OpenPGP message{hint}")
+    message = _read_common_shape(data)
+    if message is not None:
+        return message
+    return _read_any_shape(data)
+
+
+def _read_any_shape(data: bytes) -> SignedMessage:
+    """The general reader: every framing RFC 4880 allows, within the limits."""
     budget = _Budget()
     packets: list[_Packet] = []
     compression: list[int] = []
     _read_level(data, 0, budget, packets, compression)
     return _assemble(packets, tuple(compression))
+
+
+# Inflating ZIP (raw deflate) and ZLIB streams (RFC 4880 §9.3).
+_ZLIB_WINDOW_BITS: Final = {1: -15, 2: 15}
+
+
+def _read_common_shape(data: bytes) -> SignedMessage | None:
+    """The shape gpg and skopeo write, framed without the general reader's bookkeeping.
+
+    ``[Compressed (uncompressed, ZIP or ZLIB) ->] One-Pass Literal Signature``: the
+    compressed packet (if any) is the whole blob and its stream ends exactly at the end,
+    the three inner packets have definite lengths and fill the level exactly. For any other
+    framing, including every framing error, this returns ``None`` and the general reader
+    decides. When it does frame a blob, the general reader would have found exactly these
+    three packet bodies at one level within every limit, so the same body parsers run in the
+    same order: the result, and any refusal they raise, are identical.
+    """
+    end = len(data)
+    if data[0] == 0xA3:
+        # Old-format compressed packet of indeterminate length: runs to the end of the blob.
+        tag, start, stop = TAG_COMPRESSED, 1, end
+    else:
+        header = _definite_header(data, 0, end)
+        if header is None:
+            return None
+        tag, start, stop = header
+    compression: tuple[int, ...] = ()
+    inner = data
+    if tag == TAG_COMPRESSED:
+        if stop != end or start == stop:
+            return None
+        algorithm = data[start]
+        if algorithm == 0:
+            inner = data[start + 1 : stop]
+            if len(inner) > MAX_DECOMPRESSED_BYTES:
+                return None
+        elif algorithm in _ZLIB_WINDOW_BITS:
+            inflater = zlib.decompressobj(_ZLIB_WINDOW_BITS[algorithm])
+            try:
+                # Bounded like _decompress: never more than one byte past the limit.
+                inner = inflater.decompress(
+                    memoryview(data)[start + 1 : stop], MAX_DECOMPRESSED_BYTES + 1
+                )
+            except (zlib.error, ValueError):
+                return None
+            if len(inner) > MAX_DECOMPRESSED_BYTES or not inflater.eof or inflater.unused_data:
+                return None
+        else:
+            return None
+        compression = (algorithm,)
+    end = len(inner)
+    first = _definite_header(inner, 0, end)
+    if first is None or first[0] != TAG_ONE_PASS:
+        return None
+    second = _definite_header(inner, first[2], end)
+    if second is None or second[0] != TAG_LITERAL:
+        return None
+    third = _definite_header(inner, second[2], end)
+    if third is None or third[0] != TAG_SIGNATURE or third[2] != end:
+        return None
+    return _read_common_packets(inner, first[1], second[1], third[1], end, compression)
+
+
+def _read_common_packets(
+    data: bytes,
+    one_pass_at: int,
+    literal_at: int,
+    signature_at: int,
+    end: int,
+    compression: tuple[int, ...],
+) -> SignedMessage | None:
+    """One-pass, literal and v4 signature bodies, back to back from ``one_pass_at`` to ``end``.
+
+    The same checks as ``_one_pass_message`` (``_parse_one_pass``, ``_parse_literal``,
+    ``_parse_v4_signature``), in one pass and without raising: whatever one of them would
+    refuse, or anything less common (a v3 signature, a subpacket length of two or five
+    octets), returns ``None`` and the general reader decides, with its exact message.
+    """
+    literal_end = signature_at - _header_size(data, signature_at)
+    one_pass_end = literal_at - _header_size(data, literal_at)
+    # RFC 4880 §5.4: version 3, 13 bytes, the last (only) one-pass header.
+    if one_pass_end - one_pass_at != 13 or data[one_pass_at] != 3 or not data[one_pass_end - 1]:
+        return None
+    # RFC 4880 §5.9: mode, file name, date, content.
+    if literal_end - literal_at < 6:
+        return None
+    mode = _LITERAL_MODES.get(data[literal_at])
+    name_end = literal_at + 2 + data[literal_at + 1]
+    content_at = name_end + 4
+    if mode is None or content_at > literal_end or literal_end - content_at > MAX_PAYLOAD_BYTES:
+        return None
+    # RFC 4880 §5.2.3: a v4 signature.
+    if end - signature_at < 6:
+        return None
+    version, sig_type, pubkey_algo, hash_algo, hashed_length = _V4_HEAD.unpack_from(
+        data, signature_at
+    )
+    mpi_count = PUBKEY_SIGNATURE_MPIS.get(pubkey_algo)
+    if (
+        version != 4
+        or sig_type > 0x01
+        or mpi_count is None
+        or hash_algo not in HASH_ALGORITHMS
+        # "signature digest conflict" and a one-pass header of another type.
+        or data[one_pass_at + 1] != sig_type
+        or data[one_pass_at + 2] != hash_algo
+    ):
+        return None
+    hashed_end = signature_at + 6 + hashed_length
+    if hashed_length > _MAX_SUBPACKET_AREA or hashed_end + 2 > end:
+        return None
+    unhashed_length = (data[hashed_end] << 8) | data[hashed_end + 1]
+    unhashed_end = hashed_end + 2 + unhashed_length
+    if unhashed_length > _MAX_SUBPACKET_AREA or unhashed_end + 2 > end:
+        return None
+    subpackets: list[Subpacket] = []
+    hashed_first: dict[int, bytes] = {}
+    unhashed_first: dict[int, bytes] = {}
+    for offset, area_end, hashed, first in (
+        (signature_at + 6, hashed_end, True, hashed_first),
+        (hashed_end + 2, unhashed_end, False, unhashed_first),
+    ):
+        while offset < area_end:
+            length = data[offset]
+            offset += 1
+            if length == 0 or length >= 192 or offset + length > area_end:
+                return None
+            head = data[offset]
+            kind = head & 0x7F
+            content = data[offset + 1 : offset + length]
+            offset += length
+            if kind in _SIZE_CHECKED and not _subpacket_size_ok(kind, content):
+                return None
+            if head > 0x7F and kind not in _UNDERSTOOD_CRITICAL:
+                return None
+            subpackets.append(_new_tuple(Subpacket, (kind, head > 0x7F, hashed, content)))
+            first.setdefault(kind, content)
+    # RFC 4880 §3.2: the MPIs end the packet.
+    offset = unhashed_end + 2
+    mpis: list[int] = []
+    for _ in range(mpi_count):
+        if offset + 2 > end:
+            return None
+        size = (((data[offset] << 8) | data[offset + 1]) + 7) >> 3
+        offset += 2
+        if size > 1024 or offset + size > end:
+            return None
+        mpis.append(int.from_bytes(data[offset : offset + size], "big"))
+        offset += size
+    if offset != end:
+        return None
+
+    hashed_part = data[signature_at:hashed_end]
+    created = hashed_first.get(SUB_CREATION_TIME)
+    expires = hashed_first.get(SUB_EXPIRATION_TIME)
+    key_expires = hashed_first.get(SUB_KEY_EXPIRATION_TIME)
+    fingerprint_body = hashed_first.get(SUB_ISSUER_FINGERPRINT)
+    issuer = hashed_first.get(SUB_ISSUER, unhashed_first.get(SUB_ISSUER))
+    signature = _new_tuple(
+        SignaturePacket,
+        (
+            4,
+            sig_type,
+            pubkey_algo,
+            hash_algo,
+            int.from_bytes(created, "big") if created is not None else None,
+            issuer.hex().upper() if issuer is not None else None,
+            fingerprint_body[1:].hex().upper()
+            if fingerprint_body is not None and fingerprint_body[0] == 4
+            else None,
+            int.from_bytes(expires, "big") or None if expires is not None else None,
+            int.from_bytes(key_expires, "big") or None if key_expires is not None else None,
+            hashed_part + b"\x04\xff" + len(hashed_part).to_bytes(4, "big"),
+            data[unhashed_end : unhashed_end + 2],
+            tuple(mpis),
+            tuple(subpackets),
+        ),
+    )
+    one_pass = _new_tuple(
+        OnePassSignature,
+        (
+            sig_type,
+            hash_algo,
+            data[one_pass_at + 3],
+            data[one_pass_at + 4 : one_pass_at + 12].hex().upper(),
+            True,
+        ),
+    )
+    literal = _new_tuple(
+        LiteralData,
+        (
+            mode,
+            data[literal_at + 2 : name_end],
+            int.from_bytes(data[name_end:content_at], "big"),
+            data[content_at:literal_end],
+        ),
+    )
+    return _new_tuple(SignedMessage, (literal, signature, one_pass, compression))
+
+
+def _header_size(data: bytes, offset: int) -> int:
+    """Size of the definite-length header at ``offset`` (already read by _definite_header)."""
+    ctb = data[offset]
+    if ctb & 0x40:
+        octet = data[offset + 1]
+        return 2 if octet < 192 else 3 if octet < 224 else 6
+    return 2 + ((1 << (ctb & 0x03)) - 1)
+
+
+def _definite_header(data: bytes, offset: int, end: int) -> tuple[int, int, int] | None:
+    """(tag, body start, body end) of a packet with a definite length that fits, else None."""
+    if offset >= end:
+        return None
+    ctb = data[offset]
+    if ctb & 0xC0 == 0xC0:  # new format (RFC 4880 §4.2.2)
+        tag = ctb & 0x3F
+        if offset + 1 >= end:
+            return None
+        octet = data[offset + 1]
+        if octet < 192:
+            start, length = offset + 2, octet
+        elif octet < 224:
+            if offset + 3 > end:
+                return None
+            start, length = offset + 3, ((octet - 192) << 8) + data[offset + 2] + 192
+        elif octet == 255:
+            start = offset + 6
+            if start > end:
+                return None
+            length = int.from_bytes(data[offset + 2 : start], "big")
+        else:
+            return None  # partial body length
+    elif ctb & 0x80:  # old format (RFC 4880 §4.2.1)
+        tag = (ctb >> 2) & 0x0F
+        length_type = ctb & 0x03
+        if length_type == 3:
+            return None  # indeterminate length
+        start = offset + 1 + (1 << length_type)
+        if start > end:
+            return None
+        length = int.from_bytes(data[offset + 1 : start], "big")
+    else:
+        return None
+    if start + length > end:
+        return None
+    return tag, start, start + length
 
 
 def _read_level(
@@ -359,17 +613,8 @@ def _assemble(packets: list[_Packet], compression: tuple[int, ...]) -> SignedMes
     if len({packet.depth for packet in packets}) != 1:
         raise _invalid("the signed message is split across compression levels")
     if tags == [TAG_ONE_PASS, TAG_LITERAL, TAG_SIGNATURE]:
-        one_pass = _parse_one_pass(packets[0].body)
-        literal = _parse_literal(packets[1].body)
-        signature = _parse_signature(packets[2].body)
-        if one_pass.hash_algo != signature.hash_algo:
-            # GnuPG hashes the literal with the OPS's algorithm: "signature digest conflict".
-            raise _invalid("the one-pass header and the signature name different hashes")
-        if one_pass.sig_type != signature.sig_type:
-            raise _invalid("the one-pass header and the signature have different types")
-        if not one_pass.last:
-            raise _invalid("the one-pass header announces more signatures than present")
-    elif tags == [TAG_SIGNATURE, TAG_LITERAL]:
+        return _one_pass_message(packets[0].body, packets[1].body, packets[2].body, compression)
+    if tags == [TAG_SIGNATURE, TAG_LITERAL]:
         one_pass = None
         signature = _parse_signature(packets[0].body)
         literal = _parse_literal(packets[1].body)
@@ -382,18 +627,30 @@ def _assemble(packets: list[_Packet], compression: tuple[int, ...]) -> SignedMes
     return SignedMessage(literal, signature, one_pass, compression)
 
 
+def _one_pass_message(
+    one_pass_body: bytes, literal_body: bytes, signature_body: bytes, compression: tuple[int, ...]
+) -> SignedMessage:
+    """One-Pass Literal Signature, once framed (by either reader)."""
+    one_pass = _parse_one_pass(one_pass_body)
+    literal = _parse_literal(literal_body)
+    signature = _parse_signature(signature_body)
+    if one_pass.hash_algo != signature.hash_algo:
+        # GnuPG hashes the literal with the OPS's algorithm: "signature digest conflict".
+        raise _invalid("the one-pass header and the signature name different hashes")
+    if one_pass.sig_type != signature.sig_type:
+        raise _invalid("the one-pass header and the signature have different types")
+    if not one_pass.last:
+        raise _invalid("the one-pass header announces more signatures than present")
+    return SignedMessage(literal, signature, one_pass, compression)
+
+
 def _parse_one_pass(body: bytes) -> OnePassSignature:
     if len(body) != 13:
         raise _invalid(f"one-pass signature packet of {len(body)} bytes (13 expected)")
     if body[0] != 3:
         raise _invalid(f"one-pass signature version {body[0]} (3 expected)")
-    return OnePassSignature(
-        sig_type=body[1],
-        hash_algo=body[2],
-        pubkey_algo=body[3],
-        key_id=body[4:12].hex().upper(),
-        last=body[12] != 0,
-    )
+    # sig_type, hash_algo, pubkey_algo, key_id, last
+    return OnePassSignature(body[1], body[2], body[3], body[4:12].hex().upper(), body[12] != 0)
 
 
 def _parse_literal(body: bytes) -> LiteralData:
@@ -410,7 +667,7 @@ def _parse_literal(body: bytes) -> LiteralData:
     content = body[6 + name_length :]
     if len(content) > MAX_PAYLOAD_BYTES:
         raise _invalid(f"the signed payload is larger than {MAX_PAYLOAD_BYTES} bytes")
-    return LiteralData(mode=mode, filename=filename, date=date, body=content)
+    return LiteralData(mode, filename, date, content)
 
 
 def _parse_signature(body: bytes) -> SignaturePacket:
@@ -468,31 +725,27 @@ def _parse_v4_signature(body: bytes) -> SignaturePacket:
         raise _invalid("truncated v4 signature packet")
     sig_type, pubkey_algo, hash_algo = body[1], body[2], body[3]
     _check_type_and_algorithms(sig_type, pubkey_algo, hash_algo)
-    hashed_length = int.from_bytes(body[4:6], "big")
+    hashed_length = (body[4] << 8) | body[5]
     offset = 6 + hashed_length
     if hashed_length > _MAX_SUBPACKET_AREA or offset + 2 > len(body):
         raise _invalid("truncated or oversized hashed subpacket area")
     hashed_area = body[6:offset]
-    unhashed_length = int.from_bytes(body[offset : offset + 2], "big")
+    unhashed_length = (body[offset] << 8) | body[offset + 1]
     unhashed_start = offset + 2
     offset = unhashed_start + unhashed_length
     if unhashed_length > _MAX_SUBPACKET_AREA or offset + 2 > len(body):
         raise _invalid("truncated or oversized unhashed subpacket area")
-    subpackets = (
-        *_parse_subpackets(hashed_area, hashed=True),
-        *_parse_subpackets(body[unhashed_start:offset], hashed=False),
-    )
+    # First occurrence of each type per area; GnuPG reads only the hashed area for
+    # everything but the issuer key ID.
+    hashed_first: dict[int, bytes] = {}
+    unhashed_first: dict[int, bytes] = {}
+    hashed = _parse_subpackets(hashed_area, True, hashed_first)
+    unhashed = _parse_subpackets(body[unhashed_start:offset], False, unhashed_first)
     left16 = body[offset : offset + 2]
     mpis = _parse_mpis(body, offset + 2, PUBKEY_SIGNATURE_MPIS[pubkey_algo])
     hashed_part = body[: 6 + hashed_length]
     trailer = hashed_part + b"\x04\xff" + len(hashed_part).to_bytes(4, "big")
 
-    # First occurrence of each type (hashed area first); GnuPG reads only the hashed area
-    # for everything but the issuer key ID.
-    hashed_first: dict[int, bytes] = {}
-    unhashed_first: dict[int, bytes] = {}
-    for sub in subpackets:
-        (hashed_first if sub.hashed else unhashed_first).setdefault(sub.type, sub.body)
     created = hashed_first.get(SUB_CREATION_TIME)
     expires = hashed_first.get(SUB_EXPIRATION_TIME)
     key_expires = hashed_first.get(SUB_KEY_EXPIRATION_TIME)
@@ -506,42 +759,49 @@ def _parse_v4_signature(body: bytes) -> SignaturePacket:
     key_id = issuer.hex().upper() if issuer is not None else None
     expiration = int.from_bytes(expires, "big") if expires is not None else None
     key_expiration = int.from_bytes(key_expires, "big") if key_expires is not None else None
+    # Positional: this runs for every blob, and keyword construction of a 13-field tuple
+    # costs as much as the rest of this function.
     return SignaturePacket(
-        version=4,
-        sig_type=sig_type,
-        pubkey_algo=pubkey_algo,
-        hash_algo=hash_algo,
-        creation_time=int.from_bytes(created, "big") if created is not None else None,
-        issuer_key_id=key_id,
-        issuer_fingerprint=fingerprint,
-        expiration_seconds=expiration or None,
-        key_expiration_seconds=key_expiration or None,
-        hashed_trailer=trailer,
-        left16=left16,
-        mpis=mpis,
-        subpackets=subpackets,
+        4,
+        sig_type,
+        pubkey_algo,
+        hash_algo,
+        int.from_bytes(created, "big") if created is not None else None,
+        key_id,
+        fingerprint,
+        expiration or None,
+        key_expiration or None,
+        trailer,
+        left16,
+        mpis,
+        (*hashed, *unhashed),
     )
 
 
 # Minimum/exact body sizes GnuPG insists on (parse-packet.c, parse_one_sig_subpkt).
 _EXACT_SIZES: Final = {SUB_CREATION_TIME: 4, SUB_EXPIRATION_TIME: 4, SUB_KEY_EXPIRATION_TIME: 4}
 _MIN_SIZES: Final = {SUB_ISSUER: 8, SUB_ISSUER_FINGERPRINT: 21}
+_SIZE_CHECKED: Final = frozenset(_EXACT_SIZES) | frozenset(_MIN_SIZES)
+_new_tuple: Final = tuple.__new__
 _V4_FINGERPRINT_SUBPACKET: Final = 21
 
 
-def _parse_subpackets(area: bytes, *, hashed: bool) -> list[Subpacket]:
-    """RFC 4880 §5.2.3.1. Malformed areas and unknown critical subpackets are refused."""
+def _parse_subpackets(area: bytes, hashed: bool, first: dict[int, bytes]) -> list[Subpacket]:
+    """RFC 4880 §5.2.3.1. Malformed areas and unknown critical subpackets are refused.
+
+    ``first`` receives the body of each type's first occurrence.
+    """
     result: list[Subpacket] = []
     offset = 0
     end = len(area)
     while offset < end:
-        first = area[offset]
-        if first < 192:
-            length, offset = first, offset + 1
-        elif first < 255:
+        octet = area[offset]
+        if octet < 192:
+            length, offset = octet, offset + 1
+        elif octet < 255:
             if offset + 2 > end:
                 raise _invalid("truncated signature subpacket length")
-            length = ((first - 192) << 8) + area[offset + 1] + 192
+            length = ((octet - 192) << 8) + area[offset + 1] + 192
             offset += 2
         else:
             if offset + 5 > end:
@@ -550,26 +810,32 @@ def _parse_subpackets(area: bytes, *, hashed: bool) -> list[Subpacket]:
             offset += 5
         if length == 0 or offset + length > end:
             raise _invalid("truncated or empty signature subpacket")
-        kind = area[offset] & 0x7F
-        critical = bool(area[offset] & 0x80)
+        head = area[offset]
+        kind = head & 0x7F
         content = area[offset + 1 : offset + length]
         offset += length
-        exact = _EXACT_SIZES.get(kind)
-        if (exact is not None and len(content) != exact) or len(content) < _MIN_SIZES.get(kind, 0):
-            raise _invalid(f"signature subpacket {kind} has a bad length ({len(content)})")
-        if kind == SUB_ISSUER and len(content) != 8:
-            raise _invalid(f"issuer subpacket of {len(content)} bytes")
-        if (
-            kind == SUB_ISSUER_FINGERPRINT
-            and content[0] == 4
-            and len(content) != _V4_FINGERPRINT_SUBPACKET
-        ):
-            raise _invalid(f"v4 issuer fingerprint subpacket of {len(content)} bytes")
+        if kind in _SIZE_CHECKED:
+            _check_subpacket_size(kind, content)
+        critical = head > 0x7F
         if critical and kind not in _UNDERSTOOD_CRITICAL:
             # RFC 4880 §5.2.3.1: an unknown critical subpacket makes the signature invalid.
             raise _invalid(f"signature carries an unknown critical subpacket (type {kind})")
-        result.append(Subpacket(kind, critical, hashed, content))
+        # tuple.__new__ skips the NamedTuple constructor's argument handling (half the cost
+        # of a subpacket, and there are several per blob).
+        result.append(_new_tuple(Subpacket, (kind, critical, hashed, content)))
+        first.setdefault(kind, content)
     return result
+
+
+def _check_subpacket_size(kind: int, content: bytes) -> None:
+    size = len(content)
+    exact = _EXACT_SIZES.get(kind)
+    if (exact is not None and size != exact) or size < _MIN_SIZES.get(kind, 0):
+        raise _invalid(f"signature subpacket {kind} has a bad length ({size})")
+    if kind == SUB_ISSUER and size != 8:
+        raise _invalid(f"issuer subpacket of {size} bytes")
+    if kind == SUB_ISSUER_FINGERPRINT and content[0] == 4 and size != _V4_FINGERPRINT_SUBPACKET:
+        raise _invalid(f"v4 issuer fingerprint subpacket of {size} bytes")
 
 
 def _parse_mpis(body: bytes, offset: int, count: int) -> tuple[int, ...]:
@@ -579,8 +845,7 @@ def _parse_mpis(body: bytes, offset: int, count: int) -> tuple[int, ...]:
     for _ in range(count):
         if offset + 2 > end:
             raise _invalid("truncated signature value")
-        bits = int.from_bytes(body[offset : offset + 2], "big")
-        size = (bits + 7) // 8
+        size = (((body[offset] << 8) | body[offset + 1]) + 7) >> 3
         offset += 2
         if offset + size > end:
             raise _invalid("truncated signature value")

@@ -321,7 +321,7 @@ def test_webhook_configuration(kind: str, hook: str, path: str) -> None:
 def test_policy_config_map_loads(tmp_path: Path) -> None:
     config_map = one("ConfigMap", "sigverify-policy")
     document = yaml.safe_load(config_map["data"]["policy.yaml"])
-    config = parse_admission_config(document.pop("admission"))
+    config = parse_admission_config(document["admission"])
     assert config.own_namespace == NAMESPACE and config.exempt_own_namespace
     assert config.mode.value == "enforce"
     assert config.internal_registry_hosts == ("image-registry.openshift-image-registry.svc:5000",)
@@ -333,6 +333,7 @@ def test_policy_config_map_loads(tmp_path: Path) -> None:
         yaml.safe_dump(document).encode(), source="policy.yaml", keys_dir=keys, base_dir=tmp_path
     )
     assert loaded.format == "sigverify"
+    assert loaded.admission == document["admission"]  # the webhook's section, loaded with it
     assert {k.fingerprint for k in loaded.keyring} == {"567E347AD0044ADE55BA8A5F199E2F91FD431D51"}
     assert document["keysDirectory"] == "/etc/sigverify/keys"
 
