@@ -142,7 +142,9 @@ def test_policy_reload_changes_the_admission_modes(served: tuple[Served, Path]) 
 def test_a_broken_admission_section_is_a_policy_error(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "keys", tmp_path / "keys")
     policy = write_policy(tmp_path, "admission:\n  mode: yolo\n")
-    with pytest.raises(PolicyError, match=r"policy.yaml: admission: mode: Must be one of: enforce, warn, audit"):
+    with pytest.raises(
+        PolicyError, match=r"policy.yaml: admission: mode: Must be one of: enforce, warn, audit"
+    ):
         load_policy(policy)
     assert load_policy(write_policy(tmp_path, ADMISSION)).admission == {
         "namespaces": {"sandbox": {"mode": "warn"}},
