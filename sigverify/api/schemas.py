@@ -319,9 +319,7 @@ def load_image(data: Any) -> Image:
 def load_image_stream_image(data: Any) -> ImageStreamImage:
     """Load one ImageStreamImage object; raise :class:`DocumentError` naming the first problem."""
     try:
-        stream_image: ImageStreamImage = _instance(ImageStreamImageSchema).load(
-            copy.deepcopy(data)
-        )
+        stream_image: ImageStreamImage = _instance(ImageStreamImageSchema).load(copy.deepcopy(data))
     except ValidationError as exc:
         raise to_document_error(exc) from exc
     return stream_image

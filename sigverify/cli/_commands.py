@@ -17,3 +17,7 @@ def register(group: click.Group) -> None:
     group.add_command(serve.command)
     group.add_command(store.command)
     group.add_command(reconcile.command)
+
+    from sigverify.cli import audit
+
+    group.add_command(audit.command)

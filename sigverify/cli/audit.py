@@ -1,0 +1,277 @@
+"""``sigverify audit``: what in the cluster is signed, by whom, and what the policy would deny.
+
+Read-only. ImageStreams are listed page by page; each tag's current image
+(``status.tags[].items[0].image``) is verified once with the engine, however many tags point
+at it; without ``--namespace`` the Images no tag points at are audited too (from the Image
+list, which also saves a GET per tagged Image). Only compact rows are kept
+(:class:`sigverify.audit.AuditAccumulator`), never the raw documents.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import click
+
+from sigverify.api.documents import load_document
+from sigverify.api.types import Image
+from sigverify.audit import AuditAccumulator, AuditedImage, AuditFailure, AuditReport, TagRef
+from sigverify.audit import current_tags as stream_tags
+from sigverify.audit_render import report_to_csv, report_to_json, report_to_text
+from sigverify.cli._common import (
+    EXIT_ERROR,
+    EXIT_TRUSTED,
+    EXIT_UNTRUSTED,
+    backend_option,
+    build_verifier,
+    handle_errors,
+)
+from sigverify.cli._remote import open_image_api
+from sigverify.cluster.api import ImageAPI, JSONObject, Page
+from sigverify.engine import Verifier
+from sigverify.errors import InputError, NotFoundError
+from sigverify.settings import Settings
+
+__all__ = ["MAX_PAGES", "audit_image_api", "command", "exit_status"]
+
+#: Pages one list may take at most (a runaway ``continue`` chain cannot loop forever).
+MAX_PAGES = 100_000
+DEFAULT_PAGE_SIZE = 250
+# Kubernetes namespace names are DNS-1123 labels.
+_NAMESPACE = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?")
+_MAX_NAMESPACE_LENGTH = 63
+
+
+def _pages(fetch: Callable[[str | None], Page]) -> Iterator[list[JSONObject]]:
+    token: str | None = None
+    for _ in range(MAX_PAGES):
+        items, token = fetch(token)
+        yield items
+        if token is None:
+            return
+    raise InputError(f"the list did not end after {MAX_PAGES} pages")
+
+
+def _name_of(item: JSONObject) -> str | None:
+    metadata = item.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return name if isinstance(name, str) and name else None
+
+
+class _Audit:
+    """One audit run: the tags found, the images judged, the accumulating report."""
+
+    def __init__(self, api: ImageAPI, verifier: Verifier, accumulator: AuditAccumulator) -> None:
+        self.api = api
+        self.verifier = verifier
+        self.accumulator = accumulator
+        self.tags: dict[str, list[TagRef]] = {}
+        self.seen: set[str] = set()
+
+    def collect_tags(self, namespace: str | None, page_size: int) -> None:
+        def fetch(token: str | None) -> Page:
+            return self.api.list_imagestreams(namespace, limit=page_size, continue_token=token)
+
+        for page in _pages(fetch):
+            for stream in page:
+                found, problems = stream_tags(stream)
+                for tag, image in found:
+                    self.tags.setdefault(image, []).append(tag)
+                for subject, message in problems:
+                    self.accumulator.add_failure(AuditFailure(subject, message))
+
+    def judge(self, name: str, document: JSONObject) -> None:
+        """Verify one Image (as read) and account for it with the tags pointing at it."""
+        if name in self.seen:
+            return
+        self.seen.add(name)
+        tags = tuple(self.tags.pop(name, ()))
+        try:
+            image = load_document(document)
+            if not isinstance(image, Image):
+                raise InputError("the image API answered with another kind of object")
+            if image.name != name:
+                raise InputError(f"the image API answered with Image {image.name}")
+            verdict = self.verifier.verify_image(image)
+        except InputError as exc:
+            self.accumulator.add_failure(AuditFailure(name, str(exc), tags))
+            return
+        self.accumulator.add(AuditedImage(verdict, tags))
+
+    def judge_all_images(self, page_size: int) -> None:
+        def fetch(token: str | None) -> Page:
+            return self.api.list_images(limit=page_size, continue_token=token)
+
+        for page in _pages(fetch):
+            for item in page:
+                name = _name_of(item)
+                if name is None:
+                    self.accumulator.add_failure(
+                        AuditFailure("?", "an Image without metadata.name in the list")
+                    )
+                    continue
+                self.judge(name, item)
+
+    def judge_tagged(self) -> None:
+        """GET each tagged Image not judged yet (all of them with ``--namespace``)."""
+        for name in sorted(self.tags):
+            tags = tuple(self.tags[name])
+            try:
+                document = self.api.get_image(name)
+            except NotFoundError:
+                self.tags.pop(name)
+                self.accumulator.add_failure(
+                    AuditFailure(name, "the tag points at an Image that does not exist", tags)
+                )
+                continue
+            self.judge(name, document)
+
+
+def audit_image_api(
+    api: ImageAPI,
+    verifier: Verifier,
+    *,
+    policy: str,
+    namespace: str | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> AuditReport:
+    """Audit the image API read-only: every tagged Image of ``namespace`` (all namespaces
+    when None, plus every Image no tag points at), each verified exactly once."""
+    if page_size < 1:
+        raise InputError("the page size must be at least 1")
+    run = _Audit(api, verifier, AuditAccumulator(policy=policy, namespace=namespace))
+    run.collect_tags(namespace, page_size)
+    if namespace is None:
+        run.judge_all_images(page_size)
+    run.judge_tagged()
+    return run.accumulator.report()
+
+
+def exit_status(report: AuditReport) -> int:
+    """2 when something could not be audited, else 1 when any image would be denied, else 0."""
+    if report.totals.failed:
+        return EXIT_ERROR
+    return EXIT_UNTRUSTED if report.totals.denied else EXIT_TRUSTED
+
+
+def _check_namespace(namespace: str | None) -> None:
+    if namespace is None:
+        return
+    if len(namespace) > _MAX_NAMESPACE_LENGTH or not _NAMESPACE.fullmatch(namespace):
+        raise InputError(
+            f"--namespace {namespace!r} is not a namespace name (lower-case letters, digits "
+            f"and '-', starting and ending with a letter or digit, at most "
+            f"{_MAX_NAMESPACE_LENGTH} characters)"
+        )
+
+
+def _open_api(
+    store: str | None, kubeconfig: str | None, context: str | None, timeout: float
+) -> ImageAPI:
+    if store is not None and (kubeconfig is not None or context is not None):
+        raise InputError("give either --store or --kubeconfig/--context, not both")
+    if kubeconfig is not None or context is not None:
+        return open_image_api(kubeconfig=kubeconfig, context=context, store=None, timeout=timeout)
+    path = store if store is not None else Settings().store
+    # Read-only: opening a missing file would create an empty store.
+    if not Path(path).is_file():
+        raise InputError(f"--store {path}: no such store file")
+    return open_image_api(kubeconfig=None, context=None, store=path, timeout=timeout)
+
+
+@click.command("audit")
+@click.option("--policy", default=None, help="Trust policy to audit against (required).")
+@click.option(
+    "--keys",
+    default=None,
+    help="Directory of public key files the policy's key names resolve against.",
+)
+@click.option(
+    "--store",
+    default=None,
+    metavar="FILE",
+    help="Embedded store file (default without --kubeconfig: var/sigverify.db).",
+)
+@click.option("--kubeconfig", default=None, metavar="FILE", help="Audit a cluster.")
+@click.option("--context", default=None, help="kubeconfig context.")
+@click.option(
+    "--namespace",
+    "-n",
+    default=None,
+    help="Only the ImageStreams of this namespace (default: all, plus untagged Images).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Choice(["text", "json", "csv"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--page-size",
+    type=click.IntRange(1, 10_000),
+    default=DEFAULT_PAGE_SIZE,
+    show_default=True,
+    help="Objects per list request.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 600),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for each cluster request.",
+)
+@backend_option
+@handle_errors
+def command(
+    policy: str | None,
+    keys: str | None,
+    store: str | None,
+    kubeconfig: str | None,
+    context: str | None,
+    namespace: str | None,
+    output: str,
+    page_size: int,
+    timeout: float,
+    backend: str,
+) -> None:
+    """Report what the images of a cluster or store are signed with, by whom, and which
+    ones the policy would deny. Read-only.
+
+    \b
+    sigverify audit --policy P --store var/sigverify.db
+    sigverify audit --policy P --kubeconfig ~/.kube/config -n prod -o csv
+
+    Exit status: 0 every audited image is trusted, 1 some would be denied, 2 an error
+    (including images that could not be audited; the report is still printed).
+    """
+    if policy is None:
+        raise InputError("--policy is required (the trust policy to audit against)")
+    _check_namespace(namespace)
+    verifier = build_verifier(policy, keys, backend)
+    try:
+        api = _open_api(store, kubeconfig, context, timeout)
+        report = audit_image_api(
+            api, verifier, policy=policy, namespace=namespace, page_size=page_size
+        )
+    finally:
+        verifier.backend.close()
+    if output == "json":
+        sys.stdout.write(json.dumps(report_to_json(report), indent=2) + "\n")
+    elif output == "csv":
+        sys.stdout.write(report_to_csv(report))
+    else:
+        sys.stdout.write(report_to_text(report))
+    sys.stdout.flush()
+    status = exit_status(report)
+    if status == EXIT_ERROR:
+        click.echo(
+            f"sigverify: error: {report.totals.failed} images or image streams could not be "
+            "audited (listed in the report)",
+            err=True,
+        )
+    sys.exit(status)
