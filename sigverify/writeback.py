@@ -37,6 +37,7 @@ __all__ = [
     "ImageVerifier",
     "Recorded",
     "WriteConflictError",
+    "recorded_summary",
 ]
 
 #: PUT attempts before giving up on an Image that keeps changing under us.
@@ -78,6 +79,16 @@ class Recorded:
     attempts: int
     #: Of those, how many lost to a concurrent writer.
     conflicts: int
+
+
+def recorded_summary(result: Recorded) -> dict[str, object]:
+    """The ``recorded`` member of a JSON verdict (CLI reference mode and HTTP API)."""
+    return {
+        "written": result.written,
+        "attempts": result.attempts,
+        "conflicts": result.conflicts,
+        "resourceVersion": (result.image.get("metadata") or {}).get("resourceVersion"),
+    }
 
 
 def _utcnow() -> datetime:

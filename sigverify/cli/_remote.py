@@ -22,7 +22,7 @@ from sigverify.engine import Verifier
 from sigverify.errors import ClusterError, InputError
 from sigverify.limits import MAX_DOCUMENT_BYTES
 from sigverify.render import verdict_to_json
-from sigverify.writeback import ConditionWriter
+from sigverify.writeback import ConditionWriter, recorded_summary
 
 __all__ = [
     "StreamImageRef",
@@ -83,12 +83,7 @@ def verify_locally(
         return body
     result = ConditionWriter(api, verifier).record(image.name, expected_identity=expected_identity)
     body = verdict_to_json(result.verdict)
-    body["recorded"] = {
-        "written": result.written,
-        "attempts": result.attempts,
-        "conflicts": result.conflicts,
-        "resourceVersion": (result.image.get("metadata") or {}).get("resourceVersion"),
-    }
+    body["recorded"] = recorded_summary(result)
     return body
 
 

@@ -34,7 +34,7 @@ from sigverify.service.schemas import (
     VerifyArgsSchema,
 )
 from sigverify.service.state import EXTENSION, ServiceState
-from sigverify.writeback import WriteConflictError
+from sigverify.writeback import WriteConflictError, recorded_summary
 
 __all__ = ["health", "verification"]
 
@@ -170,13 +170,7 @@ class StreamImageVerification(MethodView):
             state.metrics.conflicts.inc(result.conflicts)
             state.metrics.writes.labels("written" if result.written else "unchanged").inc()
             _count(state, result.verdict)
-            recorded = {
-                "written": result.written,
-                "attempts": result.attempts,
-                "conflicts": result.conflicts,
-                "resourceVersion": (result.image.get("metadata") or {}).get("resourceVersion"),
-            }
-            return _body(result.verdict, recorded)
+            return _body(result.verdict, recorded_summary(result))
 
 
 _DOCUMENT_BODY = {
