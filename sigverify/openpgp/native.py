@@ -128,12 +128,12 @@ class NativeBackend:
         signature = message.signature
         epoch = int(now.timestamp())
         # GnuPG 2.2 (getkey.c, get_pubkey_for_sig): the hashed issuer fingerprint first; when
-        # it names no key of the keyring, the issuer key ID.
-        by_fingerprint = self._by_fingerprint.get(signature.issuer_fingerprint or "")
+        # it names no key of the keyring, the issuer key ID. (``None`` is in neither map.)
+        by_fingerprint = self._by_fingerprint.get(signature.issuer_fingerprint)  # type: ignore[arg-type]
         candidates = (
-            [by_fingerprint]
+            (by_fingerprint,)
             if by_fingerprint is not None
-            else self._by_key_id.get(signature.issuer_key_id or "")
+            else self._by_key_id.get(signature.issuer_key_id)  # type: ignore[arg-type]
         )
         if not candidates:
             named = signature.issuer_key_id or (signature.issuer_fingerprint or "")[-16:]
@@ -144,40 +144,45 @@ class NativeBackend:
         # A 64-bit key ID may (very rarely) name two keys: the one whose math checks wins.
         failure: SignatureRejected | None = None
         for candidate in candidates:
-            try:
-                self._check(message, candidate, epoch)
-            except SignatureRejected as exc:
-                failure = failure or exc
-                continue
-            return self._judge(message, candidate, epoch)
+            problem = self._check(message, candidate, epoch)
+            if problem is None:
+                return self._judge(message, candidate, epoch)
+            failure = failure or _invalid(problem)
         assert failure is not None
         raise failure
 
-    def _check(self, message: SignedMessage, key: _SigningKey, now: int) -> None:
-        """Steps 3 and 4: usability of the key, then the cryptography."""
+    def _check(self, message: SignedMessage, key: _SigningKey, now: int) -> str | None:
+        """Steps 3 and 4: usability of the key, then the cryptography; what failed, if any."""
         signature = message.signature
         packet = key.packet
         if key.math is None or packet.algorithm != signature.pubkey_algo:
-            raise _invalid(f"key {_shown(key)} cannot make this kind of signature")
+            return f"key {_shown(key)} cannot make this kind of signature"
         if not key.can_sign:
-            raise _invalid(f"key {_shown(key)} is not a signing key")
+            return f"key {_shown(key)} is not a signing key"
         if packet.created > (signature.creation_time or 0):
-            raise _invalid(f"key {_shown(key)} is newer than the signature (time conflict)")
+            return f"key {_shown(key)} is newer than the signature (time conflict)"
         if packet.created > now:
-            raise _invalid(f"key {_shown(key)} was created in the future (time conflict)")
+            return f"key {_shown(key)} was created in the future (time conflict)"
         hash_function = _HASHLIB.get(signature.hash_algo)
         if hash_function is None:
-            raise _invalid(f"hash algorithm {signature.hash_algo} is not accepted")
+            return f"hash algorithm {signature.hash_algo} is not accepted"
         hasher = hash_function(message.literal.body)
         hasher.update(signature.hashed_trailer)
         # The two quick-check bytes (signature.left16) are deliberately not consulted:
         # GnuPG 2.2 ignores them when verifying, and the full check below decides anyway.
         if not key.math(signature.mpis, signature.hash_algo, hasher.digest()):
-            raise _invalid(f"bad signature: the blob was altered or not made by {_shown(key)}")
+            return f"bad signature: the blob was altered or not made by {_shown(key)}"
+        return None
 
     def _judge(self, message: SignedMessage, key: _SigningKey, now: int) -> VerifiedMessage:
         signature = message.signature
-        expires_at = signature.expiration_time
+        created = signature.creation_time or 0
+        # SignaturePacket.expiration_time, without the property call.
+        expires_at = (
+            created + signature.expiration_seconds
+            if signature.expiration_seconds is not None and signature.creation_time is not None
+            else None
+        )
         if expires_at is not None and expires_at <= now:
             raise SignatureRejected(Reason.SIGNATURE_EXPIRED, "the signature has expired")
         if key.expires is not None and key.expires < now:
@@ -189,12 +194,10 @@ class NativeBackend:
                 Reason.KEY_REVOKED, f"signed by key {_shown(key)}, which is revoked"
             )
         return VerifiedMessage(
-            payload=message.literal.body,
-            signer=key.signer,
-            signature_created=datetime.fromtimestamp(signature.creation_time or 0, tz=UTC),
-            signature_expires=(
-                datetime.fromtimestamp(expires_at, tz=UTC) if expires_at is not None else None
-            ),
+            message.literal.body,
+            key.signer,
+            datetime.fromtimestamp(created, UTC),
+            datetime.fromtimestamp(expires_at, UTC) if expires_at is not None else None,
         )
 
     def close(self) -> None:

@@ -22,6 +22,7 @@ No I/O, no cryptography: the returned :class:`SignedMessage` is unauthenticated 
 from __future__ import annotations
 
 import bz2
+import struct
 import zlib
 from typing import Final, NamedTuple
 
@@ -214,6 +215,19 @@ def _read_any_shape(data: bytes) -> SignedMessage:
 
 # Inflating ZIP (raw deflate) and ZLIB streams (RFC 4880 §9.3).
 _ZLIB_WINDOW_BITS: Final = {1: -15, 2: 15}
+# RFC 4880 §5.9 literal data formats.
+_LITERAL_MODES: Final = {ord("b"): "b", ord("t"): "t", ord("u"): "u"}
+# RFC 4880 §5.2.3: version, signature type, public-key algorithm, hash algorithm, hashed
+# subpacket area length.
+_V4_HEAD: Final = struct.Struct(">BBBBH")
+# Subpacket body sizes the common shape allows (v4 fingerprints only), see _SIZE_CHECKED.
+_COMMON_SIZES: Final = {
+    SUB_CREATION_TIME: 4,
+    SUB_EXPIRATION_TIME: 4,
+    SUB_KEY_EXPIRATION_TIME: 4,
+    SUB_ISSUER: 8,
+    SUB_ISSUER_FINGERPRINT: 21,
+}
 
 
 def _read_common_shape(data: bytes) -> SignedMessage | None:
@@ -270,26 +284,28 @@ def _read_common_shape(data: bytes) -> SignedMessage | None:
     third = _definite_header(inner, second[2], end)
     if third is None or third[0] != TAG_SIGNATURE or third[2] != end:
         return None
-    return _read_common_packets(inner, first[1], second[1], third[1], end, compression)
+    return _read_common_packets(
+        inner, (first[1], first[2]), (second[1], second[2]), third[1], end, compression
+    )
 
 
 def _read_common_packets(
     data: bytes,
-    one_pass_at: int,
-    literal_at: int,
+    one_pass_span: tuple[int, int],
+    literal_span: tuple[int, int],
     signature_at: int,
     end: int,
     compression: tuple[int, ...],
 ) -> SignedMessage | None:
-    """One-pass, literal and v4 signature bodies, back to back from ``one_pass_at`` to ``end``.
+    """The one-pass, literal and v4 signature bodies framed by ``_read_common_shape``.
 
     The same checks as ``_one_pass_message`` (``_parse_one_pass``, ``_parse_literal``,
     ``_parse_v4_signature``), in one pass and without raising: whatever one of them would
     refuse, or anything less common (a v3 signature, a subpacket length of two or five
     octets), returns ``None`` and the general reader decides, with its exact message.
     """
-    literal_end = signature_at - _header_size(data, signature_at)
-    one_pass_end = literal_at - _header_size(data, literal_at)
+    one_pass_at, one_pass_end = one_pass_span
+    literal_at, literal_end = literal_span
     # RFC 4880 §5.4: version 3, 13 bytes, the last (only) one-pass header.
     if one_pass_end - one_pass_at != 13 or data[one_pass_at] != 3 or not data[one_pass_end - 1]:
         return None
@@ -341,23 +357,31 @@ def _read_common_packets(
             kind = head & 0x7F
             content = data[offset + 1 : offset + length]
             offset += length
-            if kind in _SIZE_CHECKED and not _subpacket_size_ok(kind, content):
+            # A stricter test than _subpacket_size_problem (a longer fingerprint goes to the
+            # general reader), without the call.
+            if length - 1 != _COMMON_SIZES.get(kind, length - 1):
                 return None
             if head > 0x7F and kind not in _UNDERSTOOD_CRITICAL:
                 return None
             subpackets.append(_new_tuple(Subpacket, (kind, head > 0x7F, hashed, content)))
             first.setdefault(kind, content)
-    # RFC 4880 §3.2: the MPIs end the packet.
-    offset = unhashed_end + 2
-    mpis: list[int] = []
-    for _ in range(mpi_count):
-        if offset + 2 > end:
-            return None
-        size = (((data[offset] << 8) | data[offset + 1]) + 7) >> 3
+    # RFC 4880 §3.2: one or two MPIs end the packet.
+    offset = unhashed_end + 4
+    if offset > end:
+        return None
+    size = (((data[offset - 2] << 8) | data[offset - 1]) + 7) >> 3
+    if size > 1024 or offset + size > end:
+        return None
+    mpis: tuple[int, ...] = (int.from_bytes(data[offset : offset + size], "big"),)
+    offset += size
+    if mpi_count == 2:
         offset += 2
+        if offset > end:
+            return None
+        size = (((data[offset - 2] << 8) | data[offset - 1]) + 7) >> 3
         if size > 1024 or offset + size > end:
             return None
-        mpis.append(int.from_bytes(data[offset : offset + size], "big"))
+        mpis += (int.from_bytes(data[offset : offset + size], "big"),)
         offset += size
     if offset != end:
         return None
@@ -380,11 +404,11 @@ def _read_common_packets(
             fingerprint_body[1:].hex().upper()
             if fingerprint_body is not None and fingerprint_body[0] == 4
             else None,
-            int.from_bytes(expires, "big") or None if expires is not None else None,
-            int.from_bytes(key_expires, "big") or None if key_expires is not None else None,
+            (int.from_bytes(expires, "big") or None) if expires is not None else None,
+            (int.from_bytes(key_expires, "big") or None) if key_expires is not None else None,
             hashed_part + b"\x04\xff" + len(hashed_part).to_bytes(4, "big"),
             data[unhashed_end : unhashed_end + 2],
-            tuple(mpis),
+            mpis,
             tuple(subpackets),
         ),
     )
@@ -408,15 +432,6 @@ def _read_common_packets(
         ),
     )
     return _new_tuple(SignedMessage, (literal, signature, one_pass, compression))
-
-
-def _header_size(data: bytes, offset: int) -> int:
-    """Size of the definite-length header at ``offset`` (already read by _definite_header)."""
-    ctb = data[offset]
-    if ctb & 0x40:
-        octet = data[offset + 1]
-        return 2 if octet < 192 else 3 if octet < 224 else 6
-    return 2 + ((1 << (ctb & 0x03)) - 1)
 
 
 def _definite_header(data: bytes, offset: int, end: int) -> tuple[int, int, int] | None:
@@ -815,7 +830,9 @@ def _parse_subpackets(area: bytes, hashed: bool, first: dict[int, bytes]) -> lis
         content = area[offset + 1 : offset + length]
         offset += length
         if kind in _SIZE_CHECKED:
-            _check_subpacket_size(kind, content)
+            problem = _subpacket_size_problem(kind, content)
+            if problem:
+                raise _invalid(problem)
         critical = head > 0x7F
         if critical and kind not in _UNDERSTOOD_CRITICAL:
             # RFC 4880 §5.2.3.1: an unknown critical subpacket makes the signature invalid.
@@ -827,15 +844,17 @@ def _parse_subpackets(area: bytes, hashed: bool, first: dict[int, bytes]) -> lis
     return result
 
 
-def _check_subpacket_size(kind: int, content: bytes) -> None:
+def _subpacket_size_problem(kind: int, content: bytes) -> str | None:
+    """What is wrong with the size of a subpacket of a kind in ``_SIZE_CHECKED``, if anything."""
     size = len(content)
     exact = _EXACT_SIZES.get(kind)
     if (exact is not None and size != exact) or size < _MIN_SIZES.get(kind, 0):
-        raise _invalid(f"signature subpacket {kind} has a bad length ({size})")
+        return f"signature subpacket {kind} has a bad length ({size})"
     if kind == SUB_ISSUER and size != 8:
-        raise _invalid(f"issuer subpacket of {size} bytes")
+        return f"issuer subpacket of {size} bytes"
     if kind == SUB_ISSUER_FINGERPRINT and content[0] == 4 and size != _V4_FINGERPRINT_SUBPACKET:
-        raise _invalid(f"v4 issuer fingerprint subpacket of {size} bytes")
+        return f"v4 issuer fingerprint subpacket of {size} bytes"
+    return None
 
 
 def _parse_mpis(body: bytes, offset: int, count: int) -> tuple[int, ...]:
