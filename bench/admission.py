@@ -263,6 +263,13 @@ end
 """
 
 
+def _baseline_script() -> str:
+    # The same server's cheapest route: what any request costs through gunicorn and Flask.
+    return _LUA_COMMON.replace('wrk.method = "POST"', 'wrk.method = "GET"').replace(
+        """not string.find(body, '"allowed":true', 1, true)""", "false"
+    )
+
+
 def _warm_script(body: str) -> str:
     return _LUA_COMMON + f"wrk.body = [==[{body}]==]\n"
 
@@ -397,6 +404,15 @@ def main(argv: list[str] | None = None) -> int:
             )
             warm_script = _warm_script(_review(warm_digest))
             _wrk("warmup", warm_script, url, root, seconds=2, **load)  # fills every worker's cache
+            baseline = _wrk(
+                "health",
+                _baseline_script(),
+                webhook.url + "/healthz",
+                root,
+                seconds=args.seconds,
+                **load,
+            )
+            _print(baseline)
             warm = _wrk("warm", warm_script, url, root, seconds=args.seconds, **load)
             _print(warm)
             cold_script = _cold_script(cold_digests, args.wrk_threads)
@@ -412,6 +428,12 @@ def main(argv: list[str] | None = None) -> int:
             _print(cold)
             if cold.reused:
                 print(f"  ({cold.reused} cold requests found no new image: give --cold-images)")
+            print(
+                f"\nagainst GET /healthz on the same server (same process, same load): warm "
+                f"admissions run at {warm.rate / baseline.rate:.2f}x its rate, p50 "
+                f"{warm.p50_ms / baseline.p50_ms:.2f}x; cold at {cold.rate / baseline.rate:.2f}x "
+                f"its rate, p50 {cold.p50_ms / baseline.p50_ms:.2f}x"
+            )
         finally:
             for server in reversed(servers):
                 server.stop()
