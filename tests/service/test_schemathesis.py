@@ -7,21 +7,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-schemathesis = pytest.importorskip("schemathesis")
-
-from hypothesis import HealthCheck, given  # noqa: E402
-from hypothesis import settings as hypothesis_settings  # noqa: E402
-from schemathesis.checks import (  # noqa: E402
+import schemathesis
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
 )
 
-from sigverify.service.app import create_app  # noqa: E402
-from sigverify.settings import Settings  # noqa: E402
-from tests.cluster.demo import DEMO_POLICY, KEYS, Clock, seeded_store  # noqa: E402
+from sigverify.service.app import create_app
+from sigverify.settings import Settings
+from tests.cluster.demo import DEMO_POLICY, KEYS, Clock, seeded_store
 
 
 @pytest.fixture(scope="module")
