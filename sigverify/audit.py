@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sigverify.core.verdict import ImageVerdict, Reason
+from sigverify.core.verdict import ImageVerdict, Reason, format_key_id
 
 __all__ = [
     "UNKNOWN_KEY_NOTE",
@@ -36,13 +36,9 @@ __all__ = [
     "current_tags",
 ]
 
-#: Why unknown signers are counted and not named: a signature the backend refused as
-#: ``UnknownKey`` carries no ``Signer`` in its verdict (only verified signatures are
-#: attributed), and the key ID in the message is prose, not a contract.
-UNKNOWN_KEY_NOTE = (
-    "key IDs of unknown signers are not recorded in verdicts (only verified signatures "
-    "name their signer); counts only"
-)
+#: What the key IDs of unknown signers are: a signature the backend refused as
+#: ``UnknownKey`` has no verified ``Signer``; its key ID is the one the blob claims.
+UNKNOWN_KEY_NOTE = "key IDs as the signatures claim them: unverified"
 
 # Signature reasons that the engine gives only after the scope's signedBy named the signer
 # (engine._judge_signature checks reject, then the trusted keys, then digest and identity).
@@ -202,6 +198,8 @@ class UnknownKeys:
 
     signatures: int = 0
     images: int = 0
+    #: (claimed key ID ``0x…``, signatures) by key ID; signatures naming no key are uncounted.
+    key_ids: tuple[tuple[str, int], ...] = ()
     note: str = UNKNOWN_KEY_NOTE
 
 
@@ -264,6 +262,7 @@ class AuditAccumulator:
         self._signers: dict[str, _Signer] = {}
         self._unknown_signatures = 0
         self._unknown_images = 0
+        self._unknown_key_ids: Counter[str] = Counter()
 
     def add(self, audited: AuditedImage) -> None:
         verdict = audited.verdict
@@ -275,6 +274,8 @@ class AuditAccumulator:
             self._signature_reasons[signature.reason] += 1
             if signature.reason is Reason.UNKNOWN_KEY:
                 unknown += 1
+                if signature.claimed_key_id:
+                    self._unknown_key_ids[format_key_id(signature.claimed_key_id)] += 1
             signer = signature.signer
             if signer is None:
                 continue
@@ -361,7 +362,11 @@ class AuditAccumulator:
             signature_reasons=_ranked(self._signature_reasons),
             scopes=scopes,
             signers=signers,
-            unknown_keys=UnknownKeys(self._unknown_signatures, self._unknown_images),
+            unknown_keys=UnknownKeys(
+                self._unknown_signatures,
+                self._unknown_images,
+                tuple(sorted(self._unknown_key_ids.items())),
+            ),
             images=rows,
             failures=tuple(self._failures[name] for name in sorted(self._failures)),
         )

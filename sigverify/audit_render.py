@@ -99,7 +99,7 @@ def report_to_json(report: AuditReport) -> dict[str, Any]:
         "unknownKeys": {
             "signatures": report.unknown_keys.signatures,
             "images": report.unknown_keys.images,
-            "keyIDs": None,
+            "keyIDs": dict(report.unknown_keys.key_ids),
             "note": report.unknown_keys.note,
         },
         "denied": [_image_json(row) for row in report.denied],
@@ -203,6 +203,7 @@ def report_to_text(report: AuditReport) -> str:
             "UNKNOWN KEYS",
             f"  {unknown.signatures} signatures on {unknown.images} images by keys the policy "
             f"does not know ({unknown.note})",
+            *(f"  {key_id}  {count} signatures" for key_id, count in unknown.key_ids),
         ]
     denied = report.denied
     if denied:

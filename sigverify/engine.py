@@ -201,7 +201,7 @@ class Verifier:
         try:
             message = self.backend.verify(signature.content, now=now)
         except SignatureRejected as exc:
-            return failed(exc.reason, str(exc))
+            return failed(exc.reason, str(exc), claimed_key_id=exc.key_id)
         signer = message.signer
         try:
             claims = parse_claims(message.payload)

@@ -46,10 +46,15 @@ class BackendError(SigverifyError):
 
 
 class SignatureRejected(SigverifyError):
-    """One signature blob was not accepted. ``reason`` is the stable reason code."""
+    """One signature blob was not accepted. ``reason`` is the stable reason code.
 
-    def __init__(self, reason: Reason, message: str) -> None:
+    ``key_id`` (UnknownKey only) is the 64-bit key ID, 16 upper-case hex, that the blob names
+    as its issuer: an unauthenticated claim, for reports ("signed by unknown 0x…").
+    """
+
+    def __init__(self, reason: Reason, message: str, *, key_id: str | None = None) -> None:
         self.reason = reason
+        self.key_id = key_id.upper()[-16:] if key_id else None
         super().__init__(message)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sigverify.core.verdict import ImageVerdict, SignatureVerdict
+from sigverify.core.verdict import ImageVerdict, SignatureVerdict, format_key_id
 
 __all__ = ["signature_to_json", "verdict_json_to_text", "verdict_to_json", "verdict_to_text"]
 
@@ -46,6 +46,7 @@ def signature_to_json(verdict: SignatureVerdict) -> dict[str, Any]:
         "digestMatches": verdict.digest_matches,
         "identityMatches": verdict.identity_matches,
         "acceptedBy": verdict.requirement,
+        "claimedKeyID": format_key_id(verdict.claimed_key_id) if verdict.claimed_key_id else None,
     }
 
 

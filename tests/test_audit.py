@@ -74,10 +74,15 @@ class World:
     store_path: Path
     policy: Path
     team: GeneratedKey
+    stranger: GeneratedKey
 
     @property
     def team_key(self) -> str:
         return "0x" + self.team.key_id.upper()
+
+    @property
+    def stranger_key(self) -> str:
+        return "0x" + self.stranger.key_id.upper()
 
 
 def _signed(
@@ -155,7 +160,7 @@ def world(gpg_factory: GpgFactory, tmp_path_factory: pytest.TempPathFactory) -> 
     store.put_object(stream("team", "batch", {"1": [BATCH]}))
     store.put_object(stream("staging", "web", {"2": [WEB]}))
     store.put_object(stream("team", "empty", {"never-imported": []}))
-    return World(root / "store.db", _policy(root / "policy.yaml", keys_dir, team), team)
+    return World(root / "store.db", _policy(root / "policy.yaml", keys_dir, team), team, stranger)
 
 
 # -- counting doubles around the real store and the real verifier ---------------------------
@@ -272,6 +277,7 @@ def test_whole_store_totals_reasons_and_scopes(world: World) -> None:
     assert report.unknown_keys.signatures == 1
     assert report.unknown_keys.images == 1
     assert report.unknown_keys.note == UNKNOWN_KEY_NOTE
+    assert report.unknown_keys.key_ids == ((world.stranger_key, 1),)
     assert report.failures == ()
     assert exit_status(report) == 1
 
@@ -512,7 +518,7 @@ def test_json_shape(world: World) -> None:
     assert body["unknownKeys"] == {
         "signatures": 1,
         "images": 1,
-        "keyIDs": None,
+        "keyIDs": {world.stranger_key: 1},
         "note": UNKNOWN_KEY_NOTE,
     }
     assert body["scopes"][1] == {
@@ -622,6 +628,7 @@ def test_text_report(world: World) -> None:
     assert (
         f"  1 signatures on 1 images by keys the policy does not know ({UNKNOWN_KEY_NOTE})" in lines
     )
+    assert f"  {world.stranger_key}  1 signatures" in lines
     release_row = next(line for line in lines if line.startswith(f"  {RELEASE_KEY}"))
     assert release_row.split()[-3:] == ["registry.example.com/demo", "2", "yes"]
 

@@ -156,6 +156,7 @@ def test_unknown_key(
     verdict = verifier.verify_image(image(f"quay.io/acme/app@{DIGEST}", blob))
     [sig] = verdict.signatures
     assert (sig.reason, sig.signer, sig.claims) == (Reason.UNKNOWN_KEY, None, None)
+    assert sig.claimed_key_id == keys["stranger"].fingerprint[-16:]
     assert verdict.reason is Reason.UNKNOWN_KEY
     assert "None of the signatures were accepted, reasons:" in verdict.message
 

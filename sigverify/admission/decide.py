@@ -15,7 +15,6 @@ error rather than a verdict.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -25,7 +24,7 @@ from sigverify.admission.config import Mode
 from sigverify.admission.modes import ImageTreatment
 from sigverify.admission.review import AdmissionRequest, AdmissionResponse
 from sigverify.admission.workloads import ImageUse
-from sigverify.core.verdict import ImageVerdict
+from sigverify.core.verdict import ImageVerdict, format_key_id
 
 __all__ = [
     "MAX_WARNING_CHARS",
@@ -45,7 +44,6 @@ MAX_WARNING_CHARS = 120
 MAX_MESSAGE_CHARS = 8 * 1024
 #: Images listed in the ``verdicts`` audit annotation.
 MAX_AUDITED_IMAGES = 64
-_KEY_ID = re.compile(r"\b0x[0-9A-F]{16}\b")
 
 
 class CheckReason(StrEnum):
@@ -114,11 +112,11 @@ def _signatures_seen(verdict: ImageVerdict) -> str:
     for signature in verdict.signatures:
         if signature.signer is not None:
             who = signature.signer.public_key_id
+        elif signature.claimed_key_id is not None:
+            # The key an unknown-key signature *claims* to be from (unverified).
+            who = format_key_id(signature.claimed_key_id)
         else:
-            # The key a signature that did not verify *claims* to be from, as the verifier
-            # reported it ("signed by key 0x…, which is not in the policy's keyring").
-            claimed = _KEY_ID.search(signature.message)
-            who = claimed.group(0) if claimed else "unverified"
+            who = "unverified"
         seen.append(f"{who} ({signature.reason.value})")
     return ", ".join(seen)
 

@@ -97,6 +97,9 @@ class SignatureVerdict:
     digest_matches: bool | None = None
     identity_matches: bool | None = None
     requirement: str | None = None
+    #: For an UnknownKey signature: the 64-bit key ID the blob *claims* as its issuer
+    #: (unauthenticated; never used for trust, only to name the key in reports).
+    claimed_key_id: str | None = None
 
     @property
     def authenticated(self) -> bool:

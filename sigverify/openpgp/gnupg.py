@@ -156,9 +156,11 @@ def _judge(status: list[list[str]], payload: bytes, keyring: Keyring) -> Verifie
             raise SignatureRejected(
                 Reason.UNKNOWN_KEY,
                 f"signed by key {format_key_id(key_id)}, which is not in the policy's keyring",
+                key_id=key_id,
             )
         raise SignatureRejected(
-            Reason.INVALID_SIGNATURE, f"gpg could not check the signature by {key_id}"
+            Reason.INVALID_SIGNATURE,
+            f"gpg could not check the signature by {key_id}",
         )
     if "BADSIG" in fields:
         claimed = format_key_id(fields["BADSIG"][0])

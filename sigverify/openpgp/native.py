@@ -139,7 +139,9 @@ class NativeBackend:
             named = signature.issuer_key_id or (signature.issuer_fingerprint or "")[-16:]
             shown = format_key_id(named) if named else "(no issuer given)"
             raise SignatureRejected(
-                Reason.UNKNOWN_KEY, f"signed by key {shown}, which is not in the policy's keyring"
+                Reason.UNKNOWN_KEY,
+                f"signed by key {shown}, which is not in the policy's keyring",
+                key_id=named or None,
             )
         # A 64-bit key ID may (very rarely) name two keys: the one whose math checks wins.
         failure: SignatureRejected | None = None

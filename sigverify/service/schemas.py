@@ -62,6 +62,10 @@ class SignatureVerdictSchema(_Strict):
     digestMatches = fields.Boolean(allow_none=True)
     identityMatches = fields.Boolean(allow_none=True)
     acceptedBy = fields.String(allow_none=True)
+    claimedKeyID = fields.String(
+        allow_none=True,
+        metadata={"description": "UnknownKey only: the key ID the blob claims (unverified)"},
+    )
 
 
 class RequirementSchema(_Strict):

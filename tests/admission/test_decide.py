@@ -47,6 +47,7 @@ def _verdict(trusted: bool) -> ImageVerdict:
         False,
         Reason.UNKNOWN_KEY,
         "signed by key 0x9999AAAABBBBCCCC, which is not in the policy's keyring",
+        claimed_key_id="9999AAAABBBBCCCC",
     )
     unreadable = SignatureVerdict(f"{DIGEST}@s3", False, False, Reason.INVALID_SIGNATURE, "bad")
     return ImageVerdict(

@@ -174,3 +174,19 @@ def test_oversized_blob_is_rejected_before_gpg(fixture_backend: GnuPGBackend) ->
         fixture_backend.verify(b"\xa3\x01" + b"\x00" * (1024 * 1024), now=NOW)
     assert caught.value.reason is Reason.INVALID_SIGNATURE
     assert str(caught.value) == "the signature blob is 1048578 bytes, more than 65536"
+
+
+@pytest.mark.parametrize("fixture", ["unknown-key.signature", "unknown-key.signature-v3"])
+def test_both_backends_name_the_claimed_unknown_key(
+    skopeo_testing_keyring: Keyring, containers_image_fixtures: Path, fixture: str
+) -> None:
+    from sigverify.openpgp.native import NativeBackend
+
+    blob = (containers_image_fixtures / fixture).read_bytes()
+    claimed = []
+    with GnuPGBackend(skopeo_testing_keyring) as gnupg:
+        for backend in (gnupg, NativeBackend(skopeo_testing_keyring)):
+            with pytest.raises(SignatureRejected) as caught:
+                backend.verify(blob, now=NOW)
+            claimed.append((caught.value.reason, caught.value.key_id))
+    assert claimed == [(Reason.UNKNOWN_KEY, "BB75E91990DF8F7E")] * 2
