@@ -150,3 +150,23 @@ def test_a_broken_admission_section_is_a_policy_error(tmp_path: Path) -> None:
         "namespaces": {"sandbox": {"mode": "warn"}},
         "exemptNamespaces": ["infra"],
     }
+
+
+def test_admissions_are_counted_in_the_service_metrics(served: tuple[Served, Path]) -> None:
+    server, _ = served
+    for _ in range(3):
+        admit(server, review("shop", APP))
+    admit(server, review("shop", TOOLS))
+    status, text = server.request("GET", "/metrics")
+    assert status == 200
+    lines = set(text.splitlines())
+    assert (
+        'sigverify_admission_requests_total{decision="allow",reason="Trusted",webhook="validate"}'
+        " 3.0" in lines
+    )
+    denied = [
+        line
+        for line in lines
+        if line.startswith("sigverify_admission_requests_total{") and 'decision="deny"' in line
+    ]
+    assert len(denied) == 1 and denied[0].endswith(" 1.0")
