@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -175,7 +175,7 @@ def load_key_data(data: bytes, source: str = "<data>") -> list[PublicKey]:
             result = home.run(["--export", key.fingerprint])
             if result.returncode != 0 or not result.stdout:
                 raise BackendError(f"{source}: gpg could not export {key.fingerprint}")
-            exported.append(_with_material(key, result.stdout))
+            exported.append(replace(key, material=result.stdout))
         return exported
 
 
@@ -209,78 +209,75 @@ def _timestamp(field_value: str) -> datetime | None:
     return datetime.fromtimestamp(int(field_value), tz=UTC)
 
 
+@dataclass
+class _KeyLine:
+    """One ``pub``/``sub`` record of a colon listing, its ``fpr`` line and user IDs."""
+
+    key_id: str
+    algorithm: int
+    created: datetime
+    expires: datetime | None
+    revoked: bool
+    can_sign: bool
+    fingerprint: str = ""
+    user_ids: list[str] = field(default_factory=list)
+    subkeys: list[_KeyLine] = field(default_factory=list)
+
+    def subkey(self) -> Subkey:
+        return Subkey(
+            self.fingerprint,
+            self.key_id,
+            self.algorithm,
+            self.created,
+            self.expires,
+            self.revoked,
+            self.can_sign,
+        )
+
+    def public_key(self, source: str) -> PublicKey:
+        return PublicKey(
+            fingerprint=self.fingerprint,
+            key_id=self.key_id,
+            algorithm=self.algorithm,
+            created=self.created,
+            expires=self.expires,
+            revoked=self.revoked,
+            can_sign=self.can_sign,
+            user_ids=tuple(self.user_ids),
+            subkeys=tuple(sub.subkey() for sub in self.subkeys),
+            material=b"",
+            source=source,
+        )
+
+
 def _parse_colons(listing: str, source: str) -> list[PublicKey]:
     """Parse ``gpg --with-colons --fixed-list-mode`` output (doc/DETAILS in GnuPG)."""
-    keys: list[dict[str, object]] = []
-    current: dict[str, object] | None = None
-    last: dict[str, object] | None = None
+    primaries: list[_KeyLine] = []
+    last: _KeyLine | None = None
     for line in listing.splitlines():
         fields = line.split(":")
         kind = fields[0]
         if kind in ("pub", "sub"):
-            record: dict[str, object] = {
-                "key_id": fields[4].upper(),
-                "algorithm": int(fields[3] or 0),
-                "created": _timestamp(fields[5]),
-                "expires": _timestamp(fields[6]),
-                "revoked": fields[1] == "r",
-                "can_sign": "s" in fields[11],
-                "fingerprint": "",
-            }
+            record = _KeyLine(
+                key_id=fields[4].upper(),
+                algorithm=int(fields[3] or 0),
+                created=_timestamp(fields[5]) or datetime.fromtimestamp(0, tz=UTC),
+                expires=_timestamp(fields[6]),
+                revoked=fields[1] == "r",
+                can_sign="s" in fields[11],
+            )
             if kind == "pub":
-                current = {**record, "user_ids": [], "subkeys": []}
-                keys.append(current)
-                last = current
-            elif current is not None:
-                subkeys = current["subkeys"]
-                assert isinstance(subkeys, list)
-                subkeys.append(record)
-                last = record
-        elif kind == "fpr" and last is not None and not last["fingerprint"]:
-            last["fingerprint"] = fields[9].upper()
-        elif kind == "uid" and current is not None and fields[1] != "r":
-            user_ids = current["user_ids"]
-            assert isinstance(user_ids, list)
-            user_ids.append(_unescape(fields[9]))
-    return [_build_key(record, source) for record in keys]
+                primaries.append(record)
+            elif primaries:
+                primaries[-1].subkeys.append(record)
+            last = record
+        elif kind == "fpr" and last is not None and not last.fingerprint:
+            last.fingerprint = fields[9].upper()
+        elif kind == "uid" and primaries and fields[1] != "r":
+            primaries[-1].user_ids.append(_unescape(fields[9]))
+    return [primary.public_key(source) for primary in primaries]
 
 
 def _unescape(text: str) -> str:
     # doc/DETAILS: user IDs in colon listings are C-escaped (\x3a for ':').
     return re.sub(r"\\x([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), text)
-
-
-def _build_key(record: dict[str, object], source: str) -> PublicKey:
-    def _sub(sub: dict[str, object]) -> Subkey:
-        return Subkey(
-            fingerprint=str(sub["fingerprint"]),
-            key_id=str(sub["key_id"]),
-            algorithm=int(str(sub["algorithm"])),
-            created=sub["created"],  # type: ignore[arg-type]
-            expires=sub["expires"],  # type: ignore[arg-type]
-            revoked=bool(sub["revoked"]),
-            can_sign=bool(sub["can_sign"]),
-        )
-
-    subkeys = record["subkeys"]
-    user_ids = record["user_ids"]
-    assert isinstance(subkeys, list) and isinstance(user_ids, list)
-    return PublicKey(
-        fingerprint=str(record["fingerprint"]),
-        key_id=str(record["key_id"]),
-        algorithm=int(str(record["algorithm"])),
-        created=record["created"],  # type: ignore[arg-type]
-        expires=record["expires"],  # type: ignore[arg-type]
-        revoked=bool(record["revoked"]),
-        can_sign=bool(record["can_sign"]),
-        user_ids=tuple(user_ids),
-        subkeys=tuple(_sub(s) for s in subkeys),
-        material=b"",
-        source=source,
-    )
-
-
-def _with_material(key: PublicKey, material: bytes) -> PublicKey:
-    from dataclasses import replace
-
-    return replace(key, material=material)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -239,8 +240,6 @@ def _write_back(
     now = verdict.verified_at or datetime.now(UTC).replace(microsecond=0)
     updated = apply_verdict(image, verdict, now)
     if isinstance(obj, ImageStreamImage):
-        from dataclasses import replace
-
         out_obj: Image | ImageStreamImage = replace(obj, image=updated)
     else:
         out_obj = updated
