@@ -33,7 +33,7 @@ _TARGET_VS_BARE = 2.0
 
 def _samples(quick: bool) -> tuple[list[Sample], object]:
     sys.path.insert(0, str(_ROOT))
-    from sigverify.keyring import Keyring, load_key_file
+    from sigverify.openpgp.keyring import Keyring, load_key_file
     from tests.support.gpgfactory import GpgFactory, atomic_payload
 
     samples = []

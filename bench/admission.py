@@ -60,8 +60,8 @@ _ENV_POLICY = "SIGVERIFY_BENCH_POLICY"
 
 def store_app() -> Any:
     """The embedded store at ``$SIGVERIFY_BENCH_STORE`` behind its OpenShift REST."""
-    from sigverify.cluster.rest import create_store_app
-    from sigverify.cluster.store import ImageStore
+    from sigverify.imageapi.store.image_store import ImageStore
+    from sigverify.imageapi.store.rest import create_store_app
 
     return create_store_app(ImageStore(os.environ[_ENV_STORE]))
 
@@ -117,7 +117,7 @@ def _image(digest: str, blob: bytes, reference: str) -> dict[str, Any]:
 def _seed(root: Path, images: int) -> tuple[Path, list[str]]:
     """Key, policy and ``images`` signed Images in a store; returns the policy and digests."""
     sys.path.insert(0, str(_ROOT))
-    from sigverify.cluster.store import ImageStore
+    from sigverify.imageapi.store.image_store import ImageStore
     from tests.support.gpgfactory import GpgFactory, KeySpec, atomic_payload
 
     factory = GpgFactory()

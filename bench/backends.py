@@ -25,8 +25,8 @@ from datetime import datetime
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, padding, rsa, utils
 
-from sigverify.keyring import Keyring
 from sigverify.openpgp.gnupg import GnuPGBackend
+from sigverify.openpgp.keyring import Keyring
 from sigverify.openpgp.keys import parse_key_packets
 from sigverify.openpgp.native import NativeBackend
 from sigverify.openpgp.packets import SignedMessage, parse_signed_message

@@ -1,7 +1,7 @@
 """JSON and YAML text read strictly into plain values (dicts, lists, str, int, float, bool, None).
 
-Shared by the policy reader (:mod:`sigverify.policy_file`) and the document reader
-(:mod:`sigverify.api.documents`). Nothing here does I/O: callers decode their bytes, call one
+Shared by the policy reader (:mod:`sigverify.policyfile.loader`) and the document reader
+(:mod:`sigverify.objects.documents`). Nothing here does I/O: callers decode their bytes, call one
 reader, and wrap :class:`StrictInputError` into their own error type. Each caller words its
 refusals through a :class:`Wording`, so both keep the messages they have always given.
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from sigverify.errors import PolicyError
-from sigverify.policy_file import load_policy
+from sigverify.policyfile.loader import load_policy
 from tests.service.processes import Served, poll, serve
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -23,9 +23,8 @@ from typing import Any
 
 import pytest
 
-from sigverify.api.documents import load_document
-from sigverify.api.types import Image
-from sigverify.audit import (
+from sigverify.audit.render import CSV_COLUMNS, report_to_csv, report_to_json, report_to_text
+from sigverify.audit.report import (
     UNKNOWN_KEY_NOTE,
     AuditedImage,
     AuditFailure,
@@ -38,14 +37,15 @@ from sigverify.audit import (
     build_report,
     current_tags,
 )
-from sigverify.audit_render import CSV_COLUMNS, report_to_csv, report_to_json, report_to_text
 from sigverify.cli._common import build_verifier
 from sigverify.cli.audit import audit_image_api, exit_status
-from sigverify.cluster.api import JSONObject, Page
-from sigverify.cluster.rest import create_store_app
-from sigverify.cluster.store import ImageStore
 from sigverify.core.verdict import ImageVerdict, Reason
-from sigverify.engine import Verifier
+from sigverify.engine.verifier import Verifier
+from sigverify.imageapi.protocol import JSONObject, Page
+from sigverify.imageapi.store.image_store import ImageStore
+from sigverify.imageapi.store.rest import create_store_app
+from sigverify.objects.documents import load_document
+from sigverify.objects.types import Image
 from tests.cluster.builders import digest_of, image, signature, stream
 from tests.cluster.demo import APP, KEYS, TOOLS, seeded_store
 from tests.cluster.servers import closed_port, serve_wsgi

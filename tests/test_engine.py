@@ -8,8 +8,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sigverify.api.documents import load_document
-from sigverify.api.types import Image
 from sigverify.core.policy import (
     InsecureAcceptAnything,
     MatchExact,
@@ -20,11 +18,13 @@ from sigverify.core.policy import (
     Unsupported,
 )
 from sigverify.core.verdict import Reason
-from sigverify.engine import Verifier
+from sigverify.engine.verifier import Verifier
 from sigverify.errors import InputError, UntrustedImage
-from sigverify.keyring import Keyring
+from sigverify.objects.documents import load_document
+from sigverify.objects.types import Image
 from sigverify.openpgp.gnupg import GnuPGBackend
-from sigverify.policy_file import LoadedPolicy
+from sigverify.openpgp.keyring import Keyring
+from sigverify.policyfile.loader import LoadedPolicy
 from tests.support.fixtures import keyring_of
 from tests.support.gpgfactory import GeneratedKey, GpgFactory, KeySpec, atomic_payload
 

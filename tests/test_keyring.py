@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sigverify.errors import PolicyError
-from sigverify.keyring import Keyring, load_key_data, load_key_file, load_keys_dir
+from sigverify.openpgp.keyring import Keyring, load_key_data, load_key_file, load_keys_dir
 from tests.support.gpgfactory import GpgFactory, KeySpec
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from sigverify.api.documents import load_document
-from sigverify.api.types import Image
 from sigverify.core.policy import IdentityRule, MatchExact, MatchRepository, Policy, SignedBy
-from sigverify.engine import Verifier, make_backend
-from sigverify.keyring import Keyring
-from sigverify.policy_file import LoadedPolicy
+from sigverify.engine.verifier import Verifier, make_backend
+from sigverify.objects.documents import load_document
+from sigverify.objects.types import Image
+from sigverify.openpgp.keyring import Keyring
+from sigverify.policyfile.loader import LoadedPolicy
 from tests.support.fixtures import SKOPEO_TESTING_KEY_FINGERPRINT, keyring_of
 from tests.support.gpgfactory import GeneratedKey, GpgFactory, KeySpec, atomic_payload
 

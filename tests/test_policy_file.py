@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from sigverify import policy_native
 from sigverify.core.policy import (
     DEFAULT_SCOPE,
     ExactReference,
@@ -26,9 +25,10 @@ from sigverify.core.policy import (
 )
 from sigverify.core.reference import DockerReference, parse_reference
 from sigverify.errors import PolicyError
-from sigverify.keyring import Keyring, PublicKey
 from sigverify.limits import MAX_POLICY_BYTES
-from sigverify.policy_file import LoadedPolicy, load_policy, parse_policy_document
+from sigverify.openpgp.keyring import Keyring, PublicKey
+from sigverify.policyfile import native as policy_native
+from sigverify.policyfile.loader import LoadedPolicy, load_policy, parse_policy_document
 
 DATA = Path(__file__).parent / "data" / "policies"
 REPO = Path(__file__).resolve().parents[1]

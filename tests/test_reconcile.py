@@ -13,11 +13,11 @@ from click.testing import CliRunner
 
 from sigverify.cli import cli
 from sigverify.cli._commands import register
-from sigverify.cluster.errors import ClusterUnreachable
-from sigverify.cluster.openshift import ClusterOptions, connect
-from sigverify.cluster.rest import create_store_app, status_body
-from sigverify.cluster.store import ImageStore
-from sigverify.reconcile import Reconciler
+from sigverify.imageapi.errors import ClusterUnreachable
+from sigverify.imageapi.openshift import ClusterOptions, connect
+from sigverify.imageapi.store.image_store import ImageStore
+from sigverify.imageapi.store.rest import create_store_app, status_body
+from sigverify.writeback.reconciler import Reconciler
 from tests.cluster.builders import image
 from tests.cluster.demo import APP, DEMO_POLICY, KEYS, TOOLS, Clock, demo_verifier, seeded_store
 from tests.cluster.servers import Faults, closed_port, serve_wsgi

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from sigverify.cluster.api import JSONObject, Page
-from sigverify.cluster.openshift import ClusterOptions, connect
-from sigverify.cluster.rest import create_store_app, status_body
-from sigverify.cluster.store import ImageStore
 from sigverify.errors import NotFoundError
-from sigverify.writeback import ConditionWriter, WriteConflictError
+from sigverify.imageapi.openshift import ClusterOptions, connect
+from sigverify.imageapi.protocol import JSONObject, Page
+from sigverify.imageapi.store.image_store import ImageStore
+from sigverify.imageapi.store.rest import create_store_app, status_body
+from sigverify.writeback.writer import ConditionWriter, WriteConflictError
 from tests.cluster.demo import (
     APP,
     PARTNER_ONLY_POLICY,

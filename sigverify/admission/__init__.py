@@ -9,14 +9,14 @@ the answer; ``controller`` runs it all under a deadline; ``blueprint`` is the HT
 from __future__ import annotations
 
 from sigverify.admission.blueprint import create_admission_blueprint, init_app
-from sigverify.admission.config import (
+from sigverify.admission.controller import AdmissionController
+from sigverify.policyfile.admission import (
     AdmissionConfig,
     Mode,
     UnpinnedTags,
     load_admission_config,
     parse_admission_config,
 )
-from sigverify.admission.controller import AdmissionController
 
 __all__ = [
     "AdmissionConfig",

@@ -22,15 +22,6 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Protocol
 
-from sigverify.admission.cache import (
-    CachedImageLookup,
-    CacheMiss,
-    Lookup,
-    VerdictCache,
-    VerdictKey,
-    signature_hashes,
-)
-from sigverify.admission.config import AdmissionConfig, UnpinnedTags
 from sigverify.admission.decide import (
     CheckReason,
     Decision,
@@ -45,11 +36,20 @@ from sigverify.admission.modes import ImageTreatment, treatment_for
 from sigverify.admission.resolve import ImageLookup, Resolution, ResolutionKind, Resolver
 from sigverify.admission.review import AdmissionRequest, AdmissionResponse
 from sigverify.admission.workloads import ImageUse, changed_images, pod_spec_path
-from sigverify.api.documents import load_document
-from sigverify.api.types import Image, ImageStreamImage
 from sigverify.core.reference import ReferenceError, parse_reference
 from sigverify.core.verdict import ImageVerdict
+from sigverify.engine.cache import (
+    CachedImageLookup,
+    CacheMiss,
+    Lookup,
+    VerdictCache,
+    VerdictKey,
+    signature_hashes,
+)
 from sigverify.errors import BackendError, ClusterError, InputError, PolicyError
+from sigverify.objects.documents import load_document
+from sigverify.objects.types import Image, ImageStreamImage
+from sigverify.policyfile.admission import AdmissionConfig, UnpinnedTags
 
 __all__ = ["AdmissionController", "ImageVerifier"]
 
@@ -58,7 +58,7 @@ _log = logging.getLogger("sigverify.admission")
 
 
 class ImageVerifier(Protocol):
-    """What admission needs of :class:`sigverify.engine.Verifier`."""
+    """What admission needs of :class:`sigverify.engine.verifier.Verifier`."""
 
     @property
     def revision(self) -> str: ...

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sigverify.admission.config import Mode
 from sigverify.admission.modes import ImageTreatment
 from sigverify.admission.review import AdmissionRequest, AdmissionResponse
 from sigverify.admission.workloads import ImageUse
 from sigverify.core.verdict import ImageVerdict, format_key_id
+from sigverify.policyfile.admission import Mode
 
 __all__ = [
     "MAX_WARNING_CHARS",

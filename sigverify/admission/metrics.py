@@ -10,7 +10,7 @@ import threading
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from sigverify.admission.cache import Lookup
+from sigverify.engine.cache import Lookup
 
 __all__ = ["AdmissionMetrics"]
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Container
 from dataclasses import dataclass
 
-from sigverify.admission.config import AdmissionConfig, Mode, UnpinnedTags
 from sigverify.core.policy import lookup_order
 from sigverify.core.reference import DockerReference
+from sigverify.policyfile.admission import AdmissionConfig, Mode, UnpinnedTags
 
 __all__ = ["ImageTreatment", "treatment_for"]
 

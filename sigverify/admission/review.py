@@ -17,8 +17,8 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from sigverify.admission._fields import StrictBoolean
 from sigverify.errors import InputError
+from sigverify.objects.strict_fields import StrictBoolean
 
 __all__ = [
     "ADMISSION_API_VERSION",

@@ -11,9 +11,9 @@ from typing import Any, TypeVar
 
 import click
 
-from sigverify.engine import BACKENDS, Verifier, make_backend
+from sigverify.engine.verifier import BACKENDS, Verifier, make_backend
 from sigverify.errors import SigverifyError
-from sigverify.policy_file import load_policy
+from sigverify.policyfile.loader import load_policy
 
 __all__ = [
     "EXIT_ERROR",

@@ -13,16 +13,16 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from sigverify.api.documents import load_document
-from sigverify.api.types import Image, ImageStreamImage
-from sigverify.cluster.api import ImageAPI
-from sigverify.cluster.openshift import ClusterOptions, connect
-from sigverify.cluster.store import ImageStore
-from sigverify.engine import Verifier
+from sigverify.engine.verifier import Verifier
 from sigverify.errors import ClusterError, InputError
+from sigverify.imageapi.openshift import ClusterOptions, connect
+from sigverify.imageapi.protocol import ImageAPI
+from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.limits import MAX_DOCUMENT_BYTES
+from sigverify.objects.documents import load_document
+from sigverify.objects.types import Image, ImageStreamImage
 from sigverify.render import verdict_to_json
-from sigverify.writeback import ConditionWriter, recorded_summary
+from sigverify.writeback.writer import ConditionWriter, recorded_summary
 
 __all__ = [
     "StreamImageRef",

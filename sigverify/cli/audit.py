@@ -4,7 +4,7 @@ Read-only. ImageStreams are listed page by page; each tag's current image
 (``status.tags[].items[0].image``) is verified once with the engine, however many tags point
 at it; without ``--namespace`` the Images no tag points at are audited too (from the Image
 list, which also saves a GET per tagged Image). Only compact rows are kept
-(:class:`sigverify.audit.AuditAccumulator`), never the raw documents.
+(:class:`sigverify.audit.report.AuditAccumulator`), never the raw documents.
 """
 
 from __future__ import annotations
@@ -17,11 +17,9 @@ from pathlib import Path
 
 import click
 
-from sigverify.api.documents import load_document
-from sigverify.api.types import Image
-from sigverify.audit import AuditAccumulator, AuditedImage, AuditFailure, AuditReport, TagRef
-from sigverify.audit import current_tags as stream_tags
-from sigverify.audit_render import report_to_csv, report_to_json, report_to_text
+from sigverify.audit.render import report_to_csv, report_to_json, report_to_text
+from sigverify.audit.report import AuditAccumulator, AuditedImage, AuditFailure, AuditReport, TagRef
+from sigverify.audit.report import current_tags as stream_tags
 from sigverify.cli._common import (
     EXIT_ERROR,
     EXIT_TRUSTED,
@@ -31,9 +29,11 @@ from sigverify.cli._common import (
     handle_errors,
 )
 from sigverify.cli._remote import open_image_api
-from sigverify.cluster.api import ImageAPI, JSONObject, Page
-from sigverify.engine import Verifier
+from sigverify.engine.verifier import Verifier
 from sigverify.errors import InputError, NotFoundError
+from sigverify.imageapi.protocol import ImageAPI, JSONObject, Page
+from sigverify.objects.documents import load_document
+from sigverify.objects.types import Image
 from sigverify.settings import Settings
 
 __all__ = ["MAX_PAGES", "audit_image_api", "command", "exit_status"]

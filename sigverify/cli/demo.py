@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from sigverify.api.documents import read_document_file
-from sigverify.api.types import ImageStreamImage
 from sigverify.cli._common import backend_option, build_verifier, handle_errors, repository_root
+from sigverify.objects.documents import read_document_file
+from sigverify.objects.types import ImageStreamImage
 from sigverify.render import verdict_to_text
 
 __all__ = ["command"]

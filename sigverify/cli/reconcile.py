@@ -17,10 +17,10 @@ from sigverify.cli._settings_options import (
     policy_options,
     settings_from,
 )
-from sigverify.cluster.factory import image_api_from_settings
 from sigverify.errors import SigverifyError
-from sigverify.reconcile import PassSummary, Reconciler
-from sigverify.service.policy_holder import PolicyHolder
+from sigverify.imageapi.factory import image_api_from_settings
+from sigverify.policyfile.holder import PolicyHolder
+from sigverify.writeback.reconciler import PassSummary, Reconciler
 
 __all__ = ["command"]
 

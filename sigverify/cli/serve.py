@@ -22,8 +22,8 @@ _log = logging.getLogger("sigverify.service")
 
 def _seed_if_empty(settings: Settings) -> None:
     """Load the sample objects into an empty embedded store (missing paths are skipped)."""
-    from sigverify.cluster.seed import load_paths
-    from sigverify.cluster.store import ImageStore
+    from sigverify.imageapi.store.image_store import ImageStore
+    from sigverify.imageapi.store.seed import load_paths
 
     store = ImageStore(settings.store)
     counts = store.counts()
@@ -82,7 +82,7 @@ def command(ready_file: str | None, show_settings: bool, **flags: Any) -> None:
     )
     if settings.uses_cluster:
         # Bad credentials settings fail here, once, not in a crash loop of every worker.
-        from sigverify.cluster.factory import image_api_from_settings
+        from sigverify.imageapi.factory import image_api_from_settings
 
         image_api_from_settings(settings)
     else:

@@ -9,8 +9,8 @@ import click
 
 from sigverify.cli._common import handle_errors
 from sigverify.cli._settings_options import config_option, settings_from, store_option
-from sigverify.cluster.seed import load_paths
-from sigverify.cluster.store import ImageStore
+from sigverify.imageapi.store.image_store import ImageStore
+from sigverify.imageapi.store.seed import load_paths
 
 __all__ = ["command"]
 

@@ -12,8 +12,6 @@ from typing import Any
 import click
 import yaml
 
-from sigverify.api.documents import dump_document, read_document_file
-from sigverify.api.types import Image, ImageStreamImage
 from sigverify.cli._common import (
     EXIT_TRUSTED,
     EXIT_UNTRUSTED,
@@ -30,6 +28,8 @@ from sigverify.cli._remote import (
 from sigverify.core.conditions import apply_verdict
 from sigverify.core.verdict import ImageVerdict
 from sigverify.errors import InputError
+from sigverify.objects.documents import dump_document, read_document_file
+from sigverify.objects.types import Image, ImageStreamImage
 from sigverify.render import verdict_json_to_text, verdict_to_json, verdict_to_text
 
 __all__ = ["command"]

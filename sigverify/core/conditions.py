@@ -14,15 +14,15 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sigverify.api.schemas import dump_model
-from sigverify.api.types import (
+from sigverify.core.verdict import ImageVerdict, Reason, SignatureVerdict, Signer
+from sigverify.objects.schemas import dump_model
+from sigverify.objects.types import (
     Image,
     ImageSignature,
     SignatureCondition,
     SignatureIssuer,
     SignatureSubject,
 )
-from sigverify.core.verdict import ImageVerdict, Reason, SignatureVerdict, Signer
 
 __all__ = [
     "EXPIRED",

@@ -1,6 +1,6 @@
 """The contract every OpenPGP verification backend meets.
 
-A backend is built from a :class:`~sigverify.keyring.Keyring` (the policy's keys and no
+A backend is built from a :class:`~sigverify.openpgp.keyring.Keyring` (the policy's keys and no
 others) and turns a signature blob into a :class:`VerifiedMessage` or raises
 :class:`~sigverify.errors.SignatureRejected` with a stable reason. Backends never look at
 the payload's meaning: that is the engine's job, after the crypto has succeeded.

@@ -17,10 +17,10 @@ import gnupg
 
 from sigverify.core.verdict import Reason, Signer, format_key_id
 from sigverify.errors import BackendError, SignatureRejected
-from sigverify.keyring import Keyring
 from sigverify.limits import GPG_TIMEOUT_SECONDS, MAX_PAYLOAD_BYTES
 from sigverify.openpgp.backend import VerifiedMessage
 from sigverify.openpgp.gpghome import GpgHome, gpg_binary, gpg_environment
+from sigverify.openpgp.keyring import Keyring
 from sigverify.openpgp.packets import parse_signed_message
 
 __all__ = ["GnuPGBackend"]

@@ -3,7 +3,7 @@
 Only what the native backend needs: each v4 primary key and subkey's algorithm, creation
 time, fingerprint and public parameters, turned into a ``cryptography`` public key.
 Certification and binding signatures are *not* checked here: the keys come from a
-:class:`~sigverify.keyring.Keyring`, whose validity flags GnuPG itself computed at load.
+:class:`~sigverify.openpgp.keyring.Keyring`, whose validity flags GnuPG itself computed at load.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The in-process backend: the packet reader plus ``cryptography``, judged as GnuPG judges.
 
-Built from a :class:`~sigverify.keyring.Keyring`. Which keys are valid, expired, revoked or
+Built from a :class:`~sigverify.openpgp.keyring.Keyring`. Which keys are valid, expired, revoked or
 signing-capable is taken from the keyring (GnuPG computed it when the keys were loaded); the
 public parameters and fingerprints come from each key's own exported material. A verification
 then follows GnuPG 2.2's order of checks (g10/sig-check.c, g10/mainproc.c), so both backends
@@ -31,8 +31,8 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, padding,
 
 from sigverify.core.verdict import Reason, Signer, format_key_id
 from sigverify.errors import BackendError, SignatureRejected
-from sigverify.keyring import Keyring, PublicKey
 from sigverify.openpgp.backend import VerifiedMessage
+from sigverify.openpgp.keyring import Keyring, PublicKey
 from sigverify.openpgp.keys import KeyFormatError, KeyPacket, parse_key_packets
 from sigverify.openpgp.packets import SignedMessage, parse_signed_message
 

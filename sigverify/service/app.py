@@ -11,18 +11,18 @@ from flask_smorest import Api
 
 from sigverify import __version__
 from sigverify.admission.blueprint import init_app as init_admission
-from sigverify.admission.cache import VerdictCache
-from sigverify.admission.config import AdmissionConfig, parse_admission_config
 from sigverify.admission.controller import AdmissionController
-from sigverify.cluster.api import ImageAPI
-from sigverify.cluster.factory import image_api_from_settings
-from sigverify.cluster.rest import create_rest_blueprint
-from sigverify.cluster.store import ImageStore
 from sigverify.core.verdict import ImageVerdict
+from sigverify.engine.cache import VerdictCache
 from sigverify.errors import SigverifyError
+from sigverify.imageapi.factory import image_api_from_settings
+from sigverify.imageapi.protocol import ImageAPI
+from sigverify.imageapi.store.image_store import ImageStore
+from sigverify.imageapi.store.rest import create_rest_blueprint
+from sigverify.policyfile.admission import AdmissionConfig, parse_admission_config
+from sigverify.policyfile.holder import PolicyHolder
 from sigverify.service.errors import install_error_handlers
 from sigverify.service.metrics import ServiceMetrics
-from sigverify.service.policy_holder import PolicyHolder
 from sigverify.service.schemas import ErrorSchema
 from sigverify.service.state import EXTENSION, ServiceState, utcnow
 from sigverify.service.views import health, verification

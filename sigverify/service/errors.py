@@ -13,17 +13,6 @@ from typing import Any
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from sigverify.api.schemas import DocumentError
-from sigverify.cluster.errors import (
-    BadRequestError,
-    ClusterServerError,
-    ClusterTimeout,
-    ClusterUnreachable,
-    ExpiredError,
-    ForbiddenError,
-    InvalidObjectError,
-    UnauthorizedError,
-)
 from sigverify.errors import (
     BackendError,
     ClusterError,
@@ -33,6 +22,17 @@ from sigverify.errors import (
     PolicyError,
     SigverifyError,
 )
+from sigverify.imageapi.errors import (
+    BadRequestError,
+    ClusterServerError,
+    ClusterTimeout,
+    ClusterUnreachable,
+    ExpiredError,
+    ForbiddenError,
+    InvalidObjectError,
+    UnauthorizedError,
+)
+from sigverify.objects.schemas import DocumentError
 
 __all__ = [
     "MalformedRequest",

@@ -6,13 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sigverify.admission.cache import VerdictCache
-from sigverify.cluster.api import ImageAPI
 from sigverify.core.verdict import ImageVerdict
+from sigverify.engine.cache import VerdictCache
+from sigverify.imageapi.protocol import ImageAPI
+from sigverify.policyfile.holder import PolicyHolder
 from sigverify.service.metrics import ServiceMetrics
-from sigverify.service.policy_holder import PolicyHolder
 from sigverify.settings import Settings
-from sigverify.writeback import ConditionWriter
+from sigverify.writeback.writer import ConditionWriter
 
 __all__ = ["EXTENSION", "ServiceState", "utcnow"]
 

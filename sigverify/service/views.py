@@ -14,12 +14,12 @@ from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from sigverify.admission.cache import Lookup, VerdictKey, signature_hashes
-from sigverify.api.documents import load_document, parse_document_bytes
-from sigverify.api.schemas import DocumentError
-from sigverify.api.types import Image, ImageStreamImage
 from sigverify.core.verdict import ImageVerdict
+from sigverify.engine.cache import Lookup, VerdictKey, signature_hashes
 from sigverify.errors import ClusterError, SigverifyError
+from sigverify.objects.documents import load_document, parse_document_bytes
+from sigverify.objects.schemas import DocumentError
+from sigverify.objects.types import Image, ImageStreamImage
 from sigverify.render import verdict_to_json
 from sigverify.service.errors import (
     MalformedRequest,
@@ -34,7 +34,7 @@ from sigverify.service.schemas import (
     VerifyArgsSchema,
 )
 from sigverify.service.state import EXTENSION, ServiceState
-from sigverify.writeback import WriteConflictError, recorded_summary
+from sigverify.writeback.writer import WriteConflictError, recorded_summary
 
 __all__ = ["health", "verification"]
 

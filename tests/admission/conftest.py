@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sigverify.cluster.store import ImageStore
+from sigverify.imageapi.store.image_store import ImageStore
 from tests.admission.world import Keys, make_keys, seed_store, store_server, write_policy
 from tests.support.gpgfactory import GpgFactory
 

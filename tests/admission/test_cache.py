@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from sigverify.admission.cache import (
+from sigverify.engine.cache import (
     CachedImageLookup,
     Lookup,
     VerdictCache,
     VerdictKey,
     signature_hashes,
 )
-from sigverify.cluster.errors import ClusterUnreachable, NotFoundError
+from sigverify.imageapi.errors import ClusterUnreachable, NotFoundError
 
 
 class Clock:

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from sigverify.admission.config import (
+from sigverify.errors import InputError
+from sigverify.policyfile.admission import (
     AdmissionConfig,
     CacheConfig,
     Mode,
@@ -15,7 +16,6 @@ from sigverify.admission.config import (
     load_admission_config,
     parse_admission_config,
 )
-from sigverify.errors import InputError
 
 FULL = {
     "mode": "warn",

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 
-from sigverify.admission.config import Mode
 from sigverify.admission.decide import (
     MAX_WARNING_CHARS,
     ImageCheck,
@@ -22,6 +21,7 @@ from sigverify.core.verdict import (
     SignatureVerdict,
     Signer,
 )
+from sigverify.policyfile.admission import Mode
 from tests.admission.builders import pod_spec, review, workload
 
 DIGEST = "sha256:" + "c" * 64

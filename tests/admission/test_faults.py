@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from sigverify.cluster.openshift import ClusterOptions, connect
+from sigverify.imageapi.openshift import ClusterOptions, connect
 from tests.admission.builders import pod_spec, review, workload
 from tests.admission.world import (
     ADMISSION,

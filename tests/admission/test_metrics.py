@@ -6,7 +6,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from sigverify.cluster.openshift import ClusterOptions, connect
+from sigverify.imageapi.openshift import ClusterOptions, connect
 from tests.admission.builders import pod_spec, review, workload
 from tests.admission.world import EVIL, WEB, get_text, post, service_with_webhook, serving
 

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from sigverify.admission.config import Mode, UnpinnedTags, parse_admission_config
 from sigverify.admission.modes import ImageTreatment, treatment_for
 from sigverify.core.reference import parse_reference
+from sigverify.policyfile.admission import Mode, UnpinnedTags, parse_admission_config
 
 DIGEST = "sha256:" + "b" * 64
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sigverify.admission.resolve import ResolutionKind, Resolver
-from sigverify.cluster.store import ImageStore
+from sigverify.imageapi.store.image_store import ImageStore
 from tests.admission.builders import INTERNAL
 from tests.cluster.builders import digest_of, image, stream
 

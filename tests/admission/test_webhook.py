@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from sigverify.cluster.openshift import ClusterOptions, connect
+from sigverify.imageapi.openshift import ClusterOptions, connect
 from tests.admission.builders import INTERNAL, pod_spec, review, workload
 from tests.admission.world import (
     APP,

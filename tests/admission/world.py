@@ -17,10 +17,10 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from sigverify.admission.blueprint import init_app
-from sigverify.admission.config import parse_admission_config
 from sigverify.admission.controller import AdmissionController
-from sigverify.cluster.rest import create_store_app
-from sigverify.cluster.store import ImageStore
+from sigverify.imageapi.store.image_store import ImageStore
+from sigverify.imageapi.store.rest import create_store_app
+from sigverify.policyfile.admission import parse_admission_config
 from sigverify.service.app import create_app
 from sigverify.service.state import EXTENSION as SERVICE
 from sigverify.settings import Settings

@@ -14,18 +14,18 @@ from typing import Any
 
 import pytest
 
-from sigverify.api.documents import (
-    MAX_DOCUMENT_DEPTH,
-    DocumentError,
-    load_document,
-    parse_document_bytes,
-    read_document_file,
-)
 from sigverify.errors import InputError
 from sigverify.limits import (
     MAX_DOCUMENT_BYTES,
     MAX_SIGNATURE_BLOB_BYTES,
     MAX_SIGNATURES_PER_IMAGE,
+)
+from sigverify.objects.documents import (
+    MAX_DOCUMENT_DEPTH,
+    DocumentError,
+    load_document,
+    parse_document_bytes,
+    read_document_file,
 )
 from tests.api.samples import DIGEST, full_image
 

@@ -17,14 +17,14 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 
-from sigverify.api.documents import (
+from sigverify.objects.documents import (
     dump_document,
     load_document,
     parse_document_bytes,
     read_document_file,
 )
-from sigverify.api.schemas import dump_model, load_image
-from sigverify.api.types import (
+from sigverify.objects.schemas import dump_model, load_image
+from sigverify.objects.types import (
     Image,
     ImageSignature,
     ImageStreamImage,

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sigverify.api.documents import DocumentError, parse_document_bytes, read_document_file
-from sigverify.api.types import format_time, parse_time
+from sigverify.objects.documents import DocumentError, parse_document_bytes, read_document_file
+from sigverify.objects.types import format_time, parse_time
 from tests.api.samples import DIGEST
 
 

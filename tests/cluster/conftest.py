@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from sigverify.cluster.store import ImageStore
+from sigverify.imageapi.store.image_store import ImageStore
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sigverify.cluster.seed import load_paths
-from sigverify.cluster.store import ImageStore
-from sigverify.engine import Verifier, make_backend
-from sigverify.policy_file import load_policy
+from sigverify.engine.verifier import Verifier, make_backend
+from sigverify.imageapi.store.image_store import ImageStore
+from sigverify.imageapi.store.seed import load_paths
+from sigverify.policyfile.loader import load_policy
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_POLICY = REPO / "policies" / "demo.yaml"

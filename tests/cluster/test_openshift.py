@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sigverify.cluster.errors import (
+from sigverify.errors import InputError
+from sigverify.imageapi.errors import (
     AlreadyExistsError,
     BadRequestError,
     ClusterServerError,
@@ -24,10 +25,9 @@ from sigverify.cluster.errors import (
     NotFoundError,
     UnauthorizedError,
 )
-from sigverify.cluster.openshift import ClusterOptions, OpenShiftImageAPI, connect
-from sigverify.cluster.rest import create_store_app, status_body
-from sigverify.cluster.store import ImageStore
-from sigverify.errors import InputError
+from sigverify.imageapi.openshift import ClusterOptions, OpenShiftImageAPI, connect
+from sigverify.imageapi.store.image_store import ImageStore
+from sigverify.imageapi.store.rest import create_store_app, status_body
 from tests.cluster.builders import conditions, digest_of, image, stream
 from tests.cluster.servers import (
     Faults,

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from sigverify.cluster import rest
-from sigverify.cluster.rest import API_PREFIX, create_store_app
-from sigverify.cluster.store import ImageStore
+from sigverify.imageapi.store import rest
+from sigverify.imageapi.store.image_store import ImageStore
+from sigverify.imageapi.store.rest import API_PREFIX, create_store_app
 from tests.cluster.builders import conditions, digest_of, image, signature, stream
 
 NAME = digest_of("app")

@@ -10,9 +10,9 @@ from click.testing import CliRunner
 
 from sigverify.cli import cli
 from sigverify.cli._commands import register
-from sigverify.cluster.seed import load_paths
-from sigverify.cluster.store import ImageStore
 from sigverify.errors import InputError
+from sigverify.imageapi.store.image_store import ImageStore
+from sigverify.imageapi.store.seed import load_paths
 from tests.cluster.builders import digest_of, image, stream
 from tests.cluster.demo import APP, SEED_PATHS, TOOLS
 

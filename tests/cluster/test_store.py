@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from sigverify.cluster.errors import (
+from sigverify.errors import InputError
+from sigverify.imageapi.errors import (
     AlreadyExistsError,
     BadRequestError,
     Cause,
@@ -19,8 +20,7 @@ from sigverify.cluster.errors import (
     InvalidObjectError,
     NotFoundError,
 )
-from sigverify.cluster.store import ImageStore
-from sigverify.errors import InputError
+from sigverify.imageapi.store.image_store import ImageStore
 from tests.cluster.builders import conditions, digest_of, image, signature, stream
 
 

@@ -11,8 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sigverify.api.schemas import dump_model, load_image
-from sigverify.api.types import Image, ImageSignature
 from sigverify.core.claims import SignedClaims
 from sigverify.core.conditions import (
     apply_verdict,
@@ -21,6 +19,8 @@ from sigverify.core.conditions import (
     validate_signature,
 )
 from sigverify.core.verdict import ImageVerdict, Reason, SignatureVerdict, Signer
+from sigverify.objects.schemas import dump_model, load_image
+from sigverify.objects.types import Image, ImageSignature
 from tests.api import strategies
 
 DIGEST = "sha256:" + "ab" * 32

@@ -17,10 +17,10 @@ import yaml
 from flask import Flask
 
 from sigverify.admission.blueprint import init_app
-from sigverify.admission.config import AdmissionConfig, parse_admission_config
 from sigverify.admission.controller import AdmissionController
 from sigverify.admission.workloads import POD_SPEC_PATHS
-from sigverify.policy_file import parse_policy_document
+from sigverify.policyfile.admission import AdmissionConfig, parse_admission_config
+from sigverify.policyfile.loader import parse_policy_document
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"

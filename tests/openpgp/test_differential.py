@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from sigverify.errors import SignatureRejected
-from sigverify.keyring import Keyring
 from sigverify.openpgp.backend import SignatureBackend
 from sigverify.openpgp.gnupg import GnuPGBackend
+from sigverify.openpgp.keyring import Keyring
 from sigverify.openpgp.native import NativeBackend
 from tests.support.fixtures import FIXTURE_MANIFEST_DIGEST, keyring_of
 from tests.support.forge import Forger, subpacket

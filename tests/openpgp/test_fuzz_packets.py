@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sigverify.errors import SignatureRejected
-from sigverify.keyring import Keyring
+from sigverify.openpgp.keyring import Keyring
 from sigverify.openpgp.native import NativeBackend
 from sigverify.openpgp.packets import parse_signed_message
 from tests.support import packetcraft as pc

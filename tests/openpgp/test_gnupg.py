@@ -10,8 +10,8 @@ import pytest
 from sigverify.core.claims import parse_claims
 from sigverify.core.verdict import Reason
 from sigverify.errors import SignatureRejected
-from sigverify.keyring import Keyring
 from sigverify.openpgp.gnupg import GnuPGBackend
+from sigverify.openpgp.keyring import Keyring
 from tests.support.fixtures import (
     FIXTURE_MANIFEST_DIGEST,
     SKOPEO_TESTING_KEY_FINGERPRINT,

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from sigverify.cluster.store import ImageStore
+from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.service.app import create_app
 from sigverify.settings import Settings
 from tests.cluster.demo import DEMO_POLICY, KEYS, Clock, seeded_store

@@ -11,8 +11,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from sigverify.cluster.store import ImageStore
 from sigverify.core.verdict import ImageVerdict, Reason
+from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.render import verdict_to_json
 from sigverify.service.schemas import VerificationSchema
 from sigverify.settings import Settings
@@ -335,7 +335,7 @@ def test_the_response_schema_covers_the_rendered_verdict(app: Flask, store: Imag
     # Guard against drift between sigverify.render and the published schema.
     with app.app_context():
         verifier = app.extensions["sigverify"].holder.verifier()
-    from sigverify.api.documents import load_document
+    from sigverify.objects.documents import load_document
 
     image = load_document(store.get_image(TOOLS))
     verdict: ImageVerdict = verifier.verify_image(image)  # type: ignore[arg-type]

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from sigverify.cluster.openshift import ClusterOptions, connect
-from sigverify.cluster.rest import create_store_app, status_body
-from sigverify.cluster.store import ImageStore
+from sigverify.imageapi.openshift import ClusterOptions, connect
+from sigverify.imageapi.store.image_store import ImageStore
+from sigverify.imageapi.store.rest import create_store_app, status_body
 from sigverify.settings import Settings
 from tests.cluster.demo import APP, Clock, time_text
 from tests.cluster.servers import Faults, closed_port, serve_wsgi, silent_server

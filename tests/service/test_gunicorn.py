@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from sigverify.cluster.rest import create_store_app
-from sigverify.cluster.store import ImageStore
+from sigverify.imageapi.store.image_store import ImageStore
+from sigverify.imageapi.store.rest import create_store_app
 from tests.cluster.demo import APP, KEYS, PARTNER_ONLY_POLICY, TOOLS, seeded_store
 from tests.cluster.servers import self_signed_certificate, serve_wsgi
 from tests.service.processes import Served, poll, serve

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sigverify.keyring import Keyring, load_key_file
+from sigverify.openpgp.keyring import Keyring, load_key_file
 from tests.support.gpgfactory import GeneratedKey, GpgFactory
 
 __all__ = [

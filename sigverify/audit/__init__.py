@@ -1,0 +1,1 @@
+"""Policy audit reports: what is signed, by whom, and what the policy would deny."""

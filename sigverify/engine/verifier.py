@@ -1,0 +1,358 @@
+"""The engine: the one place where trust is decided.
+
+``Verifier.verify_image`` takes an Image, checks every signature with the backend (crypto
+first), parses the authenticated claims, and evaluates the policy scope that applies to the
+image's reference. It returns an :class:`~sigverify.core.verdict.ImageVerdict` that explains
+every decision; :meth:`Verifier.require_trusted` is the raising gate beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sigverify.core.claims import ClaimsError, SignedClaims, parse_claims
+from sigverify.core.policy import (
+    InsecureAcceptAnything,
+    MatchRepoDigestOrExact,
+    Reject,
+    Requirement,
+    ScopeMatch,
+    SignedBy,
+    Unsupported,
+)
+from sigverify.core.reference import DockerReference, ReferenceError, parse_reference
+from sigverify.core.verdict import (
+    ImageVerdict,
+    Reason,
+    RequirementResult,
+    SignatureVerdict,
+    Signer,
+    format_key_id,
+)
+from sigverify.errors import InputError, SignatureRejected, UntrustedImage
+from sigverify.limits import MAX_SIGNATURE_BLOB_BYTES, MAX_SIGNATURES_PER_IMAGE
+from sigverify.objects.types import Image, ImageSignature
+from sigverify.openpgp.backend import SignatureBackend, VerifiedMessage
+from sigverify.openpgp.keyring import Keyring
+from sigverify.policyfile.loader import LoadedPolicy
+
+__all__ = ["BACKENDS", "SIGNATURE_TYPES", "Verifier", "make_backend"]
+
+#: ImageSignature.type values that carry an atomic container signature: ``AtomicImageV1``
+#: from the import controller, ``atomic`` from skopeo/podman via the registry extension.
+SIGNATURE_TYPES = frozenset({"AtomicImageV1", "atomic"})
+BACKENDS = ("auto", "gnupg", "native")
+
+# How far a failed signature got, to pick the most telling one for the image's reason.
+_PROGRESS = {
+    Reason.UNSUPPORTED_TYPE: 0,
+    Reason.NO_SIGNATURE: 1,
+    Reason.MULTIPLE_SIGNATURES: 1,
+    Reason.INVALID_SIGNATURE: 1,
+    Reason.UNKNOWN_KEY: 2,
+    Reason.KEY_EXPIRED: 3,
+    Reason.KEY_REVOKED: 3,
+    Reason.SIGNATURE_EXPIRED: 3,
+    Reason.INVALID_PAYLOAD: 4,
+    Reason.REJECTED: 4,
+    Reason.UNTRUSTED_KEY: 5,
+    Reason.DIGEST_MISMATCH: 6,
+    Reason.IDENTITY_MISMATCH: 7,
+}
+
+
+def make_backend(name: str, keyring: Keyring) -> SignatureBackend:
+    """Build the named backend (``auto`` prefers the in-process one) over ``keyring``."""
+    if name == "gnupg":
+        from sigverify.openpgp.gnupg import GnuPGBackend
+
+        return GnuPGBackend(keyring)
+    if name in ("native", "auto"):
+        try:
+            from sigverify.openpgp.native import NativeBackend
+        except ImportError:
+            if name == "native":
+                raise InputError("the native backend is not available in this build") from None
+            from sigverify.openpgp.gnupg import GnuPGBackend
+
+            return GnuPGBackend(keyring)
+        return NativeBackend(keyring)
+    raise InputError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _key_list(fingerprints: frozenset[str]) -> str:
+    return ", ".join(format_key_id(f[-16:]) for f in sorted(fingerprints)) or "none"
+
+
+def _who(signer: Signer) -> str:
+    return f"{signer.public_key_id} ({signer.user_id})" if signer.user_id else signer.public_key_id
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A signature after crypto and claims: the inputs of every requirement's judgement."""
+
+    verdict: SignatureVerdict
+    signed_reference: DockerReference | None = None
+
+
+class Verifier:
+    """Verifies Images against one loaded policy with one backend."""
+
+    def __init__(
+        self,
+        loaded: LoadedPolicy,
+        backend: SignatureBackend,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.loaded = loaded
+        self.backend = backend
+        self._clock = clock
+
+    @property
+    def revision(self) -> str:
+        """Changes whenever the policy or any of its keys changes (cache keys use it)."""
+        return f"{self.loaded.revision}:{self.backend.name}"
+
+    def require_trusted(
+        self, image: Image, *, expected_identity: str | None = None
+    ) -> ImageVerdict:
+        """The gate: the verdict when the image is trusted, else :class:`UntrustedImage`."""
+        verdict = self.verify_image(image, expected_identity=expected_identity)
+        if not verdict.trusted:
+            raise UntrustedImage(verdict.message)
+        return verdict
+
+    def verify_image(self, image: Image, *, expected_identity: str | None = None) -> ImageVerdict:
+        """Decide whether ``image`` satisfies the policy, explaining every signature."""
+        now = self._clock()
+        reference_text = expected_identity or image.docker_image_reference
+        if not reference_text:
+            raise InputError(
+                "the Image has no dockerImageReference; give the expected identity "
+                "(--expected-identity) to choose the policy scope"
+            )
+        try:
+            reference = parse_reference(reference_text)
+        except ReferenceError as exc:
+            where = "--expected-identity" if expected_identity else "dockerImageReference"
+            raise InputError(
+                f"{reference_text!r} is not a valid image reference: {exc}", path=where
+            ) from exc
+        match = self.loaded.policy.requirements_for(reference)
+        signatures = list(image.signatures)
+        if len(signatures) > MAX_SIGNATURES_PER_IMAGE:
+            raise InputError(
+                f"the Image has {len(signatures)} signatures; at most "
+                f"{MAX_SIGNATURES_PER_IMAGE} are verified",
+                path="signatures",
+            )
+        checked = [self._check(sig, image.name, reference, match, now) for sig in signatures]
+        results = tuple(
+            self._judge(req, checked, image.name, reference) for req in match.requirements
+        )
+        trusted = all(r.satisfied for r, _ in results)
+        reason, message = self._summary(results, checked, match, reference)
+        return ImageVerdict(
+            image=image.name,
+            reference=str(reference),
+            scope=match.scope,
+            trusted=trusted,
+            reason=reason,
+            message=message,
+            signatures=tuple(c.verdict for c in checked),
+            requirements=tuple(r for r, _ in results),
+            verified_at=now,
+        )
+
+    # -- one signature ------------------------------------------------------------------
+
+    def _check(
+        self,
+        signature: ImageSignature,
+        image_digest: str,
+        reference: DockerReference,
+        match: ScopeMatch,
+        now: datetime,
+    ) -> _Checked:
+        def failed(reason: Reason, message: str, **extra: object) -> _Checked:
+            return _Checked(
+                SignatureVerdict(signature.name, False, False, reason, message, **extra)  # type: ignore[arg-type]
+            )
+
+        if signature.type not in SIGNATURE_TYPES:
+            return failed(
+                Reason.UNSUPPORTED_TYPE,
+                f"signature type {signature.type!r} is not an atomic container signature",
+            )
+        if len(signature.content) > MAX_SIGNATURE_BLOB_BYTES:
+            return failed(
+                Reason.INVALID_SIGNATURE,
+                f"signature blob is larger than {MAX_SIGNATURE_BLOB_BYTES} bytes",
+            )
+        # Crypto first; nothing in the payload is read before the signature verified.
+        try:
+            message = self.backend.verify(signature.content, now=now)
+        except SignatureRejected as exc:
+            return failed(exc.reason, str(exc), claimed_key_id=exc.key_id)
+        signer = message.signer
+        try:
+            claims = parse_claims(message.payload)
+            signed_reference = parse_reference(claims.docker_reference)
+        except (ClaimsError, ReferenceError) as exc:
+            return failed(
+                Reason.INVALID_PAYLOAD,
+                f"signed by {_who(signer)}, but the signed payload is invalid: {exc}",
+                signer=signer,
+                signature_created=message.signature_created,
+            )
+        return self._judge_signature(
+            signature.name, message, claims, signed_reference, image_digest, reference, match
+        )
+
+    def _judge_signature(
+        self,
+        name: str,
+        message: VerifiedMessage,
+        claims: SignedClaims,
+        signed_reference: DockerReference,
+        image_digest: str,
+        reference: DockerReference,
+        match: ScopeMatch,
+    ) -> _Checked:
+        signer = message.signer
+        signed_by = [r for r in match.requirements if isinstance(r, SignedBy)]
+        trusting = [r for r in signed_by if signer.fingerprint in r.fingerprints]
+        rules = trusting or signed_by
+        identity_rules = [r.identity for r in rules] or [MatchRepoDigestOrExact()]
+        digest_matches = claims.manifest_digest == image_digest
+        identity_matches = any(rule.matches(reference, signed_reference) for rule in identity_rules)
+        accepted_by = next(
+            (r for r in trusting if r.identity.matches(reference, signed_reference)), None
+        )
+        rejects = any(isinstance(r, Reject | Unsupported) for r in match.requirements)
+
+        if rejects:
+            reason = Reason.REJECTED
+            text = f"the policy for {match.label} rejects every image; signed by {_who(signer)}"
+        elif not trusting:
+            trusted_keys = frozenset().union(*(r.fingerprints for r in signed_by))
+            reason = Reason.UNTRUSTED_KEY
+            text = (
+                f"signed by {_who(signer)}, which the policy for {match.label} does not trust; "
+                f"trusted: {_key_list(trusted_keys)}"
+            )
+        elif not digest_matches:
+            reason = Reason.DIGEST_MISMATCH
+            text = (
+                f"signed by {_who(signer)} for manifest {claims.manifest_digest}, "
+                f"not for this image {image_digest}"
+            )
+        elif accepted_by is None:
+            reason = Reason.IDENTITY_MISMATCH
+            text = (
+                f"signed by {_who(signer)} for {claims.docker_reference}, which "
+                f"{' or '.join(sorted({r.identity.describe() for r in trusting}))} does not "
+                f"accept for {reference}"
+            )
+        else:
+            reason = Reason.TRUSTED
+            text = (
+                f"signed by {_who(signer)} for {claims.docker_reference}; accepted by "
+                f"{accepted_by.describe()} in scope {match.label}"
+            )
+        verdict = SignatureVerdict(
+            name=name,
+            trusted=reason is Reason.TRUSTED,
+            for_image=digest_matches and identity_matches,
+            reason=reason,
+            message=text,
+            signer=signer,
+            claims=claims,
+            signature_created=message.signature_created,
+            digest_matches=digest_matches,
+            identity_matches=identity_matches,
+            requirement=accepted_by.describe() if accepted_by else None,
+        )
+        return _Checked(verdict, signed_reference)
+
+    # -- the image ----------------------------------------------------------------------
+
+    def _judge(
+        self,
+        requirement: Requirement,
+        checked: list[_Checked],
+        image_digest: str,
+        reference: DockerReference,
+    ) -> tuple[RequirementResult, Reason]:
+        description = requirement.describe()
+        if isinstance(requirement, InsecureAcceptAnything):
+            return RequirementResult(description, True, "accepts any image"), Reason.ACCEPTED
+        if isinstance(requirement, Reject):
+            return RequirementResult(description, False, "rejects every image"), Reason.REJECTED
+        if isinstance(requirement, Unsupported):
+            return RequirementResult(description, False, requirement.reason), Reason.REJECTED
+        if not checked:
+            return (
+                RequirementResult(
+                    description, False, "A signature was required, but no signature exists"
+                ),
+                Reason.NOT_SIGNED,
+            )
+        signers = {
+            c.verdict.signer.fingerprint
+            for c in checked
+            if c.verdict.signer is not None
+            and c.signed_reference is not None
+            and c.verdict.digest_matches
+            and c.verdict.signer.fingerprint in requirement.fingerprints
+            and requirement.identity.matches(reference, c.signed_reference)
+        }
+        if len(signers) >= requirement.min_signers:
+            keys = _key_list(frozenset(signers))
+            return RequirementResult(description, True, f"signed by {keys}"), Reason.TRUSTED
+        if requirement.min_signers > 1 and signers:
+            return (
+                RequirementResult(
+                    description,
+                    False,
+                    f"{requirement.min_signers} distinct trusted signers are required, found "
+                    f"{len(signers)}: {_key_list(frozenset(signers))}",
+                ),
+                Reason.NOT_ENOUGH_SIGNERS,
+            )
+        reasons = "; ".join(f"{c.verdict.name}: {c.verdict.message}" for c in checked)
+        best = max(checked, key=lambda c: _PROGRESS.get(c.verdict.reason, 0))
+        return (
+            RequirementResult(
+                description, False, f"None of the signatures were accepted, reasons: {reasons}"
+            ),
+            best.verdict.reason,
+        )
+
+    @staticmethod
+    def _summary(
+        results: tuple[tuple[RequirementResult, Reason], ...],
+        checked: list[_Checked],
+        match: ScopeMatch,
+        reference: DockerReference,
+    ) -> tuple[Reason, str]:
+        failing = [(r, reason) for r, reason in results if not r.satisfied]
+        if failing:
+            result, reason = failing[0]
+            return reason, f"{reference} is not trusted (scope {match.label}): {result.message}"
+        if any(reason is Reason.TRUSTED for _, reason in results):
+            details = "; ".join(r.message for r, reason in results if reason is Reason.TRUSTED)
+            return Reason.TRUSTED, f"{reference} is trusted (scope {match.label}): {details}"
+        return (
+            Reason.ACCEPTED,
+            f"{reference} is accepted without signatures (scope {match.label}: "
+            "insecureAcceptAnything)",
+        )

@@ -1,0 +1,1 @@
+"""The embedded image store: SQLite objects under OpenShift's rules, its REST face, seeds."""

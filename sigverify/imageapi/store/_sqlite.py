@@ -1,0 +1,197 @@
+"""The SQLite file behind the embedded store: schema, connections, transactions, revisions.
+
+- Objects are stored as the JSON text given (lossless: unknown members and member order
+  kept) with a ``resourceVersion`` drawn from one monotonic counter, as etcd revisions are.
+- Safe under several processes: SQLite in WAL mode, one connection per operation, and every
+  read-modify-write inside ``BEGIN IMMEDIATE`` (one writer at a time, readers never blocked).
+- Lists are read in pages ordered by ``namespace/name``, resumed from a ``continue`` token.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sigverify.imageapi.errors import BadRequestError, ClusterUnreachable
+from sigverify.imageapi.protocol import JSONObject
+from sigverify.imageapi.store._objects import _meta, _untyped
+
+#: Seconds a writer waits for another process's write lock before failing.
+LOCK_TIMEOUT_SECONDS = 30.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (
+    kind TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    resource_version INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (kind, namespace, name)
+);
+CREATE TABLE IF NOT EXISTS revision (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    value INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO revision (id, value) VALUES (1, 1000);
+"""
+
+
+def _dumps(obj: JSONObject) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def _encode_token(key: str, revision: int) -> str:
+    raw = json.dumps({"v": 1, "rv": revision, "start": key}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_token(token: str) -> str:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        data = json.loads(raw)
+        start = data["start"]
+        if data.get("v") != 1 or not isinstance(start, str):
+            raise ValueError("unknown continue token version")
+    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        raise BadRequestError(f"continue key is not valid: {exc}") from exc
+    return start
+
+
+class SQLiteObjects:
+    """An SQLite file of JSON objects keyed by kind, namespace and name."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as db:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise ClusterUnreachable(f"cannot open the store {self.path}: {exc}") from exc
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        # One connection per operation: safe across threads and forked workers alike.
+        db = sqlite3.connect(self.path, timeout=LOCK_TIMEOUT_SECONDS, isolation_level=None)
+        try:
+            db.execute(f"PRAGMA busy_timeout={int(LOCK_TIMEOUT_SECONDS * 1000)}")
+            yield db
+        finally:
+            db.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        try:
+            with self._connect() as db:
+                db.execute("BEGIN")
+                try:
+                    yield db
+                finally:
+                    db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise ClusterUnreachable(f"the store {self.path} failed: {exc}") from exc
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A read-modify-write transaction: ``BEGIN IMMEDIATE`` takes the write lock first."""
+        try:
+            with self._connect() as db:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise ClusterUnreachable(f"the store {self.path} failed: {exc}") from exc
+
+    def ping(self) -> None:
+        with self._read() as db:
+            _revision(db)
+
+    def list_page(
+        self,
+        kind: str,
+        namespace: str | None,
+        limit: int | None,
+        continue_token: str | None,
+    ) -> tuple[list[JSONObject], str | None, JSONObject]:
+        """One page of a list, its ``continue`` token, and the list's ``metadata``."""
+        start = _decode_token(continue_token) if continue_token else ""
+        where = "kind = ? AND (namespace || '/' || name) > ?"
+        args: list[Any] = [kind, start]
+        if namespace is not None:
+            where += " AND namespace = ?"
+            args.append(namespace)
+        with self._read() as db:
+            revision = _revision(db)
+            if limit is not None and limit > 0:
+                rows = db.execute(
+                    f"SELECT namespace || '/' || name, body FROM objects WHERE {where} "  # noqa: S608
+                    "ORDER BY namespace || '/' || name LIMIT ?",
+                    [*args, limit + 1],
+                ).fetchall()
+            else:
+                rows = db.execute(
+                    f"SELECT namespace || '/' || name, body FROM objects WHERE {where} "  # noqa: S608
+                    "ORDER BY namespace || '/' || name",
+                    args,
+                ).fetchall()
+            remaining = 0
+            token = None
+            if limit is not None and limit > 0 and len(rows) > limit:
+                rows = rows[:limit]
+                token = _encode_token(rows[-1][0], revision)
+                remaining = db.execute(
+                    f"SELECT COUNT(*) FROM objects WHERE {where}",  # noqa: S608
+                    [kind, rows[-1][0], *args[2:]],
+                ).fetchone()[0]
+        items = [json.loads(body) for _, body in rows]
+        meta: JSONObject = {"resourceVersion": str(revision)}
+        if token is not None:
+            meta["continue"] = token
+            meta["remainingItemCount"] = remaining
+        return items, token, meta
+
+
+def _load(db: sqlite3.Connection, kind: str, namespace: str, name: str) -> JSONObject | None:
+    row = db.execute(
+        "SELECT body FROM objects WHERE kind = ? AND namespace = ? AND name = ?",
+        (kind, namespace, name),
+    ).fetchone()
+    if row is None:
+        return None
+    body: JSONObject = json.loads(row[0])
+    return body
+
+
+def _next_revision(db: sqlite3.Connection) -> int:
+    db.execute("UPDATE revision SET value = value + 1 WHERE id = 1")
+    value: int = db.execute("SELECT value FROM revision WHERE id = 1").fetchone()[0]
+    return value
+
+
+def _revision(db: sqlite3.Connection) -> int:
+    value: int = db.execute("SELECT value FROM revision WHERE id = 1").fetchone()[0]
+    return value
+
+
+def _save(db: sqlite3.Connection, kind: str, namespace: str, obj: JSONObject) -> JSONObject:
+    revision = _next_revision(db)
+    meta = _meta(obj)
+    meta["resourceVersion"] = str(revision)
+    stored = _untyped(obj)
+    db.execute(
+        "INSERT OR REPLACE INTO objects (kind, namespace, name, resource_version, body) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (kind, namespace, meta["name"], revision, _dumps(stored)),
+    )
+    return stored

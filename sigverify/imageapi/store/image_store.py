@@ -1,0 +1,357 @@
+"""The embedded image store: Images and ImageStreams in SQLite, served as OpenShift serves them.
+
+Used when sigverify runs without a cluster, and (behind :mod:`sigverify.imageapi.store.rest`) as the
+faithful stand-in for an OpenShift API server that the OpenShift client is tested against.
+
+- Objects are stored as the JSON text given (lossless: unknown members and member order
+  kept) with a ``resourceVersion`` drawn from one monotonic counter, as etcd revisions are.
+- An Image update follows the server (domain.md §1, openshift-apiserver image ``strategy.go``
+  and ``validation.go``): the ``resourceVersion`` read is required and must be current (else
+  a conflict); image metadata, layers and schema-1 signatures cannot change; every signature
+  is validated; an update that changes nothing keeps the ``resourceVersion``.
+- ImageStreamImages and ImageStreamTags are resolved from the stream's status tags as the
+  server does (``imagestreamimage/rest.go``, ``imagestreamtag/rest.go``).
+- Safe under several processes: SQLite in WAL mode, one connection per operation, and every
+  read-modify-write inside ``BEGIN IMMEDIATE`` (one writer at a time, readers never blocked).
+
+The SQLite file, its transactions and paged lists are :mod:`sigverify.imageapi.store._sqlite`;
+ImageStreamImage and ImageStreamTag resolution is :mod:`sigverify.imageapi.store._streams`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import hashlib
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sigverify.errors import InputError
+from sigverify.imageapi.errors import (
+    AlreadyExistsError,
+    BadRequestError,
+    Cause,
+    ClusterServerError,
+    ConflictError,
+)
+from sigverify.imageapi.protocol import JSONObject, Page
+from sigverify.imageapi.store._objects import (
+    _IMAGE,
+    _STREAM,
+    GROUP,
+    GROUP_VERSION,
+    _invalid,
+    _meta,
+    _not_found,
+    _typed,
+    _untyped,
+)
+from sigverify.imageapi.store._sqlite import SQLiteObjects, _load, _save
+from sigverify.imageapi.store._streams import (
+    image_stream_image_name,
+    image_stream_tag_name,
+    read_image_stream_image,
+    read_image_stream_tag,
+)
+from sigverify.imageapi.validation import (
+    ConditionScanCrash,
+    decode_image,
+    split_signature_name,
+    validate_image,
+    validate_image_update,
+    validate_signature,
+)
+
+__all__ = ["GROUP", "GROUP_VERSION", "ImageStore", "image_stream_image_name"]
+
+# Kept from the stored Image on update: openshift-apiserver imageStrategy.PrepareForUpdate.
+_IMMUTABLE_IMAGE_FIELDS = (
+    "dockerImageMetadata",
+    "dockerImageMetadataVersion",
+    "dockerImageLayers",
+    "dockerImageSignatures",
+)
+_MANAGED_SIGNATURE_ANNOTATION = "image.openshift.io/managed-signature"
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class ImageStore(SQLiteObjects):
+    """An SQLite file holding Images and ImageStreams; implements ``ImageAPI``."""
+
+    def __init__(self, path: str | Path, *, clock: Callable[[], str] = _now) -> None:
+        self._clock = clock
+        super().__init__(path)
+
+    def __repr__(self) -> str:
+        return f"ImageStore({str(self.path)!r})"
+
+    # -- ImageAPI (ping and list_page: SQLiteObjects) -------------------------------------
+
+    def get_image(self, name: str) -> JSONObject:
+        with self._read() as db:
+            image = _load(db, _IMAGE, "", name)
+        if image is None:
+            raise _not_found("images", name)
+        return _typed(image, "Image")
+
+    def list_images(self, limit: int | None = None, continue_token: str | None = None) -> Page:
+        items, token, _ = self.list_page(_IMAGE, None, limit, continue_token)
+        return items, token
+
+    def list_imagestreams(
+        self,
+        namespace: str | None = None,
+        limit: int | None = None,
+        continue_token: str | None = None,
+    ) -> Page:
+        items, token, _ = self.list_page(_STREAM, namespace, limit, continue_token)
+        return items, token
+
+    def get_imagestream(self, namespace: str, name: str) -> JSONObject:
+        with self._read() as db:
+            stream = _load(db, _STREAM, namespace, name)
+        if stream is None:
+            raise _not_found("imagestreams", name)
+        return _typed(stream, "ImageStream")
+
+    def get_imagestreamimage(self, namespace: str, name: str) -> JSONObject:
+        """Resolve ``<stream>@<id>`` as openshift-apiserver ``imagestreamimage.REST.Get``."""
+        stream_name, image_id = image_stream_image_name(name)
+        with self._read() as db:
+            return read_image_stream_image(db, namespace, stream_name, image_id)
+
+    def get_imagestreamtag(self, namespace: str, name: str) -> JSONObject:
+        """Resolve ``<stream>:<tag>`` as openshift-apiserver ``imagestreamtag.REST.Get``."""
+        stream_name, tag = image_stream_tag_name(name)
+        with self._read() as db:
+            return read_image_stream_tag(db, namespace, stream_name, tag)
+
+    def update_image(self, image: JSONObject, name: str | None = None) -> JSONObject:
+        """PUT an Image as the server does; ``name`` is the URL's (defaults to the body's)."""
+        decode_image(image)
+        new = _untyped(copy.deepcopy(image))
+        meta = _meta(new)
+        target = name if name is not None else meta.get("name")
+        if not isinstance(target, str) or not target:
+            raise BadRequestError("the Image has no metadata.name")
+        if meta.get("name") != target:
+            raise BadRequestError(
+                f"the name of the object ({meta.get('name')}) does not match the name on the "
+                f"URL ({target})"
+            )
+        with self._write() as db:
+            old = _load(db, _IMAGE, "", target)
+            if old is None:
+                raise _not_found("images", target)
+            sent_version = meta.get("resourceVersion")
+            if not sent_version:
+                raise _invalid(
+                    "Image",
+                    target,
+                    [
+                        Cause(
+                            "FieldValueInvalid",
+                            "Invalid value: 0x0: must be specified for an update",
+                            "metadata.resourceVersion",
+                        )
+                    ],
+                )
+            if sent_version != _meta(old).get("resourceVersion"):
+                raise ConflictError(
+                    f'Operation cannot be fulfilled on images.{GROUP} "{target}": the object '
+                    "has been modified; please apply your changes to the latest version and "
+                    "try again"
+                )
+            self._prepare_for_update(new, old)
+            try:
+                causes = validate_image_update(new, old)
+            except ConditionScanCrash as exc:
+                raise ClusterServerError(
+                    "Internal error occurred: runtime error: invalid memory address or nil "
+                    f"pointer dereference ({exc})"
+                ) from exc
+            if causes:
+                raise _invalid("Image", target, causes)
+            if new == old:
+                return _typed(old, "Image")  # etcd3 GuaranteedUpdate: a no-op keeps the version
+            stored = _save(db, _IMAGE, "", new)
+        return _typed(stored, "Image")
+
+    @staticmethod
+    def _prepare_for_update(new: JSONObject, old: JSONObject) -> None:
+        """openshift-apiserver ``imageStrategy.PrepareForUpdate`` and ``rest.BeforeUpdate``."""
+        for key in _IMMUTABLE_IMAGE_FIELDS:
+            if key in old:
+                new[key] = copy.deepcopy(old[key])
+            else:
+                new.pop(key, None)
+        # A manifest may change only to one that matches the digest (the name), and the
+        # config only to one the manifest names; but an empty one is taken as sent, which
+        # clears it: a writer that PUTs an ImageStreamImage's image (manifest and config
+        # blanked) destroys both, exactly as on a cluster.
+        manifest = new.get("dockerImageManifest")
+        if manifest and manifest != old.get("dockerImageManifest"):
+            name = _meta(old).get("name", "")
+            if not isinstance(manifest, str) or (
+                name != "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
+            ):
+                _restore(new, old, "dockerImageManifest")
+        config = new.get("dockerImageConfig")
+        if config and config != old.get("dockerImageConfig"):
+            _restore(new, old, "dockerImageConfig")
+        new_meta, old_meta = _meta(new), _meta(old)
+        for key in ("creationTimestamp", "uid"):
+            if key in old_meta and (key == "creationTimestamp" or not new_meta.get(key)):
+                new_meta[key] = old_meta[key]
+        for signature in new.get("signatures") or []:
+            annotations = (signature.get("metadata") or {}).get("annotations")
+            if isinstance(annotations, dict):
+                annotations.pop(_MANAGED_SIGNATURE_ANNOTATION, None)
+
+    # -- imagesignatures -------------------------------------------------------------------
+
+    def add_signature(self, signature: JSONObject) -> JSONObject:
+        """``POST /apis/image.openshift.io/v1/imagesignatures`` (openshift-apiserver REST)."""
+        if not isinstance(signature, dict):
+            raise BadRequestError("the body must be a JSON object")
+        decode_image({"signatures": [signature]})
+        sig = _untyped(copy.deepcopy(signature))
+        # imagesignature strategy.PrepareForCreate: the server decides conditions and claims.
+        for key in ("conditions", "imageIdentity", "signedClaims", "created"):
+            sig.pop(key, None)
+        sig.pop("issuedBy", None)
+        sig.pop("issuedTo", None)
+        meta = _meta(sig)
+        meta.setdefault("creationTimestamp", self._clock())
+        meta.setdefault("uid", str(uuid.uuid4()))
+        name = meta.get("name") or ""
+        causes = validate_signature(sig, "")
+        if causes:
+            causes = [Cause(c.reason, c.message, c.field.lstrip(".")) for c in causes]
+            raise _invalid("ImageSignature", name, causes)
+        split = split_signature_name(name)
+        if split is None:  # unreachable after validation; kept as the server has it
+            raise BadRequestError(f"expected exactly one @ in the image signature name {name!r}")
+        image_name = split[0]
+        with self._write() as db:
+            image = _load(db, _IMAGE, "", image_name)
+            if image is None:
+                raise _not_found("images", image_name)
+            signatures = image.setdefault("signatures", [])
+            content = sig.get("content")
+            for existing in signatures:
+                same_name = (existing.get("metadata") or {}).get("name") == name
+                same_blob = existing.get("type") == sig.get("type") and _blob(
+                    existing.get("content")
+                ) == _blob(content)
+                if same_name or same_blob:
+                    raise AlreadyExistsError(f'imageSignatures.{GROUP} "{name}" already exists')
+            signatures.append(sig)
+            _save(db, _IMAGE, "", image)
+        return _typed(sig, "ImageSignature")
+
+    def delete_signature(self, name: str) -> None:
+        """``DELETE /apis/image.openshift.io/v1/imagesignatures/{image}@{signature}``."""
+        split = split_signature_name(name)
+        if split is None:
+            raise BadRequestError(
+                "ImageSignatures must be accessed with <imageName>@<signatureName>"
+            )
+        with self._write() as db:
+            image = _load(db, _IMAGE, "", split[0])
+            if image is None:
+                raise _not_found("images", split[0])
+            signatures = image.get("signatures") or []
+            kept = [s for s in signatures if (s.get("metadata") or {}).get("name") != name]
+            if len(kept) == len(signatures):
+                raise _not_found("imageSignatures", name)
+            image["signatures"] = kept
+            _save(db, _IMAGE, "", image)
+
+    # -- seeding --------------------------------------------------------------------------
+
+    def put_object(self, obj: JSONObject) -> JSONObject:
+        """Create or replace an Image or ImageStream as given (seeding; not a server verb).
+
+        An ImageStreamImage stores its ``image``. The object is validated like a create;
+        system fields (``uid``, ``creationTimestamp``) are filled in when absent.
+        """
+        if not isinstance(obj, dict):
+            raise InputError("an object must be a JSON/YAML mapping")
+        kind = obj.get("kind")
+        if kind == "ImageStreamImage":
+            image = obj.get("image")
+            if not isinstance(image, dict):
+                raise InputError("the ImageStreamImage has no image", path="image")
+            return self.put_object({"kind": "Image", "apiVersion": GROUP_VERSION, **image})
+        if kind not in (_IMAGE, _STREAM):
+            raise InputError(f"kind {kind!r} cannot be stored; expected Image or ImageStream")
+        body = _untyped(copy.deepcopy(obj))
+        meta = _meta(body)
+        name = meta.get("name")
+        if not isinstance(name, str) or not name:
+            raise InputError("metadata.name is required", path="metadata.name")
+        namespace = ""
+        if kind == _STREAM:
+            namespace = meta.get("namespace") or ""
+            if not isinstance(namespace, str) or not namespace:
+                raise InputError(
+                    f"ImageStream {name!r} has no metadata.namespace", path="metadata.namespace"
+                )
+        else:
+            try:
+                decode_image(body)
+            except BadRequestError as exc:
+                raise InputError(str(exc), path=name) from exc
+            causes = validate_image(body)
+            if causes:
+                raise InputError(str(_invalid("Image", name, causes)), path=name)
+        meta.pop("resourceVersion", None)
+        with self._write() as db:
+            old = _load(db, kind, namespace, name)
+            old_meta = _meta(old) if old is not None else {}
+            meta.setdefault("uid", old_meta.get("uid") or str(uuid.uuid4()))
+            meta.setdefault("creationTimestamp", old_meta.get("creationTimestamp") or self._clock())
+            stored = _save(db, kind, namespace, body)
+        return _typed(stored, kind)
+
+    def put_objects(self, objects: Iterable[JSONObject]) -> int:
+        """Store each object (see :meth:`put_object`); returns how many were stored."""
+        count = 0
+        for obj in objects:
+            if isinstance(obj, dict) and obj.get("kind") == "List":
+                count += self.put_objects(obj.get("items") or [])
+                continue
+            self.put_object(obj)
+            count += 1
+        return count
+
+    def counts(self) -> dict[str, int]:
+        """How many Images and ImageStreams the store holds."""
+        with self._read() as db:
+            rows = db.execute("SELECT kind, COUNT(*) FROM objects GROUP BY kind").fetchall()
+        found = {kind: n for kind, n in rows}
+        return {"images": found.get(_IMAGE, 0), "imagestreams": found.get(_STREAM, 0)}
+
+
+def _restore(new: JSONObject, old: JSONObject, key: str) -> None:
+    if key in old:
+        new[key] = old[key]
+    else:
+        new.pop(key, None)
+
+
+def _blob(content: Any) -> bytes:
+    if not isinstance(content, str):
+        return b""
+    try:
+        return base64.b64decode(content, validate=True)
+    except (binascii.Error, ValueError):
+        return b""

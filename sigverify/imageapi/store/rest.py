@@ -1,0 +1,323 @@
+"""The embedded store served under the OpenShift image API's REST paths and status codes.
+
+``GET``/``LIST``/``PUT`` of ``/apis/image.openshift.io/v1/…`` images, imagestreams,
+imagestreamimages and imagestreamtags, plus ``POST``/``DELETE`` of imagesignatures, with
+every failure a Kubernetes ``Status`` body (``reason``, ``message``, ``code``, ``details``).
+The OpenShift client is tested end to end against it over a real HTTP server, and the
+tests in ``tests/cluster`` hold it to domain.md §1.
+
+Optional bearer-token checks (``tokens``: token → ``"read"`` or ``"write"``) give the 401 and
+403 answers a real cluster gives, for the client's fault tests and for serving the store to
+others without handing out write access.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+from flask import Blueprint, Flask, Response, request
+
+from sigverify.imageapi.errors import BadRequestError, ClusterError, InvalidObjectError, status_of
+from sigverify.imageapi.store.image_store import GROUP, GROUP_VERSION, ImageStore
+from sigverify.limits import MAX_DOCUMENT_BYTES
+
+__all__ = ["API_PREFIX", "Access", "create_rest_blueprint", "create_store_app", "status_body"]
+
+API_PREFIX = f"/apis/{GROUP_VERSION}"
+Access = Literal["read", "write"]
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_VERBS = {"GET": "get", "HEAD": "get", "PUT": "update", "POST": "create", "DELETE": "delete"}
+_RESOURCES = (
+    ("images", False, "Image", ["get", "list", "update"]),
+    ("imagesignatures", False, "ImageSignature", ["create", "delete"]),
+    ("imagestreams", True, "ImageStream", ["get", "list"]),
+    ("imagestreamimages", True, "ImageStreamImage", ["get"]),
+    ("imagestreamtags", True, "ImageStreamTag", ["get"]),
+)
+
+
+def status_body(
+    code: int,
+    reason: str,
+    message: str,
+    *,
+    name: str | None = None,
+    kind: str | None = None,
+    causes: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """A ``metav1.Status`` failure, as the API server writes it."""
+    body: dict[str, Any] = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+    }
+    details: dict[str, Any] = {}
+    if name is not None:
+        details["name"] = name
+    if kind is not None:
+        details["group"] = GROUP
+        details["kind"] = kind
+    if causes:
+        details["causes"] = causes
+    if details:
+        body["details"] = details
+    body["code"] = code
+    return body
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False), status, mimetype="application/json")
+
+
+def _failure(
+    code: int, reason: str, message: str, *, name: str | None = None, kind: str | None = None
+) -> Response:
+    return _json(status_body(code, reason, message, name=name, kind=kind), code)
+
+
+def _error_response(error: ClusterError, *, name: str | None, kind: str) -> Response:
+    code, reason = status_of(error)
+    causes = None
+    if isinstance(error, InvalidObjectError):
+        causes = [
+            {"reason": c.reason, "message": c.message, "field": c.field} for c in error.causes
+        ]
+    return _json(status_body(code, reason, str(error), name=name, kind=kind, causes=causes), code)
+
+
+def _read_body() -> Any:
+    """The request's JSON body, with the server's 413/415/400 answers for bad ones."""
+    if request.content_length is not None and request.content_length > MAX_DOCUMENT_BYTES:
+        raise _TooLarge()
+    mimetype = request.mimetype or "application/json"
+    if mimetype != "application/json":
+        raise _Unsupported(mimetype)
+    raw = request.stream.read(MAX_DOCUMENT_BYTES + 1)
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        raise _TooLarge()
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadRequestError(f"the body of the request was in an unknown format: {exc}") from exc
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Unsupported(Exception):
+    def __init__(self, mimetype: str) -> None:
+        self.mimetype = mimetype
+
+
+def create_rest_blueprint(
+    store: ImageStore, *, tokens: Mapping[str, Access] | None = None
+) -> Blueprint:
+    """A blueprint serving ``store`` at :data:`API_PREFIX`; ``tokens`` enables bearer auth."""
+    bp = Blueprint("openshift_image_api", __name__, url_prefix=API_PREFIX)
+
+    def authorize(resource: str, name: str | None, namespace: str | None) -> Response | None:
+        if tokens is None:
+            return None
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        access = tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+        if access is None:
+            return _failure(401, "Unauthorized", "Unauthorized")
+        verb = _VERBS.get(request.method, "get")
+        if verb == "get" and name is None:
+            verb = "list"
+        if verb != "get" and verb != "list" and access != "write":
+            subject = f'{resource}.{GROUP} "{name}"' if name else f"{resource}.{GROUP}"
+            scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+            return _failure(
+                403,
+                "Forbidden",
+                f'{subject} is forbidden: User "{token.strip()}" cannot {verb} resource '
+                f'"{resource}" in API group "{GROUP}" {scope}',
+                name=name,
+                kind=resource,
+            )
+        return None
+
+    def serve(
+        resource: str,
+        name: str | None,
+        namespace: str | None,
+        handlers: Mapping[str, Callable[[], Response]],
+    ) -> Response:
+        handler = handlers.get("GET" if request.method == "HEAD" else request.method)
+        if handler is None:
+            return _failure(
+                405,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+            )
+        denied = authorize(resource, name, namespace)
+        if denied is not None:
+            return denied
+        try:
+            return handler()
+        except ClusterError as exc:
+            return _error_response(exc, name=name, kind=resource)
+        except _TooLarge:
+            return _failure(413, "RequestEntityTooLarge", "request entity too large")
+        except _Unsupported as exc:
+            return _failure(
+                415,
+                "UnsupportedMediaType",
+                f"the body of the request was in an unknown format - accepted media types "
+                f'include: application/json (got "{exc.mimetype}")',
+            )
+
+    def limit_arg() -> int | None:
+        text = request.args.get("limit")
+        if text in (None, ""):
+            return None
+        try:
+            return int(text)
+        except ValueError as exc:
+            raise BadRequestError(f"invalid limit {text!r}: must be an integer") from exc
+
+    def list_response(kind: str, items: list[Any], meta: dict[str, Any]) -> Response:
+        return _json({"kind": kind, "apiVersion": GROUP_VERSION, "metadata": meta, "items": items})
+
+    def listing(kind: str, namespace: str | None) -> Callable[[], Response]:
+        def run() -> Response:
+            items, _, meta = store.list_page(
+                kind, namespace, limit_arg(), request.args.get("continue") or None
+            )
+            return list_response(f"{kind}List", items, meta)
+
+        return run
+
+    @bp.route("", methods=_ALL_METHODS)
+    @bp.route("/", methods=_ALL_METHODS)
+    def discovery() -> Response:
+        resources = [
+            {
+                "name": name,
+                "singularName": "",
+                "namespaced": namespaced,
+                "kind": kind,
+                "verbs": verbs,
+            }
+            for name, namespaced, kind, verbs in _RESOURCES
+        ]
+        body = {"kind": "APIResourceList", "groupVersion": GROUP_VERSION, "resources": resources}
+        return serve("", None, None, {"GET": lambda: _json(body)})
+
+    @bp.route("/images", methods=_ALL_METHODS)
+    def images() -> Response:
+        return serve("images", None, None, {"GET": listing("Image", None)})
+
+    @bp.route("/images/<name>", methods=_ALL_METHODS)
+    def image(name: str) -> Response:
+        return serve(
+            "images",
+            name,
+            None,
+            {
+                "GET": lambda: _json(store.get_image(name)),
+                "PUT": lambda: _json(store.update_image(_object_body(), name=name)),
+            },
+        )
+
+    @bp.route("/imagesignatures", methods=_ALL_METHODS)
+    def imagesignatures() -> Response:
+        return serve(
+            "imagesignatures",
+            None,
+            None,
+            {"POST": lambda: _json(store.add_signature(_object_body()), 201)},
+        )
+
+    @bp.route("/imagesignatures/<name>", methods=_ALL_METHODS)
+    def imagesignature(name: str) -> Response:
+        def delete() -> Response:
+            store.delete_signature(name)
+            return _json(
+                {
+                    "kind": "Status",
+                    "apiVersion": "v1",
+                    "metadata": {},
+                    "status": "Success",
+                    "code": 200,
+                }
+            )
+
+        return serve("imagesignatures", name, None, {"DELETE": delete})
+
+    @bp.route("/imagestreams", methods=_ALL_METHODS)
+    def all_imagestreams() -> Response:
+        return serve("imagestreams", None, None, {"GET": listing("ImageStream", None)})
+
+    @bp.route("/namespaces/<namespace>/imagestreams", methods=_ALL_METHODS)
+    def imagestreams(namespace: str) -> Response:
+        return serve("imagestreams", None, namespace, {"GET": listing("ImageStream", namespace)})
+
+    @bp.route("/namespaces/<namespace>/imagestreams/<name>", methods=_ALL_METHODS)
+    def imagestream(namespace: str, name: str) -> Response:
+        return serve(
+            "imagestreams",
+            name,
+            namespace,
+            {"GET": lambda: _json(store.get_imagestream(namespace, name))},
+        )
+
+    @bp.route("/namespaces/<namespace>/imagestreamimages/<name>", methods=_ALL_METHODS)
+    def imagestreamimage(namespace: str, name: str) -> Response:
+        return serve(
+            "imagestreamimages",
+            name,
+            namespace,
+            {"GET": lambda: _json(store.get_imagestreamimage(namespace, name))},
+        )
+
+    @bp.route("/namespaces/<namespace>/imagestreamtags/<name>", methods=_ALL_METHODS)
+    def imagestreamtag(namespace: str, name: str) -> Response:
+        return serve(
+            "imagestreamtags",
+            name,
+            namespace,
+            {"GET": lambda: _json(store.get_imagestreamtag(namespace, name))},
+        )
+
+    @bp.route("/<path:rest>", methods=_ALL_METHODS)
+    def unknown(rest: str) -> Response:
+        return _failure(404, "NotFound", "the server could not find the requested resource")
+
+    return bp
+
+
+def _object_body() -> dict[str, Any]:
+    body = _read_body()
+    if not isinstance(body, dict):
+        raise BadRequestError("the body of the request must be a JSON object")
+    return body
+
+
+def create_store_app(store: ImageStore, *, tokens: Mapping[str, Access] | None = None) -> Flask:
+    """A Flask app serving only the store's REST (the OpenShift API stand-in)."""
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = None
+    app.register_blueprint(create_rest_blueprint(store, tokens=tokens))
+
+    @app.errorhandler(404)
+    def not_found(_: Exception) -> Response:
+        return _failure(404, "NotFound", "the server could not find the requested resource")
+
+    @app.errorhandler(405)
+    def not_allowed(_: Exception) -> Response:
+        return _failure(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        )
+
+    return app

@@ -1,0 +1,209 @@
+"""Reading and writing Image / ImageStreamImage documents (JSON or YAML, files or bytes).
+
+Untrusted bytes become typed objects here, in one place, under named limits: a size cap
+(``limits.MAX_DOCUMENT_BYTES``), a nesting cap, UTF-8 only, YAML through the safe loader
+with aliases refused (no "billion laughs"), and every value checked to be plain JSON so
+that what is written back is what was read.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any, BinaryIO
+
+from sigverify.limits import MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH
+from sigverify.objects.schemas import (
+    DocumentError,
+    dump_model,
+    format_json_path,
+    load_image,
+    load_image_stream_image,
+)
+from sigverify.objects.types import Image, ImageStreamImage
+from sigverify.strict_input import (
+    StrictInputError,
+    Wording,
+    parse_json,
+    read_json_like_yaml,
+    scalar_kind,
+)
+
+__all__ = [
+    "API_VERSIONS",
+    "MAX_DOCUMENT_DEPTH",
+    "DocumentError",
+    "dump_document",
+    "load_document",
+    "parse_document_bytes",
+    "read_document_file",
+]
+
+#: apiVersion values accepted; "v1" is what OpenShift 3's legacy API group answered.
+API_VERSIONS = ("image.openshift.io/v1", "v1")
+_KINDS = ("Image", "ImageStreamImage")
+# Members only an Image has at its top level: their presence settles a kind-less document.
+_IMAGE_MEMBERS = frozenset(
+    {
+        "dockerImageReference",
+        "dockerImageMetadata",
+        "dockerImageManifest",
+        "dockerImageLayers",
+        "signatures",
+        "dockerImageSignatures",
+        "dockerImageManifests",
+    }
+)
+_WORDING = Wording(
+    invalid_json="not valid JSON",
+    invalid_yaml="not valid YAML",
+    not_a_number="{name} is not a number",
+    duplicate_key="duplicate key {key!r}",
+    too_deep=f"nested deeper than {MAX_DOCUMENT_DEPTH} levels",
+    empty="document is empty",
+)
+
+
+def _check_json_value(document: Any) -> None:
+    """Every value plain JSON (str keys, finite numbers), nested at most MAX_DOCUMENT_DEPTH."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > MAX_DOCUMENT_DEPTH:
+            raise DocumentError(_WORDING.too_deep, path=format_json_path(list(path)))
+        if isinstance(node, dict):
+            for key, value in reversed(node.items()):
+                if not isinstance(key, str):
+                    raise DocumentError(
+                        f"object keys must be strings, not {type(key).__name__}",
+                        path=format_json_path(list(path)) or None,
+                    )
+                stack.append((value, (*path, key)))
+        elif isinstance(node, list):
+            stack.extend(
+                (value, (*path, index)) for index, value in reversed(list(enumerate(node)))
+            )
+        elif isinstance(node, float):
+            if not math.isfinite(node):
+                raise DocumentError("not a finite number", path=format_json_path(list(path)))
+        elif node is not None and not isinstance(node, str | bool | int):
+            raise DocumentError(
+                f"not a JSON value ({type(node).__name__})",
+                path=format_json_path(list(path)) or None,
+            )
+
+
+# --- entry points ---------------------------------------------------------------------------
+
+
+def _json_type(value: Any) -> str:
+    scalar = scalar_kind(value)
+    if scalar is not None:
+        return scalar
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def _kind_of(document: dict[str, Any]) -> str:
+    kind = document.get("kind")
+    if kind is None:
+        # Inferred by shape: an ImageStreamImage is {metadata, image} and nothing of an Image.
+        image = document.get("image")
+        if isinstance(image, dict) and not _IMAGE_MEMBERS.intersection(document):
+            return "ImageStreamImage"
+        return "Image"
+    if not isinstance(kind, str):
+        raise DocumentError("must be a string", path="kind")
+    if kind not in _KINDS:
+        raise DocumentError(
+            f"unsupported kind {kind!r}: expected Image or ImageStreamImage", path="kind"
+        )
+    return kind
+
+
+def load_document(data: object) -> Image | ImageStreamImage:
+    """Load a decoded JSON/YAML document (kind ``Image`` or ``ImageStreamImage``).
+
+    Raise :class:`DocumentError` (an :class:`InputError`) whose ``path`` names the first
+    problem, such as ``signatures[2].content``.
+    """
+    _check_json_value(data)
+    if not isinstance(data, dict):
+        raise DocumentError(f"document must be a JSON object, not {_json_type(data)}")
+    kind = _kind_of(data)
+    api_version = data.get("apiVersion")
+    if api_version is not None and api_version not in API_VERSIONS:
+        raise DocumentError(
+            f"unsupported apiVersion {api_version!r}: expected image.openshift.io/v1",
+            path="apiVersion",
+        )
+    if kind == "ImageStreamImage":
+        return load_image_stream_image(data)
+    return load_image(data)
+
+
+def dump_document(obj: Image | ImageStreamImage) -> dict[str, Any]:
+    """The JSON object for ``obj``: what was read, plus the changes made on purpose."""
+    if not isinstance(obj, Image | ImageStreamImage):
+        raise TypeError(f"not an Image or ImageStreamImage: {type(obj).__name__}")
+    return dump_model(obj)
+
+
+def _decode_text(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if b"\x00" in data:
+        raise DocumentError("not a text document (contains NUL bytes)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"not valid UTF-8 at byte {exc.start}") from exc
+
+
+def parse_document_bytes(data: bytes, *, source: str) -> Image | ImageStreamImage:
+    """Parse a JSON or YAML document (told apart by its first character) and load it.
+
+    ``source`` names the input in error messages (a file name, ``<stdin>``, ``request body``).
+    """
+    try:
+        if len(data) > MAX_DOCUMENT_BYTES:
+            raise DocumentError(f"document is larger than {MAX_DOCUMENT_BYTES} bytes")
+        text = _decode_text(data)
+        stripped = text.lstrip(" \t\r\n")
+        if not stripped:
+            raise DocumentError("document is empty")
+        try:
+            if stripped[0] in "{[":
+                document = parse_json(stripped, _WORDING)
+            else:
+                # JSON-like YAML: timestamps stay strings, aliases and repeated keys refused.
+                document = read_json_like_yaml(text, _WORDING)
+                if document is None:
+                    raise DocumentError(_WORDING.empty)
+        except StrictInputError as exc:
+            raise DocumentError(exc.message) from exc
+        return load_document(document)
+    except DocumentError as exc:
+        raise DocumentError(exc.problem, path=exc.path, source=source) from exc
+
+
+def _read_capped(stream: BinaryIO) -> bytes:
+    # One byte over the cap is enough to tell an oversized document.
+    return stream.read(MAX_DOCUMENT_BYTES + 1)
+
+
+def read_document_file(path: str) -> Image | ImageStreamImage:
+    """Read and load a document file; ``-`` reads standard input."""
+    if path == "-":
+        return parse_document_bytes(_read_capped(sys.stdin.buffer), source="<stdin>")
+    try:
+        with open(path, "rb") as stream:
+            data = _read_capped(stream)
+    except FileNotFoundError as exc:
+        raise DocumentError("no such file", source=path) from exc
+    except IsADirectoryError as exc:
+        raise DocumentError("is a directory, not a file", source=path) from exc
+    except PermissionError as exc:
+        raise DocumentError("permission denied", source=path) from exc
+    except OSError as exc:
+        raise DocumentError(f"cannot read: {exc.strerror or exc}", source=path) from exc
+    return parse_document_bytes(data, source=path)

@@ -1,0 +1,1 @@
+"""Policy files: the native format, containers-policy.json, the ``admission:`` section, reloads."""

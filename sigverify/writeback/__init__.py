@@ -1,0 +1,1 @@
+"""Condition write-back: the writer (one Image, retried on conflict) and the reconciler."""

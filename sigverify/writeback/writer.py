@@ -1,0 +1,197 @@
+"""Condition write-back: record a verdict on the Image in the image API, losing nothing.
+
+An Image update stores exactly the signatures sent (domain.md §1), so the write is a
+read-modify-write under optimistic concurrency:
+
+1. read the whole Image (``get_image``; never an ImageStreamImage's image, whose manifest
+   and config are blanked and would be cleared by the PUT);
+2. verify it, and apply the verdict to it (:func:`sigverify.core.conditions.apply_verdict`
+   touches only the judged signatures' conditions and claims; every other member is kept);
+3. skip the write unless something changed or the probe times are older than the probe
+   interval (:func:`~sigverify.core.conditions.needs_write`: no write storms);
+4. PUT it with the ``resourceVersion`` read. On a conflict, read again, verify again only
+   if the signatures or the reference changed, re-apply, and retry, a bounded number of
+   times with a short jittered backoff.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from sigverify.core.conditions import apply_verdict, needs_write
+from sigverify.core.verdict import ImageVerdict
+from sigverify.errors import ClusterError, ConflictError, InputError, NotFoundError
+from sigverify.imageapi.protocol import ImageAPI, JSONObject
+from sigverify.objects.documents import dump_document, load_document
+from sigverify.objects.types import Image
+
+__all__ = [
+    "DEFAULT_MAX_ATTEMPTS",
+    "DEFAULT_PROBE_INTERVAL",
+    "ConditionWriter",
+    "ImageVerifier",
+    "Recorded",
+    "WriteConflictError",
+    "recorded_summary",
+]
+
+#: PUT attempts before giving up on an Image that keeps changing under us.
+DEFAULT_MAX_ATTEMPTS = 5
+#: How old probe times may get before an unchanged verdict is written again.
+DEFAULT_PROBE_INTERVAL = timedelta(minutes=10)
+_BACKOFF_CAP_SECONDS = 1.0
+
+
+class ImageVerifier(Protocol):
+    """What the writer needs of :class:`sigverify.engine.verifier.Verifier`."""
+
+    def verify_image(
+        self, image: Image, *, expected_identity: str | None = None
+    ) -> ImageVerdict: ...
+
+
+class WriteConflictError(ConflictError):
+    """The Image changed under every attempt; nothing was written by this writer."""
+
+    def __init__(self, image: str, attempts: int) -> None:
+        self.image = image
+        self.attempts = attempts
+        super().__init__(
+            f"gave up recording conditions on {image}: it changed during each of "
+            f"{attempts} attempts (409 Conflict every time)"
+        )
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The outcome of one write-back."""
+
+    verdict: ImageVerdict
+    #: The Image as stored after the write (or as read, when no write was needed).
+    image: JSONObject
+    written: bool
+    #: PUT requests made (0 when nothing needed writing).
+    attempts: int
+    #: Of those, how many lost to a concurrent writer.
+    conflicts: int
+
+
+def recorded_summary(result: Recorded) -> dict[str, object]:
+    """The ``recorded`` member of a JSON verdict (CLI reference mode and HTTP API)."""
+    return {
+        "written": result.written,
+        "attempts": result.attempts,
+        "conflicts": result.conflicts,
+        "resourceVersion": (result.image.get("metadata") or {}).get("resourceVersion"),
+    }
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _as_image(document: JSONObject) -> Image:
+    loaded = load_document(document)
+    if not isinstance(loaded, Image):
+        raise ClusterError("the image API answered an Image request with another kind")
+    return loaded
+
+
+def _verified_inputs(image: Image) -> tuple[object, ...]:
+    """What a verdict depends on, from the Image: re-verify only when it changed."""
+    return (
+        image.docker_image_reference,
+        tuple((s.name, s.type, s.content) for s in image.signatures),
+    )
+
+
+class ConditionWriter:
+    """Verifies Images and records the verdicts as signature conditions through an ImageAPI."""
+
+    def __init__(
+        self,
+        api: ImageAPI,
+        verifier: ImageVerifier,
+        *,
+        probe_interval: timedelta = DEFAULT_PROBE_INTERVAL,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        clock: Callable[[], datetime] = _utcnow,
+        sleep: Callable[[float], None] = time.sleep,
+        backoff_seconds: float = 0.02,
+    ) -> None:
+        if max_attempts < 1:
+            raise InputError("max_attempts must be at least 1")
+        self.api = api
+        self.verifier = verifier
+        self.probe_interval = probe_interval
+        self.max_attempts = max_attempts
+        self._clock = clock
+        self._sleep = sleep
+        self._backoff = backoff_seconds
+
+    def record(
+        self,
+        name: str,
+        *,
+        expected_identity: str | None = None,
+        only: Collection[str] | None = None,
+        read: JSONObject | None = None,
+        force: bool = False,
+    ) -> Recorded:
+        """Verify Image ``name`` and write its conditions when worth it.
+
+        ``only``: record just these signatures (by name); the others are left as they are.
+        ``read``: the Image as just read (e.g. from a list page), saving the first GET.
+        ``force``: write even when :func:`needs_write` says nothing changed.
+        """
+        document = read if read is not None else self.api.get_image(name)
+        image = _as_image(document)
+        verdict = self._verify(image, expected_identity, only)
+        inputs = _verified_inputs(image)
+        conflicts = 0
+        attempts = 0
+        while True:
+            now = verdict.verified_at or self._clock()
+            after = apply_verdict(image, verdict, now)
+            if not force and not needs_write(
+                image, after, probe_interval=self.probe_interval, now=now
+            ):
+                return Recorded(verdict, document, False, attempts, conflicts)
+            attempts += 1
+            try:
+                stored = self.api.update_image(dump_document(after))
+            except ConflictError as exc:
+                conflicts += 1
+                if attempts >= self.max_attempts:
+                    raise WriteConflictError(name, attempts) from exc
+                self._pause(attempts)
+                document = self.api.get_image(name)
+                image = _as_image(document)
+                if _verified_inputs(image) != inputs:
+                    verdict = self._verify(image, expected_identity, only)
+                    inputs = _verified_inputs(image)
+                continue
+            return Recorded(verdict, stored, True, attempts, conflicts)
+
+    def _verify(
+        self, image: Image, expected_identity: str | None, only: Collection[str] | None
+    ) -> ImageVerdict:
+        verdict = self.verifier.verify_image(image, expected_identity=expected_identity)
+        if only is None:
+            return verdict
+        wanted = set(only)
+        missing = wanted - {s.name for s in image.signatures}
+        if missing:
+            raise NotFoundError(
+                f"the Image {image.name} has no signature named {', '.join(sorted(missing))}"
+            )
+        return replace(verdict, signatures=tuple(s for s in verdict.signatures if s.name in wanted))
+
+    def _pause(self, attempt: int) -> None:
+        base = min(self._backoff * 2 ** (attempt - 1), _BACKOFF_CAP_SECONDS)
+        self._sleep(base + random.uniform(0, self._backoff))  # noqa: S311 - jitter, not crypto
