@@ -10,7 +10,7 @@ import pytest
 from sigverify.admission.resolve import ResolutionKind, Resolver
 from sigverify.imageapi.store.image_store import ImageStore
 from tests.admission.builders import INTERNAL
-from tests.cluster.builders import digest_of, image, stream
+from tests.imageapi.builders import digest_of, image, stream
 
 APP = digest_of("app")
 OLD = digest_of("app-old")

@@ -25,7 +25,7 @@ from sigverify.service.app import create_app
 from sigverify.service.state import EXTENSION as SERVICE
 from sigverify.settings import Settings
 from tests.admission.builders import INTERNAL
-from tests.cluster.builders import digest_of, image, signature, stream
+from tests.imageapi.builders import digest_of, image, signature, stream
 from tests.support.gpgfactory import GeneratedKey, GpgFactory, KeySpec, atomic_payload
 
 WEB = digest_of("web")  # quay.io/acme/web, signed by acme: trusted

@@ -21,7 +21,7 @@ from sigverify.core.conditions import (
 from sigverify.core.verdict import ImageVerdict, Reason, SignatureVerdict, Signer
 from sigverify.objects.schemas import dump_model, load_image
 from sigverify.objects.types import Image, ImageSignature
-from tests.api import strategies
+from tests.objects import strategies
 
 DIGEST = "sha256:" + "ab" * 32
 SIG_A, SIG_B, SIG_C = f"{DIGEST}@a", f"{DIGEST}@b", f"{DIGEST}@c"

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.service.app import create_app
 from sigverify.settings import Settings
-from tests.cluster.demo import DEMO_POLICY, KEYS, Clock, seeded_store
+from tests.imageapi.demo import DEMO_POLICY, KEYS, Clock, seeded_store
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.render import verdict_to_json
 from sigverify.service.schemas import VerificationSchema
 from sigverify.settings import Settings
-from tests.cluster.demo import (
+from tests.imageapi.demo import (
     APP,
     APP_SIGNATURE,
     PARTNER_ONLY_POLICY,

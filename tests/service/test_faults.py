@@ -14,8 +14,8 @@ from sigverify.imageapi.openshift import ClusterOptions, connect
 from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.imageapi.store.rest import create_store_app, status_body
 from sigverify.settings import Settings
-from tests.cluster.demo import APP, Clock, time_text
-from tests.cluster.servers import Faults, closed_port, serve_wsgi, silent_server
+from tests.imageapi.demo import APP, Clock, time_text
+from tests.imageapi.servers import Faults, closed_port, serve_wsgi, silent_server
 from tests.service.conftest import make_app
 
 APP_PATH = f"/api/v1/namespaces/demo/imagestreamimages/app@{APP}/verification"

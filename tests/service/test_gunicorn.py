@@ -14,8 +14,8 @@ import pytest
 
 from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.imageapi.store.rest import create_store_app
-from tests.cluster.demo import APP, KEYS, PARTNER_ONLY_POLICY, TOOLS, seeded_store
-from tests.cluster.servers import self_signed_certificate, serve_wsgi
+from tests.imageapi.demo import APP, KEYS, PARTNER_ONLY_POLICY, TOOLS, seeded_store
+from tests.imageapi.servers import self_signed_certificate, serve_wsgi
 from tests.service.processes import Served, poll, serve
 
 APP_PATH = f"/api/v1/namespaces/demo/imagestreamimages/app@{APP}/verification"

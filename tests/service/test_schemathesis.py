@@ -19,7 +19,7 @@ from schemathesis.checks import (
 
 from sigverify.service.app import create_app
 from sigverify.settings import Settings
-from tests.cluster.demo import DEMO_POLICY, KEYS, Clock, seeded_store
+from tests.imageapi.demo import DEMO_POLICY, KEYS, Clock, seeded_store
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from sigverify.imageapi.protocol import JSONObject, Page
 from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.imageapi.store.rest import create_store_app, status_body
 from sigverify.writeback.writer import ConditionWriter, WriteConflictError
-from tests.cluster.demo import (
+from tests.imageapi.demo import (
     APP,
     PARTNER_ONLY_POLICY,
     TOOLS,
@@ -28,7 +28,7 @@ from tests.cluster.demo import (
     seeded_store,
     time_text,
 )
-from tests.cluster.servers import Faults, serve_wsgi
+from tests.imageapi.servers import Faults, serve_wsgi
 
 CONFLICT = json.dumps(
     status_body(409, "Conflict", "Operation cannot be fulfilled: the object has been modified")

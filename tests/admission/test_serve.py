@@ -18,7 +18,7 @@ from sigverify.errors import PolicyError
 from sigverify.policyfile.loader import load_policy
 from tests.service.processes import Served, poll, serve
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SIGVERIFY = str(Path(sys.executable).with_name("sigverify"))
 
 

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sigverify.imageapi.store import rest
 from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.imageapi.store.rest import API_PREFIX, create_store_app
-from tests.cluster.builders import conditions, digest_of, image, signature, stream
+from tests.imageapi.builders import conditions, digest_of, image, signature, stream
 
 NAME = digest_of("app")
 

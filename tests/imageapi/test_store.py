@@ -21,7 +21,7 @@ from sigverify.imageapi.errors import (
     NotFoundError,
 )
 from sigverify.imageapi.store.image_store import ImageStore
-from tests.cluster.builders import conditions, digest_of, image, signature, stream
+from tests.imageapi.builders import conditions, digest_of, image, signature, stream
 
 
 def _seed(store: ImageStore, *seeds: str) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEMO_POLICY = ROOT / "policies" / "demo.yaml"
 SIGNED = ROOT / "examples" / "demo" / "app-signed.json"
 UNTRUSTED = ROOT / "examples" / "demo" / "tools-untrusted.json"

@@ -13,7 +13,7 @@ import pytest
 
 from tests.service.processes import Served, serve
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 POLICY = str(ROOT / "policies" / "demo.yaml")
 SIGVERIFY = str(Path(sys.executable).with_name("sigverify"))
 
@@ -160,7 +160,7 @@ def test_unknown_image_is_a_clear_error(served: Served) -> None:
 
 
 def test_unreachable_service_is_a_clear_error(tmp_path: Path) -> None:
-    from tests.cluster.servers import closed_port
+    from tests.imageapi.servers import closed_port
 
     result = run(APP, "--server", f"http://127.0.0.1:{closed_port()}", "--timeout", "5")
     assert result.returncode == 2

@@ -32,8 +32,8 @@ from sigverify.objects.types import (
     SignatureCondition,
     SignatureSubject,
 )
-from tests.api import strategies
-from tests.api.samples import DIGEST, full_image
+from tests.objects import strategies
+from tests.objects.samples import DIGEST, full_image
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SAMPLES = sorted(

@@ -13,8 +13,8 @@ from sigverify.cli._commands import register
 from sigverify.errors import InputError
 from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.imageapi.store.seed import load_paths
-from tests.cluster.builders import digest_of, image, stream
-from tests.cluster.demo import APP, SEED_PATHS, TOOLS
+from tests.imageapi.builders import digest_of, image, stream
+from tests.imageapi.demo import APP, SEED_PATHS, TOOLS
 
 
 def test_the_sample_data_loads_and_resolves(store: ImageStore) -> None:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from sigverify.objects.documents import DocumentError, parse_document_bytes, read_document_file
 from sigverify.objects.types import format_time, parse_time
-from tests.api.samples import DIGEST
+from tests.objects.samples import DIGEST
 
 
 @pytest.mark.parametrize(

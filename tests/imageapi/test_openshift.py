@@ -28,8 +28,8 @@ from sigverify.imageapi.errors import (
 from sigverify.imageapi.openshift import ClusterOptions, OpenShiftImageAPI, connect
 from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.imageapi.store.rest import create_store_app, status_body
-from tests.cluster.builders import conditions, digest_of, image, stream
-from tests.cluster.servers import (
+from tests.imageapi.builders import conditions, digest_of, image, stream
+from tests.imageapi.servers import (
     Faults,
     closed_port,
     self_signed_certificate,

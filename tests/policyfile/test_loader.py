@@ -31,7 +31,7 @@ from sigverify.policyfile import native as policy_native
 from sigverify.policyfile.loader import LoadedPolicy, load_policy, parse_policy_document
 
 DATA = Path(__file__).parent / "data" / "policies"
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 #: The "skopeo testing key" (public-key.gpg) and the second fixture key (public-key-2.gpg).
 FPR_1 = "1D8230F6CDB6A06716E414C1DB72F2188BB46CC8"
 FPR_1_SUBKEY = "639109B08C9782973617E7FE9823CCA2EFCB559B"

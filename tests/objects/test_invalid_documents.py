@@ -27,7 +27,7 @@ from sigverify.objects.documents import (
     parse_document_bytes,
     read_document_file,
 )
-from tests.api.samples import DIGEST, full_image
+from tests.objects.samples import DIGEST, full_image
 
 INVALID = Path(__file__).resolve().parent / "invalid_documents"
 

@@ -18,9 +18,9 @@ from sigverify.imageapi.openshift import ClusterOptions, connect
 from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.imageapi.store.rest import create_store_app, status_body
 from sigverify.writeback.reconciler import Reconciler
-from tests.cluster.builders import image
-from tests.cluster.demo import APP, DEMO_POLICY, KEYS, TOOLS, Clock, demo_verifier, seeded_store
-from tests.cluster.servers import Faults, closed_port, serve_wsgi
+from tests.imageapi.builders import image
+from tests.imageapi.demo import APP, DEMO_POLICY, KEYS, TOOLS, Clock, demo_verifier, seeded_store
+from tests.imageapi.servers import Faults, closed_port, serve_wsgi
 
 
 @pytest.fixture

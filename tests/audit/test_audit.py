@@ -46,12 +46,12 @@ from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.imageapi.store.rest import create_store_app
 from sigverify.objects.documents import load_document
 from sigverify.objects.types import Image
-from tests.cluster.builders import digest_of, image, signature, stream
-from tests.cluster.demo import APP, KEYS, TOOLS, seeded_store
-from tests.cluster.servers import closed_port, serve_wsgi
+from tests.imageapi.builders import digest_of, image, signature, stream
+from tests.imageapi.demo import APP, KEYS, TOOLS, seeded_store
+from tests.imageapi.servers import closed_port, serve_wsgi
 from tests.support.gpgfactory import GeneratedKey, GpgFactory, KeySpec, atomic_payload
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SIGVERIFY = REPO / ".venv" / "bin" / "sigverify"
 DEMO_POLICY = REPO / "policies" / "demo.yaml"
 

@@ -10,7 +10,7 @@ from sigverify.errors import PolicyError
 from sigverify.openpgp.keyring import Keyring, load_key_data, load_key_file, load_keys_dir
 from tests.support.gpgfactory import GpgFactory, KeySpec
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SKOPEO_KEY = "1D8230F6CDB6A06716E414C1DB72F2188BB46CC8"
 
 
