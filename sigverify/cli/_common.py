@@ -11,9 +11,9 @@ from typing import Any, TypeVar
 
 import click
 
-from sigverify.engine.verifier import BACKENDS, Verifier, make_backend
+from sigverify.engine.verifier import BACKENDS, Verifier
 from sigverify.errors import SigverifyError
-from sigverify.policyfile.loader import load_policy
+from sigverify.policyfile.holder import load_verifier
 
 __all__ = [
     "EXIT_ERROR",
@@ -76,8 +76,7 @@ def backend_option(function: F) -> F:
 
 def build_verifier(policy: str, keys: str | None, backend: str) -> Verifier:
     """Load the policy (and only the keys it names) and start the backend over them."""
-    loaded = load_policy(policy, keys_dir=keys)
-    return Verifier(loaded, make_backend(backend, loaded.keyring))
+    return load_verifier(policy, keys, backend)[1]
 
 
 def repository_root() -> Path:

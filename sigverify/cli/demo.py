@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from sigverify.cli._common import backend_option, build_verifier, handle_errors, repository_root
+from sigverify.cli._common import backend_option, handle_errors, repository_root
 from sigverify.objects.documents import read_document_file
 from sigverify.objects.types import ImageStreamImage
+from sigverify.policyfile.holder import load_verifier
 from sigverify.render import verdict_to_text
 
 __all__ = ["command"]
@@ -29,11 +30,11 @@ def command(examples: str | None, policy: str | None, keys: str | None, backend:
     """Verify every sample image in examples/demo against policies/demo.yaml."""
     root = repository_root()
     folder = Path(examples) if examples else root / "examples" / "demo"
-    verifier = build_verifier(
+    loaded, verifier = load_verifier(
         policy or str(root / "policies" / "demo.yaml"), keys or str(root / "keys"), backend
     )
     click.echo(
-        f"policy {verifier.loaded.source} ({len(verifier.loaded.keyring)} trusted keys), "
+        f"policy {loaded.source} ({len(loaded.keyring)} trusted keys), "
         f"backend {verifier.backend.name}\n"
     )
     try:

@@ -16,6 +16,7 @@ from sigverify.core.claims import ClaimsError, SignedClaims, parse_claims
 from sigverify.core.policy import (
     InsecureAcceptAnything,
     MatchRepoDigestOrExact,
+    Policy,
     Reject,
     Requirement,
     ScopeMatch,
@@ -36,7 +37,6 @@ from sigverify.limits import MAX_SIGNATURE_BLOB_BYTES, MAX_SIGNATURES_PER_IMAGE
 from sigverify.objects.types import Image, ImageSignature
 from sigverify.openpgp.backend import SignatureBackend, VerifiedMessage
 from sigverify.openpgp.keyring import Keyring
-from sigverify.policyfile.loader import LoadedPolicy
 
 __all__ = ["BACKENDS", "SIGNATURE_TYPES", "Verifier", "make_backend"]
 
@@ -103,23 +103,30 @@ class _Checked:
 
 
 class Verifier:
-    """Verifies Images against one loaded policy with one backend."""
+    """Verifies Images against one policy with one backend.
+
+    ``revision`` names the policy and its keys (a hash of both, from the policy loader):
+    whatever caches a verdict keys it by :attr:`revision`, so it must change whenever either
+    changes.
+    """
 
     def __init__(
         self,
-        loaded: LoadedPolicy,
+        policy: Policy,
         backend: SignatureBackend,
         *,
+        revision: str,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
-        self.loaded = loaded
+        self.policy = policy
         self.backend = backend
+        self._policy_revision = revision
         self._clock = clock
 
     @property
     def revision(self) -> str:
-        """Changes whenever the policy or any of its keys changes (cache keys use it)."""
-        return f"{self.loaded.revision}:{self.backend.name}"
+        """Changes whenever the policy, any of its keys or the backend changes."""
+        return f"{self._policy_revision}:{self.backend.name}"
 
     def require_trusted(
         self, image: Image, *, expected_identity: str | None = None
@@ -146,7 +153,7 @@ class Verifier:
             raise InputError(
                 f"{reference_text!r} is not a valid image reference: {exc}", path=where
             ) from exc
-        match = self.loaded.policy.requirements_for(reference)
+        match = self.policy.requirements_for(reference)
         signatures = list(image.signatures)
         if len(signatures) > MAX_SIGNATURES_PER_IMAGE:
             raise InputError(

@@ -199,29 +199,35 @@ class _AdmissionSchema(_Strict):
             )
 
 
-def _flatten(messages: Any, prefix: str = "admission") -> list[str]:
+def _flatten(messages: Any, prefix: str) -> list[str]:
     if isinstance(messages, dict):
         out: list[str] = []
         for key, value in messages.items():
-            out.extend(_flatten(value, f"{prefix}.{key}"))
+            out.extend(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
         return out
     if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        return [f"{prefix}: {m}" for m in messages]
+        return [f"{prefix}: {m}" if prefix else m for m in messages]
     if isinstance(messages, list):
         return [line for m in messages for line in _flatten(m, prefix)]
-    return [f"{prefix}: {messages}"]
+    return [f"{prefix}: {messages}" if prefix else str(messages)]
 
 
-def parse_admission_config(section: Mapping[str, Any] | None) -> AdmissionConfig:
-    """Build an :class:`AdmissionConfig` from the ``admission:`` mapping (``None``: defaults)."""
+def parse_admission_config(
+    section: Mapping[str, Any] | None, *, root: str = "admission"
+) -> AdmissionConfig:
+    """Build an :class:`AdmissionConfig` from the ``admission:`` mapping (``None``: defaults).
+
+    Problems are named from ``root`` (``admission.mode: …``); ``root=""`` names them from
+    inside the section, for a caller that prefixes its own path.
+    """
     if section is None:
         return AdmissionConfig()
     if not isinstance(section, Mapping):
-        raise InputError("must be a mapping", path="admission")
+        raise InputError("must be a mapping", path=root or None)
     try:
         data = _AdmissionSchema().load(dict(section))
     except ValidationError as exc:
-        raise InputError("; ".join(sorted(_flatten(exc.messages)))) from exc
+        raise InputError("; ".join(sorted(_flatten(exc.messages, root)))) from exc
     defaults = AdmissionConfig()
     cache = data.get("cache", {})
     return AdmissionConfig(

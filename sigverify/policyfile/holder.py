@@ -20,9 +20,9 @@ from pathlib import Path
 from sigverify.engine.verifier import Verifier, make_backend
 from sigverify.errors import PolicyError, SigverifyError
 from sigverify.openpgp.backend import SignatureBackend
-from sigverify.policyfile.loader import load_policy
+from sigverify.policyfile.loader import LoadedPolicy, load_policy
 
-__all__ = ["PolicyHolder", "PolicyStatus"]
+__all__ = ["PolicyHolder", "PolicyInUse", "PolicyStatus", "load_verifier", "verifier_for"]
 
 _log = logging.getLogger("sigverify.service")
 #: Seconds a replaced backend is kept open for requests still using it.
@@ -40,6 +40,35 @@ class PolicyStatus:
     #: The last reload's failure while an older policy stays in use (None after a success).
     error: str | None
     reloads: int
+
+
+@dataclass(frozen=True)
+class PolicyInUse:
+    """One loaded policy and the verifier built over it, swapped together on a reload."""
+
+    loaded: LoadedPolicy
+    verifier: Verifier
+
+
+def verifier_for(
+    loaded: LoadedPolicy, backend: str, *, clock: Callable[[], datetime] | None = None
+) -> Verifier:
+    """The verifier over ``loaded``'s policy and exactly its keys, with the named backend."""
+    options = {} if clock is None else {"clock": clock}
+    return Verifier(
+        loaded.policy,
+        make_backend(backend, loaded.keyring),
+        revision=loaded.revision,
+        **options,
+    )
+
+
+def load_verifier(
+    policy: str | Path, keys: str | Path | None, backend: str
+) -> tuple[LoadedPolicy, Verifier]:
+    """Load the policy file (and only the keys it names) and build its verifier."""
+    loaded = load_policy(policy, keys_dir=keys)
+    return loaded, verifier_for(loaded, backend)
 
 
 def _fingerprint(policy: Path, keys: Path | None) -> tuple[object, ...]:
@@ -77,7 +106,7 @@ class PolicyHolder:
         self._monotonic = monotonic
         self._on_reload = on_reload
         self._lock = threading.Lock()
-        self._verifier: Verifier | None = None
+        self._in_use: PolicyInUse | None = None
         self._fingerprint: tuple[object, ...] | None = None
         self._last_check = float("-inf")
         self._forced = threading.Event()
@@ -90,11 +119,15 @@ class PolicyHolder:
 
     def verifier(self) -> Verifier:
         """The current verifier (after a change check); PolicyError if none ever loaded."""
+        return self.in_use().verifier
+
+    def in_use(self) -> PolicyInUse:
+        """The current policy and its verifier (after a change check), taken together."""
         self.check()
-        verifier = self._verifier
-        if verifier is None:
+        in_use = self._in_use
+        if in_use is None:
             raise PolicyError(f"no trust policy is loaded: {self._error or 'not loaded yet'}")
-        return verifier
+        return in_use
 
     def request_reload(self) -> None:
         """Make the next :meth:`check` reload whatever the files look like (SIGHUP)."""
@@ -104,15 +137,11 @@ class PolicyHolder:
         """Reload when forced, or when the files changed and the interval has passed."""
         now = self._monotonic()
         forced = self._forced.is_set()
-        if not forced and self._verifier is not None and now - self._last_check < self._interval:
+        if not forced and self._in_use is not None and now - self._last_check < self._interval:
             return
         with self._lock:
             forced = self._forced.is_set()
-            if (
-                not forced
-                and self._verifier is not None
-                and now - self._last_check < self._interval
-            ):
+            if not forced and self._in_use is not None and now - self._last_check < self._interval:
                 return
             self._last_check = now
             self._forced.clear()
@@ -124,26 +153,25 @@ class PolicyHolder:
     def _load(self, fingerprint: tuple[object, ...]) -> None:
         try:
             loaded = load_policy(self.policy_path, keys_dir=self.keys_path)
-            backend = make_backend(self.backend_name, loaded.keyring)
+            verifier = verifier_for(loaded, self.backend_name, clock=self._clock)
         except SigverifyError as exc:
             self._fingerprint = fingerprint  # do not retry an unchanged broken file
             self._error = str(exc)
-            if self._verifier is None:
+            if self._in_use is None:
                 _log.error("cannot load the trust policy: %s", exc)
             else:
                 _log.error("refusing the changed trust policy, keeping the old one: %s", exc)
             if self._on_reload is not None:
                 self._on_reload(False)
             return
-        options = {} if self._clock is None else {"clock": self._clock}
-        previous = self._verifier
-        self._verifier = Verifier(loaded, backend, **options)
+        previous = self._in_use
+        self._in_use = PolicyInUse(loaded, verifier)
         self._fingerprint = fingerprint
         self._error = None
         self._loaded_at = datetime.now(UTC).replace(microsecond=0)
         self._reloads += 1
         if previous is not None:
-            self._retired.append((self._monotonic(), previous.backend))
+            self._retired.append((self._monotonic(), previous.verifier.backend))
             _log.info("reloaded the trust policy %s (revision %s)", loaded.source, loaded.revision)
         if self._on_reload is not None and previous is not None:
             self._on_reload(True)
@@ -158,11 +186,11 @@ class PolicyHolder:
         self._retired = keep
 
     def status(self) -> PolicyStatus:
-        verifier = self._verifier
+        in_use = self._in_use
         return PolicyStatus(
-            loaded=verifier is not None,
+            loaded=in_use is not None,
             source=str(self.policy_path),
-            revision=verifier.revision if verifier is not None else None,
+            revision=in_use.verifier.revision if in_use is not None else None,
             loaded_at=self._loaded_at,
             error=self._error,
             reloads=self._reloads,
@@ -173,6 +201,6 @@ class PolicyHolder:
             for _, backend in self._retired:
                 backend.close()
             self._retired = []
-            if self._verifier is not None:
-                self._verifier.backend.close()
-                self._verifier = None
+            if self._in_use is not None:
+                self._in_use.verifier.backend.close()
+                self._in_use = None

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sigverify.core.policy import Policy
 from sigverify.errors import PolicyError
 from sigverify.limits import MAX_JSON_DEPTH, MAX_POLICY_BYTES
 from sigverify.openpgp.keyring import Keyring
 from sigverify.policyfile import fields
+from sigverify.policyfile.admission import AdmissionConfig
 from sigverify.policyfile.containers import _ContainersParser
 from sigverify.policyfile.native import API_VERSION, KIND, _NativeParser
 from sigverify.strict_input import (
@@ -64,8 +63,8 @@ class LoadedPolicy:
     source: str
     format: str
     revision: str
-    #: The native format's ``admission:`` section, validated, for the webhook (else None).
-    admission: Mapping[str, Any] | None = None
+    #: The native format's ``admission:`` section, parsed once, for the webhook (else None).
+    admission: AdmissionConfig | None = None
 
 
 def load_policy(
@@ -119,9 +118,12 @@ def parse_policy_document(
             raise fields.Invalid(
                 "", f"the policy must be a mapping, not {fields.kind_of(document)}"
             )
+        admission = None
         if "apiVersion" in document:
             policy_format = FORMAT_SIGVERIFY
-            policy, keys = _NativeParser(base_dir, keys_dir).parse(document)
+            native = _NativeParser(base_dir, keys_dir)
+            policy, keys = native.parse(document)
+            admission = native.admission
         elif is_json:
             policy_format = FORMAT_CONTAINERS
             policy, keys = _ContainersParser(base_dir, transport).parse(document)
@@ -139,7 +141,6 @@ def parse_policy_document(
     keyring = Keyring(keys).subset(policy.fingerprints())
     revision = hashlib.sha256(data)
     revision.update(keyring.revision.encode())
-    admission = document.get("admission") if policy_format == FORMAT_SIGVERIFY else None
     return LoadedPolicy(
         policy, keyring, source, policy_format, revision.hexdigest(), admission=admission
     )

@@ -16,9 +16,10 @@ from sigverify.core.policy import (
     SignedBy,
     validate_scope,
 )
-from sigverify.errors import PolicyError
+from sigverify.errors import InputError, PolicyError
 from sigverify.openpgp.keyring import Keyring, PublicKey, load_keys_dir
 from sigverify.policyfile import fields
+from sigverify.policyfile.admission import AdmissionConfig, parse_admission_config
 
 API_VERSION = "sigverify/v1"
 KIND = "TrustPolicy"
@@ -33,6 +34,8 @@ class _NativeParser:
         self._keys_dir = keys_dir
         self._keys_dir_path = ""  # where in the document the directory was named
         self._keyring: Keyring | None = None
+        #: The ``admission:`` section, parsed (None when the policy has none).
+        self.admission: AdmissionConfig | None = None
 
     def parse(self, document: dict[str, object]) -> tuple[Policy, list[PublicKey]]:
         fields.mapping(
@@ -42,7 +45,7 @@ class _NativeParser:
             optional=frozenset({"keysDirectory", "scopes", "admission"}),
         )
         if "admission" in document:
-            _check_admission(document["admission"])
+            self.admission = _parse_admission(document["admission"])
         if document["apiVersion"] != API_VERSION:
             raise fields.Invalid(
                 "apiVersion",
@@ -148,17 +151,12 @@ class _NativeParser:
         return self._keyring
 
 
-def _check_admission(section: object) -> None:
-    """The ``admission:`` section belongs to the webhook (docs/admission.md); a policy with a
+def _parse_admission(section: object) -> AdmissionConfig:
+    """The ``admission:`` section configures the webhook (docs/admission.md); a policy with a
     broken one is refused at load, like any other policy error."""
-    from sigverify.errors import InputError
-    from sigverify.policyfile.admission import parse_admission_config
-
     if not isinstance(section, dict):
         raise fields.Invalid("admission", f"expected a mapping, got {fields.kind_of(section)}")
     try:
-        parse_admission_config(section)
+        return parse_admission_config(section, root="")
     except InputError as exc:
-        # The webhook's parser names paths from its own root ("admission.mode: …").
-        message = str(exc).removeprefix("admission: ").replace("admission.", "")
-        raise fields.Invalid("admission", message) from None
+        raise fields.Invalid("admission", str(exc)) from None

@@ -19,7 +19,7 @@ from sigverify.imageapi.factory import image_api_from_settings
 from sigverify.imageapi.protocol import ImageAPI
 from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.imageapi.store.rest import create_rest_blueprint
-from sigverify.policyfile.admission import AdmissionConfig, parse_admission_config
+from sigverify.policyfile.admission import AdmissionConfig
 from sigverify.policyfile.holder import PolicyHolder
 from sigverify.service.errors import install_error_handlers
 from sigverify.service.metrics import ServiceMetrics
@@ -106,23 +106,23 @@ def create_app(
     return app
 
 
+_DEFAULT_ADMISSION = AdmissionConfig()
+
+
 class _AdmissionConfigSource:
-    """The webhook's configuration: the current policy's ``admission:`` section, parsed
-    once per policy revision, so a policy reload changes modes and exemptions too."""
+    """The webhook's configuration: the current policy's ``admission:`` section (parsed once,
+    with the policy), so a policy reload changes modes and exemptions too."""
 
     def __init__(self, holder: PolicyHolder) -> None:
         self._holder = holder
-        self._revision: str | None = None
-        self._config = AdmissionConfig()
+        self._config = _DEFAULT_ADMISSION
 
     def __call__(self) -> AdmissionConfig:
         try:
-            loaded = self._holder.verifier().loaded
+            loaded = self._holder.in_use().loaded
         except SigverifyError:
             return self._config  # no policy: every admission fails closed in the verifier
-        if loaded.revision != self._revision:
-            self._config = parse_admission_config(loaded.admission)
-            self._revision = loaded.revision
+        self._config = loaded.admission or _DEFAULT_ADMISSION
         return self._config
 
 

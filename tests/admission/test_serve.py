@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from sigverify.errors import PolicyError
+from sigverify.policyfile.admission import Mode, NamespaceRule
 from sigverify.policyfile.loader import load_policy
 from tests.service.processes import Served, poll, serve
 
@@ -146,10 +147,10 @@ def test_a_broken_admission_section_is_a_policy_error(tmp_path: Path) -> None:
         PolicyError, match=r"policy.yaml: admission: mode: Must be one of: enforce, warn, audit"
     ):
         load_policy(policy)
-    assert load_policy(write_policy(tmp_path, ADMISSION)).admission == {
-        "namespaces": {"sandbox": {"mode": "warn"}},
-        "exemptNamespaces": ["infra"],
-    }
+    admission = load_policy(write_policy(tmp_path, ADMISSION)).admission
+    assert admission is not None
+    assert admission.namespaces == {"sandbox": NamespaceRule(mode=Mode.WARN)}
+    assert admission.exempt_namespaces == frozenset({"infra"})
 
 
 def test_admissions_are_counted_in_the_service_metrics(served: tuple[Served, Path]) -> None:

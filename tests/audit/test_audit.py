@@ -205,7 +205,7 @@ class CountingAPI:
 
 class CountingVerifier(Verifier):
     def __init__(self, inner: Verifier) -> None:
-        super().__init__(inner.loaded, inner.backend)
+        super().__init__(inner.policy, inner.backend, revision=inner.revision)
         self.verified: Counter[str] = Counter()
 
     def verify_image(self, image: Image, *, expected_identity: str | None = None) -> ImageVerdict:

@@ -333,7 +333,7 @@ def test_policy_config_map_loads(tmp_path: Path) -> None:
         yaml.safe_dump(document).encode(), source="policy.yaml", keys_dir=keys, base_dir=tmp_path
     )
     assert loaded.format == "sigverify"
-    assert loaded.admission == document["admission"]  # the webhook's section, loaded with it
+    assert loaded.admission == config  # the webhook's section, parsed once with the policy
     assert {k.fingerprint for k in loaded.keyring} == {"567E347AD0044ADE55BA8A5F199E2F91FD431D51"}
     assert document["keysDirectory"] == "/etc/sigverify/keys"
 

@@ -24,7 +24,6 @@ from sigverify.objects.documents import load_document
 from sigverify.objects.types import Image
 from sigverify.openpgp.gnupg import GnuPGBackend
 from sigverify.openpgp.keyring import Keyring
-from sigverify.policyfile.loader import LoadedPolicy
 from tests.support.fixtures import keyring_of
 from tests.support.gpgfactory import GeneratedKey, GpgFactory, KeySpec, atomic_payload
 
@@ -60,8 +59,7 @@ def backend(keyring: Keyring) -> Iterator[GnuPGBackend]:
 
 
 def verifier_for(policy: Policy, keyring: Keyring, backend: GnuPGBackend) -> Verifier:
-    loaded = LoadedPolicy(policy, keyring, "test-policy.yaml", "sigverify", "rev-1")
-    return Verifier(loaded, backend, clock=now)
+    return Verifier(policy, backend, revision="rev-1", clock=now)
 
 
 def acme_policy(keys: dict[str, GeneratedKey], **signed_by: object) -> Policy:

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sigverify.engine.verifier import Verifier, make_backend
+from sigverify.engine.verifier import Verifier
 from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.imageapi.store.seed import load_paths
+from sigverify.policyfile.holder import verifier_for
 from sigverify.policyfile.loader import load_policy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,4 +67,4 @@ def seeded_store(path: Path) -> ImageStore:
 
 def demo_verifier(clock: Clock, policy: Path = DEMO_POLICY) -> Verifier:
     loaded = load_policy(policy, keys_dir=KEYS if policy == DEMO_POLICY else None)
-    return Verifier(loaded, make_backend("auto", loaded.keyring), clock=clock)
+    return verifier_for(loaded, "auto", clock=clock)

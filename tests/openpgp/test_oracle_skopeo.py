@@ -22,7 +22,6 @@ from sigverify.engine.verifier import Verifier, make_backend
 from sigverify.objects.documents import load_document
 from sigverify.objects.types import Image
 from sigverify.openpgp.keyring import Keyring
-from sigverify.policyfile.loader import LoadedPolicy
 from tests.support.fixtures import SKOPEO_TESTING_KEY_FINGERPRINT, keyring_of
 from tests.support.gpgfactory import GeneratedKey, GpgFactory, KeySpec, atomic_payload
 
@@ -49,10 +48,9 @@ def engine_accepts(case: Case, backend_name: str) -> bool:
     policy = Policy(
         default=(SignedBy(frozenset({case.policy_fingerprint}), case.identity),), scopes={}
     )
-    loaded = LoadedPolicy(policy, case.keyring, "oracle", "sigverify", "oracle")
     backend = make_backend(backend_name, case.keyring)
     try:
-        verifier = Verifier(loaded, backend)
+        verifier = Verifier(policy, backend, revision="oracle")
         document = load_document(
             {
                 "kind": "Image",
