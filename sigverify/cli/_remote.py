@@ -15,9 +15,7 @@ from typing import Any
 
 from sigverify.engine.verifier import Verifier
 from sigverify.errors import ClusterError, InputError
-from sigverify.imageapi.openshift import ClusterOptions, connect
 from sigverify.imageapi.protocol import ImageAPI
-from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.limits import MAX_DOCUMENT_BYTES
 from sigverify.objects.documents import load_document
 from sigverify.objects.types import Image, ImageStreamImage
@@ -27,7 +25,6 @@ from sigverify.writeback.writer import ConditionWriter, recorded_summary
 __all__ = [
     "StreamImageRef",
     "fetch_image",
-    "open_image_api",
     "parse_stream_image_ref",
     "verify_locally",
     "verify_via_service",
@@ -50,14 +47,6 @@ def parse_stream_image_ref(text: str) -> StreamImageRef:
     if not (slash and at and namespace and stream and digest) or "@" in digest or "/" in name:
         raise InputError(f"{text!r} is not NAMESPACE/STREAM@DIGEST (e.g. demo/app@sha256:…)")
     return StreamImageRef(namespace, name)
-
-
-def open_image_api(
-    *, kubeconfig: str | None, context: str | None, store: str | None, timeout: float
-) -> ImageAPI:
-    if store is not None:
-        return ImageStore(store)
-    return connect(ClusterOptions(kubeconfig=kubeconfig, context=context, timeout=timeout))
 
 
 def fetch_image(api: ImageAPI, ref: StreamImageRef) -> Image:

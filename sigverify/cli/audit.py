@@ -28,9 +28,10 @@ from sigverify.cli._common import (
     build_verifier,
     handle_errors,
 )
-from sigverify.cli._remote import open_image_api
 from sigverify.engine.verifier import Verifier
 from sigverify.errors import InputError, NotFoundError
+from sigverify.imageapi.factory import open_image_api
+from sigverify.imageapi.options import ClusterOptions, ImageSource
 from sigverify.imageapi.protocol import ImageAPI, JSONObject, Page
 from sigverify.objects.documents import load_document
 from sigverify.objects.types import Image
@@ -175,12 +176,13 @@ def _open_api(
     if store is not None and (kubeconfig is not None or context is not None):
         raise InputError("give either --store or --kubeconfig/--context, not both")
     if kubeconfig is not None or context is not None:
-        return open_image_api(kubeconfig=kubeconfig, context=context, store=None, timeout=timeout)
+        cluster = ClusterOptions(kubeconfig=kubeconfig, context=context, timeout=timeout)
+        return open_image_api(ImageSource(cluster=cluster))
     path = store if store is not None else Settings().store
     # Read-only: opening a missing file would create an empty store.
     if not Path(path).is_file():
         raise InputError(f"--store {path}: no such store file")
-    return open_image_api(kubeconfig=None, context=None, store=path, timeout=timeout)
+    return open_image_api(ImageSource(store=path))
 
 
 @click.command("audit")

@@ -18,7 +18,7 @@ from sigverify.cli._settings_options import (
     settings_from,
 )
 from sigverify.errors import SigverifyError
-from sigverify.imageapi.factory import image_api_from_settings
+from sigverify.imageapi.factory import image_source, open_image_api
 from sigverify.policyfile.holder import PolicyHolder
 from sigverify.writeback.reconciler import PassSummary, Reconciler
 
@@ -59,7 +59,8 @@ def command(
     if page_size is not None:
         flags["reconcile_page_size"] = page_size
     settings = settings_from(flags)
-    api, kind = image_api_from_settings(settings)
+    source = image_source(settings)
+    api, kind = open_image_api(source), source.kind
     holder = PolicyHolder(
         settings.policy,
         settings.keys,

@@ -82,9 +82,9 @@ def command(ready_file: str | None, show_settings: bool, **flags: Any) -> None:
     )
     if settings.uses_cluster:
         # Bad credentials settings fail here, once, not in a crash loop of every worker.
-        from sigverify.imageapi.factory import image_api_from_settings
+        from sigverify.imageapi.factory import image_source, open_image_api
 
-        image_api_from_settings(settings)
+        open_image_api(image_source(settings))
     else:
         _seed_if_empty(settings)
     # Multiprocess metrics: must be set before prometheus_client is imported anywhere.

@@ -20,7 +20,6 @@ from sigverify.cli._common import (
     handle_errors,
 )
 from sigverify.cli._remote import (
-    open_image_api,
     parse_stream_image_ref,
     verify_locally,
     verify_via_service,
@@ -28,6 +27,8 @@ from sigverify.cli._remote import (
 from sigverify.core.conditions import apply_verdict
 from sigverify.core.verdict import ImageVerdict
 from sigverify.errors import InputError
+from sigverify.imageapi.factory import open_image_api
+from sigverify.imageapi.options import ClusterOptions, ImageSource
 from sigverify.objects.documents import dump_document, read_document_file
 from sigverify.objects.types import Image, ImageStreamImage
 from sigverify.render import verdict_json_to_text, verdict_to_json, verdict_to_text
@@ -217,7 +218,13 @@ def _verify_reference(
             server, ref, expected_identity=expected_identity, record=record, timeout=timeout
         )
     assert policy is not None
-    api = open_image_api(kubeconfig=kubeconfig, context=context, store=store, timeout=timeout)
+    api = open_image_api(
+        ImageSource(store=store)
+        if store is not None
+        else ImageSource(
+            cluster=ClusterOptions(kubeconfig=kubeconfig, context=context, timeout=timeout)
+        )
+    )
     verifier = build_verifier(policy, keys, backend)
     try:
         return verify_locally(

@@ -1,32 +1,71 @@
-"""The image API the settings name: an OpenShift cluster, or the embedded store."""
+"""The one place that chooses and opens the image API: a cluster, or the embedded store."""
 
 from __future__ import annotations
 
-from sigverify.imageapi.openshift import ClusterOptions, connect
+from typing import Protocol
+
+from sigverify.imageapi.options import ClusterOptions, ImageSource
 from sigverify.imageapi.protocol import ImageAPI
-from sigverify.imageapi.store.image_store import ImageStore
-from sigverify.settings import Settings
 
-__all__ = ["cluster_options", "image_api_from_settings"]
+__all__ = ["ImageAPISettings", "image_source", "open_image_api"]
 
 
-def cluster_options(settings: Settings) -> ClusterOptions:
-    return ClusterOptions(
-        kubeconfig=settings.kubeconfig,
-        context=settings.context,
-        server=settings.server,
-        token=settings.token,
-        token_file=settings.token_file,
-        ca_file=settings.ca_file,
-        insecure_skip_tls_verify=settings.insecure_skip_tls_verify,
-        in_cluster=settings.in_cluster,
-        timeout=settings.api_timeout_seconds,
-        connect_timeout=settings.api_connect_timeout_seconds,
+class ImageAPISettings(Protocol):
+    """The settings the choice reads (:class:`sigverify.settings.Settings` has them)."""
+
+    @property
+    def store(self) -> str: ...
+    @property
+    def kubeconfig(self) -> str | None: ...
+    @property
+    def context(self) -> str | None: ...
+    @property
+    def server(self) -> str | None: ...
+    @property
+    def token(self) -> str | None: ...
+    @property
+    def token_file(self) -> str | None: ...
+    @property
+    def ca_file(self) -> str | None: ...
+    @property
+    def insecure_skip_tls_verify(self) -> bool: ...
+    @property
+    def in_cluster(self) -> bool: ...
+    @property
+    def api_timeout_seconds(self) -> float: ...
+    @property
+    def api_connect_timeout_seconds(self) -> float: ...
+    @property
+    def uses_cluster(self) -> bool: ...
+
+
+def image_source(settings: ImageAPISettings) -> ImageSource:
+    """The cluster the settings name, else their embedded store file."""
+    if not settings.uses_cluster:
+        return ImageSource(store=settings.store)
+    return ImageSource(
+        cluster=ClusterOptions(
+            kubeconfig=settings.kubeconfig,
+            context=settings.context,
+            server=settings.server,
+            token=settings.token,
+            token_file=settings.token_file,
+            ca_file=settings.ca_file,
+            insecure_skip_tls_verify=settings.insecure_skip_tls_verify,
+            in_cluster=settings.in_cluster,
+            timeout=settings.api_timeout_seconds,
+            connect_timeout=settings.api_connect_timeout_seconds,
+        )
     )
 
 
-def image_api_from_settings(settings: Settings) -> tuple[ImageAPI, str]:
-    """The image API and its kind (``"openshift"`` or ``"embedded"``)."""
-    if settings.uses_cluster:
-        return connect(cluster_options(settings)), "openshift"
-    return ImageStore(settings.store), "embedded"
+def open_image_api(source: ImageSource) -> ImageAPI:
+    """Open the source; only the adapter it names is imported (kubernetes is heavy)."""
+    if source.cluster is not None:
+        from sigverify.imageapi.openshift import connect
+
+        return connect(source.cluster)
+    assert source.store is not None
+    from sigverify.imageapi.store.image_store import ImageStore
+
+    return ImageStore(source.store)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -42,6 +41,11 @@ from sigverify.imageapi.errors import (
     NotFoundError,
     UnauthorizedError,
 )
+from sigverify.imageapi.options import (
+    DEFAULT_CONNECT_TIMEOUT_SECONDS,
+    DEFAULT_TIMEOUT_SECONDS,
+    ClusterOptions,
+)
 from sigverify.imageapi.protocol import JSONObject, Page
 
 __all__ = [
@@ -54,31 +58,9 @@ __all__ = [
 ]
 
 API = "/apis/image.openshift.io/v1"
-#: Seconds to wait for a TCP/TLS connection to the API server.
-DEFAULT_CONNECT_TIMEOUT_SECONDS = 5.0
-#: Seconds to wait for the answer to one request.
-DEFAULT_TIMEOUT_SECONDS = 30.0
 #: Largest response body read (a page of a list included), in bytes.
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 _PATH_SAFE = "@:"
-
-
-@dataclass(frozen=True)
-class ClusterOptions:
-    """How to reach a cluster. The first that applies wins: ``server`` (+ ``token``), then
-    ``in_cluster`` (or no kubeconfig and ``KUBERNETES_SERVICE_HOST`` set), then the kubeconfig
-    (``kubeconfig`` or ``$KUBECONFIG`` or ``~/.kube/config``) and its ``context``."""
-
-    kubeconfig: str | None = None
-    context: str | None = None
-    server: str | None = None
-    token: str | None = None
-    token_file: str | None = None
-    ca_file: str | None = None
-    insecure_skip_tls_verify: bool = False
-    in_cluster: bool = False
-    timeout: float = DEFAULT_TIMEOUT_SECONDS
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_SECONDS
 
 
 def _configuration(options: ClusterOptions) -> Any:

@@ -15,7 +15,7 @@ from sigverify.admission.controller import AdmissionController
 from sigverify.core.verdict import ImageVerdict
 from sigverify.engine.cache import VerdictCache
 from sigverify.errors import SigverifyError
-from sigverify.imageapi.factory import image_api_from_settings
+from sigverify.imageapi.factory import image_source, open_image_api
 from sigverify.imageapi.protocol import ImageAPI
 from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.imageapi.store.rest import create_rest_blueprint
@@ -64,8 +64,9 @@ def create_app(
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     if api is None:
-        api, kind = image_api_from_settings(settings)
-        api_kind = api_kind or kind
+        source = image_source(settings)
+        api = open_image_api(source)
+        api_kind = api_kind or source.kind
     service_metrics = metrics or ServiceMetrics()
     holder = PolicyHolder(
         settings.policy,
