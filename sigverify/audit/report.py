@@ -42,6 +42,8 @@ UNKNOWN_KEY_NOTE = "key IDs as the signatures claim them: unverified"
 
 # Signature reasons that the engine gives only after the scope's signedBy named the signer
 # (engine._judge_signature checks reject, then the trusted keys, then digest and identity).
+# A signature that one signedBy accepted (``requirement`` set) also shows its key trusted
+# there, whatever another, unmet signedBy of the scope made its reason.
 _KEY_TRUSTED_THERE = frozenset({Reason.TRUSTED, Reason.DIGEST_MISMATCH, Reason.IDENTITY_MISMATCH})
 # ... and those that say the scope does not trust it (or trusts nothing at all).
 _KEY_NOT_TRUSTED_THERE = frozenset({Reason.UNTRUSTED_KEY, Reason.REJECTED})
@@ -286,7 +288,7 @@ class AuditAccumulator:
             )
             entry.images.add(verdict.image)
             entry.scope_images.setdefault(verdict.scope, set()).add(verdict.image)
-            if signature.reason in _KEY_TRUSTED_THERE:
+            if signature.requirement is not None or signature.reason in _KEY_TRUSTED_THERE:
                 entry.scope_trust[verdict.scope] = True
             elif signature.reason in _KEY_NOT_TRUSTED_THERE:
                 entry.scope_trust.setdefault(verdict.scope, False)

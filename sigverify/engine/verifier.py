@@ -9,7 +9,7 @@ every decision; :meth:`Verifier.require_trusted` is the raising gate beside it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sigverify.core.claims import ClaimsError, SignedClaims, parse_claims
@@ -102,6 +102,18 @@ class _Checked:
     signed_reference: DockerReference | None = None
 
 
+@dataclass(frozen=True)
+class _Judgement:
+    """How one requirement judged the image, and how the image's message words a failure."""
+
+    result: RequirementResult
+    reason: Reason
+    #: The image message names the requirement (a signedBy that saw signatures).
+    named: bool = False
+    #: Words between the requirement's name and its message in the image message.
+    preface: str = ""
+
+
 class Verifier:
     """Verifies Images against one policy with one backend.
 
@@ -162,11 +174,18 @@ class Verifier:
                 path="signatures",
             )
         checked = [self._check(sig, image.name, reference, match, now) for sig in signatures]
-        results = tuple(
+        judgements = tuple(
             self._judge(req, checked, image.name, reference) for req in match.requirements
         )
-        trusted = all(r.satisfied for r, _ in results)
-        reason, message = self._summary(results, checked, match, reference)
+        trusted = all(j.result.satisfied for j in judgements)
+        if not trusted:
+            unmet = next(
+                (req, j)
+                for req, j in zip(match.requirements, judgements, strict=True)
+                if not j.result.satisfied
+            )
+            checked = self._unmet(unmet[1], unmet[0], checked, image.name, reference)
+        reason, message = self._summary(judgements, match, reference)
         return ImageVerdict(
             image=image.name,
             reference=str(reference),
@@ -175,7 +194,7 @@ class Verifier:
             reason=reason,
             message=message,
             signatures=tuple(c.verdict for c in checked),
-            requirements=tuple(r for r, _ in results),
+            requirements=tuple(j.result for j in judgements),
             verified_at=now,
         )
 
@@ -292,41 +311,82 @@ class Verifier:
 
     # -- the image ----------------------------------------------------------------------
 
+    @staticmethod
+    def _against(
+        requirement: SignedBy,
+        checked: _Checked,
+        image_digest: str,
+        reference: DockerReference,
+    ) -> tuple[Reason, str]:
+        """How one signature fares against one ``signedBy``: ``Trusted`` if it passes it.
+
+        Each requirement judges every signature on its own (containers/image
+        ``policy_eval_signedby.go``): a key that another requirement of the scope trusts is,
+        for this one, an untrusted key.
+        """
+        verdict, signed_reference = checked.verdict, checked.signed_reference
+        signer, claims = verdict.signer, verdict.claims
+        if signer is None or claims is None or signed_reference is None:
+            return verdict.reason, verdict.message  # never verified, or no valid claims
+        if signer.fingerprint not in requirement.fingerprints:
+            return (
+                Reason.UNTRUSTED_KEY,
+                f"signed by {_who(signer)}, a key this requirement does not trust",
+            )
+        if not verdict.digest_matches:
+            return (
+                Reason.DIGEST_MISMATCH,
+                f"signed by {_who(signer)} for manifest {claims.manifest_digest}, "
+                f"not for this image {image_digest}",
+            )
+        if not requirement.identity.matches(reference, signed_reference):
+            return (
+                Reason.IDENTITY_MISMATCH,
+                f"signed by {_who(signer)} for {claims.docker_reference}, which "
+                f"{requirement.identity.describe()} does not accept for {reference}",
+            )
+        return Reason.TRUSTED, f"signed by {_who(signer)} for {claims.docker_reference}"
+
     def _judge(
         self,
         requirement: Requirement,
         checked: list[_Checked],
         image_digest: str,
         reference: DockerReference,
-    ) -> tuple[RequirementResult, Reason]:
+    ) -> _Judgement:
         description = requirement.describe()
         if isinstance(requirement, InsecureAcceptAnything):
-            return RequirementResult(description, True, "accepts any image"), Reason.ACCEPTED
+            return _Judgement(
+                RequirementResult(description, True, "accepts any image"), Reason.ACCEPTED
+            )
         if isinstance(requirement, Reject):
-            return RequirementResult(description, False, "rejects every image"), Reason.REJECTED
+            return _Judgement(
+                RequirementResult(description, False, "rejects every image"), Reason.REJECTED
+            )
         if isinstance(requirement, Unsupported):
-            return RequirementResult(description, False, requirement.reason), Reason.REJECTED
+            return _Judgement(
+                RequirementResult(description, False, requirement.reason), Reason.REJECTED
+            )
         if not checked:
-            return (
+            return _Judgement(
                 RequirementResult(
                     description, False, "A signature was required, but no signature exists"
                 ),
                 Reason.NOT_SIGNED,
             )
+        outcomes = [self._against(requirement, c, image_digest, reference) for c in checked]
         signers = {
             c.verdict.signer.fingerprint
-            for c in checked
-            if c.verdict.signer is not None
-            and c.signed_reference is not None
-            and c.verdict.digest_matches
-            and c.verdict.signer.fingerprint in requirement.fingerprints
-            and requirement.identity.matches(reference, c.signed_reference)
+            for c, (reason, _) in zip(checked, outcomes, strict=True)
+            if reason is Reason.TRUSTED and c.verdict.signer is not None
         }
         if len(signers) >= requirement.min_signers:
             keys = _key_list(frozenset(signers))
-            return RequirementResult(description, True, f"signed by {keys}"), Reason.TRUSTED
-        if requirement.min_signers > 1 and signers:
-            return (
+            return _Judgement(
+                RequirementResult(description, True, f"signed by {keys}"), Reason.TRUSTED
+            )
+        if signers:
+            return _Judgement(
                 RequirementResult(
                     description,
                     False,
@@ -334,29 +394,82 @@ class Verifier:
                     f"{len(signers)}: {_key_list(frozenset(signers))}",
                 ),
                 Reason.NOT_ENOUGH_SIGNERS,
+                named=True,
             )
-        reasons = "; ".join(f"{c.verdict.name}: {c.verdict.message}" for c in checked)
-        best = max(checked, key=lambda c: _PROGRESS.get(c.verdict.reason, 0))
-        return (
+        # No signature passes: the requirement's reason is that of the signature that got
+        # furthest *against this requirement*, never a reason another requirement gave.
+        reasons = "; ".join(
+            f"{c.verdict.name}: {message}"
+            for c, (_, message) in zip(checked, outcomes, strict=True)
+        )
+        best = max((reason for reason, _ in outcomes), key=lambda r: _PROGRESS.get(r, 0))
+        which = "this key" if len(requirement.fingerprints) == 1 else "any of these keys"
+        return _Judgement(
             RequirementResult(
                 description, False, f"None of the signatures were accepted, reasons: {reasons}"
             ),
-            best.verdict.reason,
+            best,
+            named=True,
+            preface=f"no accepted signature by {which}; ",
         )
+
+    def _unmet(
+        self,
+        judgement: _Judgement,
+        requirement: Requirement,
+        checked: list[_Checked],
+        image_digest: str,
+        reference: DockerReference,
+    ) -> list[_Checked]:
+        """Signatures as the image's verdict reports them once ``requirement`` is unmet.
+
+        A signature that passed its own ``signedBy`` is not trusted when the image is not:
+        the ``Trusted`` condition written for it must not tell a reader that the image is
+        (OpenShift readers take Trusted+ForImage on any signature as "signed and verified").
+        It takes its own reason against the unmet requirement.
+        """
+        out = []
+        for c in checked:
+            if not c.verdict.trusted:
+                out.append(c)
+                continue
+            # Only a signedBy can be unmet while a signature is trusted: a reject or an
+            # unsupported requirement makes every signature Rejected.
+            reason, message = judgement.reason, judgement.result.message
+            if isinstance(requirement, SignedBy):
+                against = self._against(requirement, c, image_digest, reference)
+                if against[0] is not Reason.TRUSTED:  # else: it counts, but too few others do
+                    reason, message = against
+            verdict = replace(
+                c.verdict,
+                trusted=False,
+                reason=reason,
+                message=(
+                    f"{c.verdict.message}; but the image also needs "
+                    f"{judgement.result.requirement}: {message}"
+                ),
+            )
+            out.append(_Checked(verdict, c.signed_reference))
+        return out
 
     @staticmethod
     def _summary(
-        results: tuple[tuple[RequirementResult, Reason], ...],
-        checked: list[_Checked],
+        judgements: tuple[_Judgement, ...],
         match: ScopeMatch,
         reference: DockerReference,
     ) -> tuple[Reason, str]:
-        failing = [(r, reason) for r, reason in results if not r.satisfied]
+        failing = [j for j in judgements if not j.result.satisfied]
         if failing:
-            result, reason = failing[0]
-            return reason, f"{reference} is not trusted (scope {match.label}): {result.message}"
-        if any(reason is Reason.TRUSTED for _, reason in results):
-            details = "; ".join(r.message for r, reason in results if reason is Reason.TRUSTED)
+            first = failing[0]
+            # A signedBy that saw signatures names itself: with several in one scope, which
+            # one is unmet is the whole story.
+            named = f"{first.result.requirement}: {first.preface}" if first.named else ""
+            return (
+                first.reason,
+                f"{reference} is not trusted (scope {match.label}): {named}{first.result.message}",
+            )
+        if any(j.reason is Reason.TRUSTED for j in judgements):
+            details = "; ".join(j.result.message for j in judgements if j.reason is Reason.TRUSTED)
             return Reason.TRUSTED, f"{reference} is trusted (scope {match.label}): {details}"
         return (
             Reason.ACCEPTED,
