@@ -11,11 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
 
 from sigverify.core.verdict import ImageVerdict, Reason, SignatureVerdict, Signer
-from sigverify.objects.schemas import dump_model
 from sigverify.objects.types import (
     Image,
     ImageSignature,
@@ -31,8 +29,8 @@ __all__ = [
     "TRUSTED",
     "apply_verdict",
     "describe_user_id",
-    "needs_write",
     "validate_signature",
+    "whole_seconds",
 ]
 
 TRUSTED = "Trusted"
@@ -51,7 +49,7 @@ _USER_ID = re.compile(
 _ZERO_TIME = datetime(1, 1, 1, tzinfo=UTC)
 
 
-def _whole_seconds(value: datetime) -> datetime:
+def whole_seconds(value: datetime) -> datetime:
     """metav1.Time precision, in UTC: the value that will read back from the cluster."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
@@ -158,7 +156,7 @@ def _conditions(
 
 def _created(verdict: SignatureVerdict) -> datetime | None:
     if verdict.signature_created is not None:
-        return _whole_seconds(verdict.signature_created)
+        return whole_seconds(verdict.signature_created)
     if verdict.claims is not None and verdict.claims.timestamp is not None:
         try:
             return datetime.fromtimestamp(verdict.claims.timestamp, UTC)
@@ -207,7 +205,7 @@ def apply_verdict(image: Image, verdict: ImageVerdict, now: datetime) -> Image:
     untouched, and nothing is ever removed. ``now`` becomes ``lastProbeTime`` (and
     ``lastTransitionTime`` where a status changed or a condition is new).
     """
-    now = _whole_seconds(now)
+    now = whole_seconds(now)
     verdicts: dict[str, SignatureVerdict] = {}
     for signature_verdict in verdict.signatures:
         verdicts.setdefault(signature_verdict.name, signature_verdict)
@@ -289,41 +287,3 @@ def validate_signature(signature: ImageSignature) -> list[str]:
         if signature.issued_to is not None:
             problems.append(f"issuedTo: {unknown_state}")
     return problems
-
-
-# --- write decisions ------------------------------------------------------------------------
-
-
-def _without_probe_times(document: dict[str, Any]) -> dict[str, Any]:
-    for signature in document.get("signatures") or ():
-        if isinstance(signature, dict):
-            for condition in signature.get("conditions") or ():
-                if isinstance(condition, dict):
-                    condition.pop("lastProbeTime", None)
-    return document
-
-
-def needs_write(before: Image, after: Image, *, probe_interval: timedelta, now: datetime) -> bool:
-    """Whether ``after`` is worth a PUT: a real change, or probe times that have gone stale.
-
-    True when anything other than ``lastProbeTime`` differs, or when a condition whose probe
-    time was refreshed had last been probed at least ``probe_interval`` before ``now`` (or
-    never). A reconciler that re-verifies often thus writes only when something changed or
-    once per interval, not on every pass.
-    """
-    if _without_probe_times(dump_model(before)) != _without_probe_times(dump_model(after)):
-        return True
-    now = _whole_seconds(now)
-    for signature in after.signatures:
-        previous_signature = before.signature(signature.name)
-        for condition in signature.conditions:
-            previous = previous_signature.condition(condition.type) if previous_signature else None
-            if previous is None:
-                return True
-            if previous.last_probe_time == condition.last_probe_time:
-                continue  # not touched
-            if previous.last_probe_time is None:
-                return True
-            if now - previous.last_probe_time >= probe_interval:
-                return True
-    return False

@@ -2,42 +2,8 @@
 
 Reading and writing is lossless: ``dump_document(load_document(doc)) == doc`` for every
 document that loads, unknown members included, so an Image update never drops data.
+
+Import from the modules: :mod:`~sigverify.objects.types` holds the plain dataclasses (no
+framework; the core uses them), :mod:`~sigverify.objects.documents` reads and writes
+documents (marshmallow, at the edges only).
 """
-
-from __future__ import annotations
-
-from sigverify.objects.documents import (
-    DocumentError,
-    dump_document,
-    load_document,
-    parse_document_bytes,
-    read_document_file,
-)
-from sigverify.objects.types import (
-    Image,
-    ImageLayer,
-    ImageManifest,
-    ImageSignature,
-    ImageStreamImage,
-    ObjectMeta,
-    SignatureCondition,
-    SignatureIssuer,
-    SignatureSubject,
-)
-
-__all__ = [
-    "DocumentError",
-    "Image",
-    "ImageLayer",
-    "ImageManifest",
-    "ImageSignature",
-    "ImageStreamImage",
-    "ObjectMeta",
-    "SignatureCondition",
-    "SignatureIssuer",
-    "SignatureSubject",
-    "dump_document",
-    "load_document",
-    "parse_document_bytes",
-    "read_document_file",
-]

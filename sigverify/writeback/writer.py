@@ -8,7 +8,7 @@ read-modify-write under optimistic concurrency:
 2. verify it, and apply the verdict to it (:func:`sigverify.core.conditions.apply_verdict`
    touches only the judged signatures' conditions and claims; every other member is kept);
 3. skip the write unless something changed or the probe times are older than the probe
-   interval (:func:`~sigverify.core.conditions.needs_write`: no write storms);
+   interval (:func:`needs_write`: no write storms);
 4. PUT it with the ``resourceVersion`` read. On a conflict, read again, verify again only
    if the signatures or the reference changed, re-apply, and retry, a bounded number of
    times with a short jittered backoff.
@@ -21,13 +21,14 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
-from sigverify.core.conditions import apply_verdict, needs_write
+from sigverify.core.conditions import apply_verdict, whole_seconds
 from sigverify.core.verdict import ImageVerdict
 from sigverify.errors import ClusterError, ConflictError, InputError, NotFoundError
 from sigverify.imageapi.protocol import ImageAPI, JSONObject
 from sigverify.objects.documents import dump_document, load_document
+from sigverify.objects.schemas import dump_model
 from sigverify.objects.types import Image
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "ImageVerifier",
     "Recorded",
     "WriteConflictError",
+    "needs_write",
     "recorded_summary",
 ]
 
@@ -45,6 +47,41 @@ DEFAULT_MAX_ATTEMPTS = 5
 #: How old probe times may get before an unchanged verdict is written again.
 DEFAULT_PROBE_INTERVAL = timedelta(minutes=10)
 _BACKOFF_CAP_SECONDS = 1.0
+
+
+def _without_probe_times(document: dict[str, Any]) -> dict[str, Any]:
+    for signature in document.get("signatures") or ():
+        if isinstance(signature, dict):
+            for condition in signature.get("conditions") or ():
+                if isinstance(condition, dict):
+                    condition.pop("lastProbeTime", None)
+    return document
+
+
+def needs_write(before: Image, after: Image, *, probe_interval: timedelta, now: datetime) -> bool:
+    """Whether ``after`` is worth a PUT: a real change, or probe times that have gone stale.
+
+    True when anything other than ``lastProbeTime`` differs, or when a condition whose probe
+    time was refreshed had last been probed at least ``probe_interval`` before ``now`` (or
+    never). A reconciler that re-verifies often thus writes only when something changed or
+    once per interval, not on every pass.
+    """
+    if _without_probe_times(dump_model(before)) != _without_probe_times(dump_model(after)):
+        return True
+    now = whole_seconds(now)
+    for signature in after.signatures:
+        previous_signature = before.signature(signature.name)
+        for condition in signature.conditions:
+            previous = previous_signature.condition(condition.type) if previous_signature else None
+            if previous is None:
+                return True
+            if previous.last_probe_time == condition.last_probe_time:
+                continue  # not touched
+            if previous.last_probe_time is None:
+                return True
+            if now - previous.last_probe_time >= probe_interval:
+                return True
+    return False
 
 
 class ImageVerifier(Protocol):

@@ -15,12 +15,12 @@ from sigverify.core.claims import SignedClaims
 from sigverify.core.conditions import (
     apply_verdict,
     describe_user_id,
-    needs_write,
     validate_signature,
 )
 from sigverify.core.verdict import ImageVerdict, Reason, SignatureVerdict, Signer
 from sigverify.objects.schemas import dump_model, load_image
 from sigverify.objects.types import Image, ImageSignature
+from sigverify.writeback.writer import needs_write
 from tests.objects import strategies
 
 DIGEST = "sha256:" + "ab" * 32
