@@ -2,11 +2,12 @@
 
 Faces map each class to an outcome exactly once: the CLI to an exit code, the HTTP API to a
 status. Low-level exceptions are wrapped at the boundary with ``raise ... from exc``.
+
+A leaf: this module imports nothing of the project. The refusal of one signature blob, which
+carries a reason code, is :class:`sigverify.core.verdict.SignatureRejected`, beside the codes.
 """
 
 from __future__ import annotations
-
-from sigverify.core.verdict import Reason
 
 __all__ = [
     "BackendError",
@@ -15,7 +16,6 @@ __all__ = [
     "InputError",
     "NotFoundError",
     "PolicyError",
-    "SignatureRejected",
     "SigverifyError",
     "UntrustedImage",
 ]
@@ -43,19 +43,6 @@ class PolicyError(SigverifyError):
 
 class BackendError(SigverifyError):
     """The verification machinery itself failed (gpg missing, timed out, crashed)."""
-
-
-class SignatureRejected(SigverifyError):
-    """One signature blob was not accepted. ``reason`` is the stable reason code.
-
-    ``key_id`` (UnknownKey only) is the 64-bit key ID, 16 upper-case hex, that the blob names
-    as its issuer: an unauthenticated claim, for reports ("signed by unknown 0x…").
-    """
-
-    def __init__(self, reason: Reason, message: str, *, key_id: str | None = None) -> None:
-        self.reason = reason
-        self.key_id = key_id.upper()[-16:] if key_id else None
-        super().__init__(message)
 
 
 class UntrustedImage(SigverifyError):

@@ -10,11 +10,13 @@ from datetime import datetime
 from enum import StrEnum
 
 from sigverify.core.claims import SignedClaims
+from sigverify.errors import SigverifyError
 
 __all__ = [
     "ImageVerdict",
     "Reason",
     "RequirementResult",
+    "SignatureRejected",
     "SignatureVerdict",
     "Signer",
     "format_key_id",
@@ -43,6 +45,19 @@ class Reason(StrEnum):
     ACCEPTED = "Accepted"
     NOT_SIGNED = "NotSigned"
     NOT_ENOUGH_SIGNERS = "NotEnoughSigners"
+
+
+class SignatureRejected(SigverifyError):
+    """One signature blob was not accepted. ``reason`` is the stable reason code.
+
+    ``key_id`` (UnknownKey only) is the 64-bit key ID, 16 upper-case hex, that the blob names
+    as its issuer: an unauthenticated claim, for reports ("signed by unknown 0x…").
+    """
+
+    def __init__(self, reason: Reason, message: str, *, key_id: str | None = None) -> None:
+        self.reason = reason
+        self.key_id = key_id.upper()[-16:] if key_id else None
+        super().__init__(message)
 
 
 #: Reasons a backend may give when it refuses a blob before any claim is read.

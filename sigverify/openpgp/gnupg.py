@@ -15,8 +15,8 @@ from typing import Any
 
 import gnupg
 
-from sigverify.core.verdict import Reason, Signer, format_key_id
-from sigverify.errors import BackendError, SignatureRejected
+from sigverify.core.verdict import Reason, SignatureRejected, Signer, format_key_id
+from sigverify.errors import BackendError
 from sigverify.limits import GPG_TIMEOUT_SECONDS, MAX_PAYLOAD_BYTES
 from sigverify.openpgp.backend import VerifiedMessage
 from sigverify.openpgp.gpghome import GpgHome, gpg_binary, gpg_environment

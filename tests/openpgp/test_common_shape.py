@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sigverify.errors import SignatureRejected
+from sigverify.core.verdict import SignatureRejected
 from sigverify.openpgp import packets
 from tests.support import packetcraft as pc
 from tests.support.gpgfactory import GpgFactory, KeySpec, atomic_payload

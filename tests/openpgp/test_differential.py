@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from sigverify.errors import SignatureRejected
+from sigverify.core.verdict import SignatureRejected
 from sigverify.openpgp.backend import SignatureBackend
 from sigverify.openpgp.gnupg import GnuPGBackend
 from sigverify.openpgp.keyring import Keyring

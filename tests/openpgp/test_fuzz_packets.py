@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sigverify.errors import SignatureRejected
+from sigverify.core.verdict import SignatureRejected
 from sigverify.openpgp.keyring import Keyring
 from sigverify.openpgp.native import NativeBackend
 from sigverify.openpgp.packets import parse_signed_message

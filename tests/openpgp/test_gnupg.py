@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from sigverify.core.claims import parse_claims
-from sigverify.core.verdict import Reason
-from sigverify.errors import SignatureRejected
+from sigverify.core.verdict import Reason, SignatureRejected
 from sigverify.openpgp.gnupg import GnuPGBackend
 from sigverify.openpgp.keyring import Keyring
 from tests.support.fixtures import (

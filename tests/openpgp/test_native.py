@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sigverify.core.verdict import Reason
-from sigverify.errors import SignatureRejected
+from sigverify.core.verdict import Reason, SignatureRejected
 from sigverify.openpgp.backend import SignatureBackend
 from sigverify.openpgp.native import NativeBackend
 from tests.support import packetcraft as pc
