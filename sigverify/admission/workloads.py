@@ -1,6 +1,6 @@
 """Every image a workload asks for, with the JSON pointer (RFC 6901) of its ``image`` field.
 
-Pods and every pod-template owner the cluster runs pods from (domain.md §5): the template's
+Pods and every pod-template owner the cluster runs pods from (docs/domain.md §5): the template's
 pod spec is found at a fixed path per kind. All three container lists are read —
 ``containers``, ``initContainers`` and ``ephemeralContainers`` — because each runs an image.
 """

@@ -126,7 +126,7 @@ def _conditions(
         )
     else:
         image_reason, image_message = reason, message
-    # Server validation quirk (domain.md §1): Trusted, then ForImage, then anything else.
+    # Server validation quirk (docs/domain.md §1): Trusted, then ForImage, then anything else.
     written = [
         _condition(managed.get(TRUSTED), TRUSTED, _status(verdict.trusted), reason, message, now),
         _condition(

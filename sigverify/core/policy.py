@@ -2,7 +2,7 @@
 
 Semantics follow containers-policy.json(5) as implemented by containers/image
 (``signature/policy_eval.go``, ``policy_reference_match.go``,
-``docker/policyconfiguration/naming.go``); domain.md §4. Pure data and pure functions: the
+``docker/policyconfiguration/naming.go``); docs/domain.md §4. Pure data and pure functions: the
 engine evaluates signatures against these, :mod:`sigverify.policyfile.loader` builds them from
 files. Constructors validate, so an invalid policy cannot exist in memory.
 """

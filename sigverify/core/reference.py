@@ -10,7 +10,7 @@ docker/distribution (``docker/reference/{regexp,reference,normalize}.go``) and g
     tag              := [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
     digest           := algorithm ":" hex    (sha256/sha384/sha512, lower-case hex of full length)
 
-Normalisation (domain.md §3): ``busybox`` → ``docker.io/library/busybox``; ``index.docker.io``
+Normalisation (docs/domain.md §3): ``busybox`` → ``docker.io/library/busybox``; ``index.docker.io``
 → ``docker.io``; the first component is a host only if it contains ``.`` or ``:`` or is
 ``localhost``. Pure: no I/O.
 """

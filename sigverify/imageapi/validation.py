@@ -1,7 +1,7 @@
 """The image API server's checks on Images and ImageSignatures, over raw JSON objects.
 
 The embedded store applies them on every write so that a writer tested against it is held
-to what an OpenShift API server accepts (domain.md §1, openshift-apiserver
+to what an OpenShift API server accepts (docs/domain.md §1, openshift-apiserver
 ``pkg/image/apis/image/validation``). Two stages, as on the server: decoding (a member of the
 wrong JSON type is a 400 ``BadRequest``) and validation (field errors, a 422 ``Invalid``).
 """
@@ -208,7 +208,8 @@ def scan_conditions(
     ``forImageCondition.LastProbeTime`` while ``forImageCondition`` may still be nil. Any
     condition that is neither a newer ``Trusted`` nor the first ``ForImage``, met before a
     ``ForImage``, crashes the server (a 500); raised here as :class:`ConditionScanCrash`.
-    That is why writers order conditions ``Trusted``, ``ForImage``, then the rest (domain.md §1).
+    That is why writers order conditions ``Trusted``, ``ForImage``, then the rest
+    (docs/domain.md §1).
     """
     trusted: Mapping[str, Any] | None = None
     for_image: Mapping[str, Any] | None = None

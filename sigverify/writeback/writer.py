@@ -1,6 +1,6 @@
 """Condition write-back: record a verdict on the Image in the image API, losing nothing.
 
-An Image update stores exactly the signatures sent (domain.md §1), so the write is a
+An Image update stores exactly the signatures sent (docs/domain.md §1), so the write is a
 read-modify-write under optimistic concurrency:
 
 1. read the whole Image (``get_image``; never an ImageStreamImage's image, whose manifest

@@ -5,7 +5,7 @@ faithful stand-in for an OpenShift API server that the OpenShift client is teste
 
 - Objects are stored as the JSON text given (lossless: unknown members and member order
   kept) with a ``resourceVersion`` drawn from one monotonic counter, as etcd revisions are.
-- An Image update follows the server (domain.md §1, openshift-apiserver image ``strategy.go``
+- An Image update follows the server (docs/domain.md §1, openshift-apiserver image ``strategy.go``
   and ``validation.go``): the ``resourceVersion`` read is required and must be current (else
   a conflict); image metadata, layers and schema-1 signatures cannot change; every signature
   is validated; an update that changes nothing keeps the ``resourceVersion``.
