@@ -189,3 +189,16 @@ def test_importing_the_core_loads_no_framework(module: str) -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     ).stdout.strip()
     assert loaded == ""
+
+
+def test_the_readme_layout_names_every_package_and_top_level_module() -> None:
+    readme = (PACKAGE.parent / "README.md").read_text()
+    layout = readme[readme.index("## Layout") :]
+    missing = [
+        path.name
+        for path in sorted(PACKAGE.iterdir())
+        if (path.is_dir() and (path / "__init__.py").exists())
+        or (path.suffix == ".py" and path.name not in ("__main__.py",))
+        if f"{path.name}/" not in layout and path.name not in layout
+    ]
+    assert missing == []
