@@ -1,7 +1,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint typecheck unit bench clean
+.PHONY: setup run test quick lint typecheck unit bench clean
 
 setup:
 	@VENV=$(VENV) ./scripts/bootstrap
@@ -10,8 +10,12 @@ setup:
 run: setup
 	@$(BIN)/sigverify demo
 
-## test: set up, then lint, type-check and run the whole test suite
+## test: set up, then lint, type-check and run the whole test suite (full ci budgets)
 test: setup lint typecheck unit
+
+## quick: the fast tests only (no slow ones, dev budgets); see docs/testing.md
+quick:
+	$(BIN)/pytest -q -m "not slow"
 
 lint:
 	$(BIN)/ruff check sigverify tests bench
@@ -21,7 +25,7 @@ typecheck:
 	$(BIN)/mypy
 
 unit:
-	$(BIN)/pytest -q
+	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q
 
 bench: setup
 	$(BIN)/python -m bench

@@ -123,6 +123,7 @@ def test_enforce_allows_trusted_and_denies_untrusted(served: tuple[Served, Path]
     assert TOOLS in denied["status"]["message"]
 
 
+@pytest.mark.slow
 def test_warn_mode_and_exemptions_come_from_the_policy(served: tuple[Served, Path]) -> None:
     server, _ = served
     warned = admit(server, review("sandbox", TOOLS))
@@ -131,6 +132,7 @@ def test_warn_mode_and_exemptions_come_from_the_policy(served: tuple[Served, Pat
     assert admit(server, review("infra", TOOLS))["allowed"] is True
 
 
+@pytest.mark.slow
 def test_policy_reload_changes_the_admission_modes(served: tuple[Served, Path]) -> None:
     server, policy = served
     policy.write_text(
@@ -153,6 +155,7 @@ def test_a_broken_admission_section_is_a_policy_error(tmp_path: Path) -> None:
     assert admission.exempt_namespaces == frozenset({"infra"})
 
 
+@pytest.mark.slow
 def test_admissions_are_counted_in_the_service_metrics(served: tuple[Served, Path]) -> None:
     server, _ = served
     for _ in range(3):

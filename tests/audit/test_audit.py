@@ -634,6 +634,7 @@ def test_text_report(world: World) -> None:
 
 
 # -- the command, in a real subprocess ------------------------------------------------------
+# Each is a real process (about 0.7 s): the one not marked slow is the quick run's check.
 
 
 def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -667,6 +668,7 @@ def test_cli_json_exit_1_and_read_only(world: World) -> None:
     assert _objects(world.store_path) == before
 
 
+@pytest.mark.slow
 def test_cli_backends_agree(world: World) -> None:
     common = ("--policy", str(world.policy), "--store", str(world.store_path), "-o", "csv")
     native = _run(*common, "--backend", "native")
@@ -677,6 +679,7 @@ def test_cli_backends_agree(world: World) -> None:
     assert len(native.stdout.splitlines()) == 7
 
 
+@pytest.mark.slow
 def test_cli_namespace_trusted_exit_0(world: World) -> None:
     done = _run("--policy", str(world.policy), "--store", str(world.store_path), "-n", "prod")
     assert (done.returncode, done.stderr) == (0, "")
@@ -686,6 +689,7 @@ def test_cli_namespace_trusted_exit_0(world: World) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_cli_demo_policy_on_the_samples(tmp_path: Path) -> None:
     seeded_store(tmp_path / "store.db")
     done = _run("--policy", str(DEMO_POLICY), "--store", str(tmp_path / "store.db"), "-o", "csv")
@@ -697,6 +701,7 @@ def test_cli_demo_policy_on_the_samples(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_cli_failures_print_the_report_then_exit_2(tmp_path: Path) -> None:
     store = seeded_store(tmp_path / "store.db")
     store.put_object(stream("ghost", "app", {"1": [digest_of("pruned")]}))
@@ -714,6 +719,7 @@ def _garbage_store(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("case", "expected"),
     [
@@ -748,6 +754,7 @@ def test_cli_malformed_input_is_one_line_and_exit_2(
     assert not (tmp_path / "absent.db").exists()  # read-only: no empty store left behind
 
 
+@pytest.mark.slow
 def test_cli_without_store_or_cluster_uses_the_default_store_and_never_creates_it(
     tmp_path: Path,
 ) -> None:
@@ -778,6 +785,7 @@ def _kubeconfig(folder: Path, server: str) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_cli_against_a_cluster_matches_the_store(world: World, tmp_path: Path) -> None:
     policy = str(world.policy)
     from_store = _run("--policy", policy, "--store", str(world.store_path), "-o", "json")
@@ -801,6 +809,7 @@ def test_cli_against_a_cluster_matches_the_store(world: World, tmp_path: Path) -
     }
 
 
+@pytest.mark.slow
 def test_cli_unreachable_cluster_is_one_line_and_exit_2(world: World, tmp_path: Path) -> None:
     kubeconfig = _kubeconfig(tmp_path, f"http://127.0.0.1:{closed_port()}")
     done = _run("--policy", str(world.policy), "--kubeconfig", str(kubeconfig), "--timeout", "5")

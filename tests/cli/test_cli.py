@@ -45,6 +45,8 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], fragment: st
     assert "Traceback" not in result.stderr
 
 
+# Each test is a real process (about 0.7 s): the ones not marked slow are the quick
+# (-m "not slow") run's end-to-end check of the CLI.
 @pytest.mark.parametrize("backend", ["gnupg", "native"])
 def test_trusted_image_exits_0(backend: str) -> None:
     result = sigverify(
@@ -63,6 +65,7 @@ def test_untrusted_image_exits_1_with_reasons() -> None:
         assert reason in result.stdout
 
 
+@pytest.mark.slow
 def test_json_output_shape() -> None:
     result = sigverify(
         "verify", "--policy", str(DEMO_POLICY), "-f", str(UNTRUSTED), "--output", "json"
@@ -86,6 +89,7 @@ def test_json_output_shape() -> None:
     assert verdict["signatures"][1]["signer"]["keyID"] == "0x" + RELEASE_FPR[-16:]
 
 
+@pytest.mark.slow
 def test_stdin_and_yaml_input() -> None:
     as_yaml = yaml.safe_dump(json.loads(SIGNED.read_text())).encode()
     result = sigverify(
@@ -95,6 +99,7 @@ def test_stdin_and_yaml_input() -> None:
     assert json.loads(result.stdout)["trusted"] is True
 
 
+@pytest.mark.slow
 def test_expected_identity_changes_the_scope() -> None:
     result = sigverify(
         "verify",
@@ -130,6 +135,7 @@ def _strip_recorded(document: dict[str, Any]) -> dict[str, Any]:
     return stripped
 
 
+@pytest.mark.slow
 def test_write_records_conditions_and_keeps_everything_else(tmp_path: Path) -> None:
     out = tmp_path / "written.json"
     result = sigverify(
@@ -159,6 +165,7 @@ def test_write_records_conditions_and_keeps_everything_else(tmp_path: Path) -> N
     assert condition["lastProbeTime"].endswith("Z") and len(condition["lastProbeTime"]) == 20
 
 
+@pytest.mark.slow
 def test_write_to_stdout_sends_the_report_to_stderr() -> None:
     result = sigverify("verify", "--policy", str(DEMO_POLICY), "-f", str(SIGNED), "--write", "-")
     assert result.returncode == 0
@@ -167,6 +174,7 @@ def test_write_to_stdout_sends_the_report_to_stderr() -> None:
     assert result.stderr.startswith("TRUSTED  ")
 
 
+@pytest.mark.slow
 def test_rewriting_keeps_the_transition_time(tmp_path: Path) -> None:
     first = tmp_path / "first.json"
     assert (
@@ -190,6 +198,7 @@ def test_rewriting_keeps_the_transition_time(tmp_path: Path) -> None:
     assert after["lastTransitionTime"] == "2020-01-01T00:00:00Z"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [
@@ -231,6 +240,7 @@ def test_malformed_documents_exit_2(tmp_path: Path, content: bytes, fragment: st
     assert_one_line_error(result, fragment)
 
 
+@pytest.mark.slow
 def test_oversized_document_exits_2(tmp_path: Path) -> None:
     big = tmp_path / "big.json"
     big.write_bytes(b'{"pad": "' + b"x" * (17 * 1024 * 1024) + b'"}')
@@ -245,6 +255,7 @@ def test_missing_input_file_exits_2(tmp_path: Path) -> None:
     assert_one_line_error(result, "nope.json")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("policy", "fragment"),
     [
@@ -269,18 +280,21 @@ def test_bad_policies_exit_2(tmp_path: Path, policy: str, fragment: str) -> None
     assert_one_line_error(sigverify("verify", "--policy", str(path), "-f", str(SIGNED)), fragment)
 
 
+@pytest.mark.slow
 def test_missing_policy_exits_2(tmp_path: Path) -> None:
     assert_one_line_error(
         sigverify("verify", "--policy", str(tmp_path / "none.yaml"), "-f", str(SIGNED)), "none.yaml"
     )
 
 
+@pytest.mark.slow
 def test_usage_errors_exit_2() -> None:
     assert sigverify("verify", "-f", str(SIGNED)).returncode == 2  # --policy is required
     assert sigverify("verify", "--policy", str(DEMO_POLICY), "--backend", "magic").returncode == 2
     assert sigverify("verify", "--policy", str(DEMO_POLICY), "--output", "xml").returncode == 2
 
 
+@pytest.mark.slow
 def test_containers_policy_json(tmp_path: Path) -> None:
     policy = {
         "default": [{"type": "reject"}],
@@ -302,6 +316,7 @@ def test_containers_policy_json(tmp_path: Path) -> None:
     assert sigverify("verify", "--policy", str(path), "-f", str(UNTRUSTED)).returncode == 1
 
 
+@pytest.mark.slow
 def test_demo_shows_both_outcomes() -> None:
     result = sigverify("demo")
     assert result.returncode == 0, result.stderr
@@ -309,6 +324,7 @@ def test_demo_shows_both_outcomes() -> None:
     assert "== tools-untrusted.json\nNOT TRUSTED  " in result.stdout
 
 
+@pytest.mark.slow
 def test_help_lists_the_commands() -> None:
     result = sigverify("--help")
     assert result.returncode == 0

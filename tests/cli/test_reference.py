@@ -116,6 +116,7 @@ def test_service_verifies_by_reference(served: Served) -> None:
     assert stored_conditions(served, digest_of("tools-untrusted.json")) == [[], [], []]
 
 
+@pytest.mark.slow
 def test_service_records_conditions(served: Served) -> None:
     result = run(TOOLS, "--server", served.url, "--record", "-o", "json")
     assert result.returncode == 1
@@ -127,6 +128,7 @@ def test_service_records_conditions(served: Served) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_cluster_mode_verifies_and_records_with_the_local_policy(
     served: Served, tmp_path: Path
 ) -> None:
@@ -145,12 +147,14 @@ def test_cluster_mode_verifies_and_records_with_the_local_policy(
     assert json.loads(again.stdout)["recorded"]["written"] is False
 
 
+@pytest.mark.slow
 def test_store_mode(store: Path) -> None:
     result = run(APP, "--store", str(store), "--policy", POLICY, "--record")
     assert result.returncode == 0, result.stderr
     assert "conditions written (attempts 1, conflicts 0" in result.stdout
 
 
+@pytest.mark.slow
 def test_unknown_image_is_a_clear_error(served: Served) -> None:
     missing = f"demo/nothing@{digest_of('app-signed.json')}"
     result = run(missing, "--server", served.url)
@@ -159,6 +163,7 @@ def test_unknown_image_is_a_clear_error(served: Served) -> None:
     assert '404 imagestreams.image.openshift.io "nothing" not found' in result.stderr
 
 
+@pytest.mark.slow
 def test_unreachable_service_is_a_clear_error(tmp_path: Path) -> None:
     from tests.imageapi.servers import closed_port
 
@@ -167,6 +172,7 @@ def test_unreachable_service_is_a_clear_error(tmp_path: Path) -> None:
     assert "cannot connect" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [

@@ -22,6 +22,7 @@ from sigverify.objects.schemas import dump_model, load_image
 from sigverify.objects.types import Image, ImageSignature
 from sigverify.writeback.writer import needs_write
 from tests.objects import strategies
+from tests.support.budget import examples
 
 DIGEST = "sha256:" + "ab" * 32
 SIG_A, SIG_B, SIG_C = f"{DIGEST}@a", f"{DIGEST}@b", f"{DIGEST}@c"
@@ -531,7 +532,8 @@ def judged_images(draw: st.DrawFn) -> tuple[Image, ImageVerdict]:
     return image, image_verdict(*verdicts)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(judged_images(), st.datetimes(timezones=st.just(UTC)))
 def test_apply_verdict_output_passes_server_validation(
     case: tuple[Image, ImageVerdict], now: datetime

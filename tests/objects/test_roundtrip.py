@@ -34,6 +34,7 @@ from sigverify.objects.types import (
 )
 from tests.objects import strategies
 from tests.objects.samples import DIGEST, full_image
+from tests.support.budget import examples
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SAMPLES = sorted(
@@ -231,9 +232,12 @@ def test_kind_is_inferred_by_shape_when_absent() -> None:
 
 # --- generated documents --------------------------------------------------------------------
 
-_SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+_SETTINGS = settings(
+    max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
+@pytest.mark.slow
 @_SETTINGS
 @given(strategies.images)
 def test_generated_images_round_trip(document: dict[str, Any]) -> None:
@@ -243,6 +247,7 @@ def test_generated_images_round_trip(document: dict[str, Any]) -> None:
     assert load_image(out) == image
 
 
+@pytest.mark.slow
 @_SETTINGS
 @given(strategies.stream_images)
 def test_generated_stream_images_round_trip(document: dict[str, Any]) -> None:
@@ -251,7 +256,8 @@ def test_generated_stream_images_round_trip(document: dict[str, Any]) -> None:
     assert same_text(dump_document(stream_image), document)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(strategies.images)
 def test_generated_images_round_trip_through_json_and_yaml_bytes(document: dict[str, Any]) -> None:
     document = {**document, "kind": "Image"}

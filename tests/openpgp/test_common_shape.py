@@ -20,11 +20,12 @@ from hypothesis import strategies as st
 from sigverify.core.verdict import SignatureRejected
 from sigverify.openpgp import packets
 from tests.support import packetcraft as pc
+from tests.support.budget import examples, iterations
 from tests.support.gpgfactory import GpgFactory, KeySpec, atomic_payload
 from tests.support.mutations import mutations
 
 _SETTINGS = settings(
-    max_examples=1500,
+    max_examples=examples(1500),
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -114,14 +115,16 @@ def test_every_framing_variant(containers_image_fixtures: Path) -> None:
     assert _agree(b"\xa8\x03PGP" + pc.join([ops, lit, sig])) is None  # a marker packet first
 
 
+@pytest.mark.slow
 def test_mutants_agree(containers_image_fixtures: Path, gpg_blobs: list[bytes]) -> None:
     taken = 0
     for index, blob in enumerate([*_seeds(containers_image_fixtures), *gpg_blobs]):
-        for _, mutant in mutations(blob, 200, seed=20261127 + index):
+        for _, mutant in mutations(blob, iterations(200, dev=20), seed=20261127 + index):
             taken += _agree(mutant) is not None
     assert taken > 0
 
 
+@pytest.mark.slow
 @_SETTINGS
 @given(st.data())
 def test_spliced_signature_fields(containers_image_fixtures: Path, data: st.DataObject) -> None:
@@ -137,6 +140,7 @@ def test_spliced_signature_fields(containers_image_fixtures: Path, data: st.Data
     _agree(pc.new_packet(8, pc.compressed(inner, data.draw(st.sampled_from([0, 1, 2])))))
 
 
+@pytest.mark.slow
 @_SETTINGS
 @given(st.binary(max_size=600))
 def test_random_bytes(blob: bytes) -> None:
@@ -179,6 +183,7 @@ _mpi = st.builds(
 )
 
 
+@pytest.mark.slow
 @_SETTINGS
 @given(
     st.tuples(

@@ -30,6 +30,8 @@ from tests.support.forge import Forger, subpacket
 from tests.support.gpgfactory import GeneratedKey, GpgError, GpgFactory, KeySpec, atomic_payload
 from tests.support.mutations import mutations
 
+pytestmark = pytest.mark.slow  # a corpus of thousands of blobs, each through real gpg
+
 PAYLOAD = atomic_payload(FIXTURE_MANIFEST_DIGEST, "registry.example.com/ns/app:v1")
 MUTANTS_PER_BLOB = 16
 SEED = 20240611

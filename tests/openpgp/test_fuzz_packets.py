@@ -15,11 +15,14 @@ from sigverify.openpgp.keyring import Keyring
 from sigverify.openpgp.native import NativeBackend
 from sigverify.openpgp.packets import parse_signed_message
 from tests.support import packetcraft as pc
+from tests.support.budget import examples
 from tests.support.mutations import mutations
+
+pytestmark = pytest.mark.slow
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 _SETTINGS = settings(
-    max_examples=1500,
+    max_examples=examples(1500),
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

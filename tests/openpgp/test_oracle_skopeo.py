@@ -25,6 +25,8 @@ from sigverify.openpgp.keyring import Keyring
 from tests.support.fixtures import SKOPEO_TESTING_KEY_FINGERPRINT, keyring_of
 from tests.support.gpgfactory import GeneratedKey, GpgFactory, KeySpec, atomic_payload
 
+pytestmark = pytest.mark.slow  # runs skopeo, a real process per case
+
 REFERENCE = "registry.example.com/acme/app:1.0"
 
 

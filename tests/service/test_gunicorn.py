@@ -18,6 +18,9 @@ from tests.imageapi.demo import APP, KEYS, PARTNER_ONLY_POLICY, TOOLS, seeded_st
 from tests.imageapi.servers import self_signed_certificate, serve_wsgi
 from tests.service.processes import Served, poll, serve
 
+# Real gunicorn processes; the quick run keeps tests/cli/test_reference.py's service check.
+pytestmark = pytest.mark.slow
+
 APP_PATH = f"/api/v1/namespaces/demo/imagestreamimages/app@{APP}/verification"
 TOOLS_PATH = f"/api/v1/namespaces/demo/imagestreamimages/tools@{TOOLS}/verification"
 RECORD = "?record=true"

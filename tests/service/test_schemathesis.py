@@ -20,6 +20,9 @@ from schemathesis.checks import (
 from sigverify.service.app import create_app
 from sigverify.settings import Settings
 from tests.imageapi.demo import DEMO_POLICY, KEYS, Clock, seeded_store
+from tests.support.budget import examples
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +49,7 @@ def test_the_api_keeps_to_its_openapi_document(api_schema: object) -> None:
 
         @given(case=operation.as_strategy())
         @hypothesis_settings(
-            max_examples=40,
+            max_examples=examples(40),
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
             database=None,
