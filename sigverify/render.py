@@ -16,6 +16,8 @@ def _time(value: Any) -> str | None:
 def signature_to_json(verdict: SignatureVerdict) -> dict[str, Any]:
     signer = verdict.signer
     claims = verdict.claims
+    # "source" only when the caller named one: every JSON field before it is unchanged.
+    source = {"source": verdict.source} if verdict.source is not None else {}
     return {
         "name": verdict.name,
         "trusted": verdict.trusted,
@@ -47,6 +49,7 @@ def signature_to_json(verdict: SignatureVerdict) -> dict[str, Any]:
         "identityMatches": verdict.identity_matches,
         "acceptedBy": verdict.requirement,
         "claimedKeyID": format_key_id(verdict.claimed_key_id) if verdict.claimed_key_id else None,
+        **source,
     }
 
 
@@ -101,7 +104,8 @@ def verdict_json_to_text(verdict: dict[str, Any]) -> str:
     if not signatures:
         lines.append("  (the image has no signatures)")
         return "\n".join(lines) + "\n"
-    rows = [("SIGNATURE", "TRUSTED", "FOR IMAGE", "SIGNER", "REASON")]
+    sourced = any("source" in sig for sig in signatures)
+    rows = [("SIGNATURE", "TRUSTED", "FOR IMAGE", "SIGNER", "REASON", *(["SOURCE"] * sourced))]
     for sig in signatures:
         signer = sig.get("signer") or {}
         rows.append(
@@ -111,6 +115,7 @@ def verdict_json_to_text(verdict: dict[str, Any]) -> str:
                 "yes" if sig.get("forImage") else "no",
                 str(signer.get("keyID") or "-"),
                 str(sig.get("reason")),
+                *([str(sig.get("source") or "-")] * sourced),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

@@ -115,6 +115,10 @@ class SignatureVerdict:
     #: For an UnknownKey signature: the 64-bit key ID the blob *claims* as its issuer
     #: (unauthenticated; never used for trust, only to name the key in reports).
     claimed_key_id: str | None = None
+    #: Where the signature was found: ``image`` (the Image object), ``lookaside`` or
+    #: ``registry`` (the signatures extension). Set by the caller that gathered the
+    #: signatures, never by the engine; None when the caller does not say.
+    source: str | None = None
 
     @property
     def authenticated(self) -> bool:
