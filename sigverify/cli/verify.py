@@ -19,6 +19,12 @@ from sigverify.cli._common import (
     build_verifier,
     handle_errors,
 )
+from sigverify.cli._registry import (
+    TRANSPORT,
+    registry_options,
+    sources_text,
+    verify_pull_spec,
+)
 from sigverify.cli._remote import (
     parse_stream_image_ref,
     verify_locally,
@@ -37,7 +43,7 @@ __all__ = ["command"]
 
 
 @click.command("verify")
-@click.argument("reference", required=False, metavar="[NS/STREAM@DIGEST]")
+@click.argument("reference", required=False, metavar="[NS/STREAM@DIGEST | docker://REF]")
 @click.option(
     "--policy",
     "policy",
@@ -104,8 +110,9 @@ __all__ = ["command"]
     type=click.FloatRange(0.1, 600),
     default=30.0,
     show_default=True,
-    help="Seconds to wait for the service or cluster.",
+    help="Seconds to wait for the service, cluster or registry.",
 )
+@registry_options
 @backend_option
 @handle_errors
 def command(
@@ -122,6 +129,10 @@ def command(
     store: str | None,
     record: bool,
     timeout: float,
+    registries_d: str | None,
+    authfile: str | None,
+    tls_verify: bool,
+    cert_dir: str | None,
     backend: str,
 ) -> None:
     """Verify an image's signatures against a trust policy.
@@ -131,9 +142,43 @@ def command(
     Reference mode:  sigverify verify NS/STREAM@DIGEST --server URL [--record]
                      sigverify verify NS/STREAM@DIGEST --kubeconfig F --policy P [--record]
                      sigverify verify NS/STREAM@DIGEST --store var/sigverify.db --policy P
+    Registry mode:   sigverify verify docker://HOST[:PORT]/REPO@DIGEST|:TAG --policy P
+                     [--registries-d DIR] [--authfile F] [--tls-verify=false] [--cert-dir DIR]
 
     Exit status: 0 the image is trusted, 1 it is not, 2 usage or input error.
     """
+    registry_flags = registries_d or authfile or cert_dir or not tls_verify
+    if reference is not None and reference.startswith(TRANSPORT):
+        if document is not None or write_to is not None or server or kubeconfig or store:
+            raise click.UsageError(
+                "a docker:// reference is read from its registry: drop -f, --write, "
+                "--server, --kubeconfig and --store"
+            )
+        if record:
+            raise click.UsageError("--record is not supported for docker:// references")
+        if policy is None:
+            raise click.UsageError("Missing option '--policy'.")
+        body = verify_pull_spec(
+            reference,
+            policy,
+            keys,
+            backend,
+            expected_identity,
+            registries_d=registries_d,
+            authfile=authfile,
+            tls_verify=tls_verify,
+            cert_dir=cert_dir,
+            timeout=timeout,
+        )
+        if output == "json":
+            sys.stdout.write(json.dumps(body, indent=2) + "\n")
+        else:
+            sys.stdout.write(verdict_json_to_text(body) + sources_text(body))
+        sys.exit(EXIT_TRUSTED if body["trusted"] else EXIT_UNTRUSTED)
+    if registry_flags:
+        raise click.UsageError(
+            "--registries-d, --authfile, --tls-verify and --cert-dir need a docker:// reference"
+        )
     if reference is not None:
         _check_reference_mode(document, write_to, server, kubeconfig, store, policy)
         body = _verify_reference(
