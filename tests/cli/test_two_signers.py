@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.cli.test_cli import SIGNED, sigverify
 from tests.support.two_signers import (
     PARTNER_REQUIREMENT,
@@ -53,6 +55,7 @@ def test_json_verdict_is_untrusted_with_the_unmet_requirements_reason(tmp_path: 
     )
 
 
+@pytest.mark.slow
 def test_text_verdict_says_not_trusted(tmp_path: Path) -> None:
     policy = tmp_path / "policy.yaml"
     policy.write_text(both_signers_policy())

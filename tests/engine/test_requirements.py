@@ -30,6 +30,7 @@ from sigverify.openpgp.gnupg import GnuPGBackend
 from sigverify.openpgp.keyring import Keyring
 from sigverify.openpgp.native import NativeBackend
 from tests.engine.test_verifier import DIGEST, OTHER_DIGEST, image, sign, verifier_for
+from tests.support.budget import examples
 from tests.support.fixtures import keyring_of
 from tests.support.gpgfactory import GeneratedKey, GpgFactory, KeySpec
 
@@ -336,8 +337,9 @@ def native(keyring: Keyring) -> NativeBackend:
     return NativeBackend(keyring)
 
 
+@pytest.mark.slow
 @settings(
-    max_examples=150,
+    max_examples=examples(150),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
