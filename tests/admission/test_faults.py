@@ -87,6 +87,7 @@ def test_slow_api_fails_closed_within_the_deadline(slow_api: str, admission_poli
     assert response["auditAnnotations"]["reason"] == "DeadlineExceeded"
 
 
+@pytest.mark.slow
 def test_slow_api_fails_open_only_for_fail_open_scopes(
     slow_api: str, admission_policy: Path
 ) -> None:

@@ -599,6 +599,7 @@ def _add_signatures(path: str, worker: int, count: int) -> None:
         store.add_signature(signature(name, f"w{worker}-{i}"))
 
 
+@pytest.mark.slow
 def test_writers_in_several_processes_lose_nothing(tmp_path: Path) -> None:
     path = tmp_path / "shared.db"
     ImageStore(path).put_object(image("shared", signatures=0))

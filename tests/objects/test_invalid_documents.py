@@ -141,6 +141,7 @@ def test_nesting_beyond_the_parser_recursion_limit() -> None:
     assert caught.value.problem == f"nested deeper than {MAX_DOCUMENT_DEPTH} levels"
 
 
+@pytest.mark.slow
 def test_yaml_nesting_beyond_the_parser_recursion_limit() -> None:
     data = b"a: " + b"[" * 50_000 + b"]" * 50_000 + b"\n"
     with pytest.raises(DocumentError) as caught:

@@ -369,6 +369,7 @@ def test_nesting_limit(image_packets: list[pc.RawPacket]) -> None:
     assert "nested deeper" in str(_reject(deeper))
 
 
+@pytest.mark.slow
 def test_compression_bomb_is_stopped_while_inflating(image_packets: list[pc.RawPacket]) -> None:
     ops, _, sig = image_packets
     huge = pc.join([ops, pc.RawPacket(11, pc.literal(b"\0" * (64 * 1024 * 1024))), sig])

@@ -675,9 +675,17 @@ def test_not_utf8() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (b"[" * 100_000 + b"]" * 100_000, "the document is nested deeper than 32 levels"),
+        pytest.param(
+            b"[" * 100_000 + b"]" * 100_000,
+            "the document is nested deeper than 32 levels",
+            marks=pytest.mark.slow,  # about 1.5 s
+        ),
         (b"{" + b'"a": {' * 40 + b"}" * 41, "the document is nested deeper than 32 levels"),
-        (b"a: " + b"[" * 100_000, "the document is nested deeper than 32 levels"),
+        pytest.param(
+            b"a: " + b"[" * 100_000,
+            "the document is nested deeper than 32 levels",
+            marks=pytest.mark.slow,  # about 1.5 s
+        ),
         (b"a: " + b"[" * 40 + b"]" * 40, "the document is nested deeper than 32 levels"),
     ],
 )
