@@ -29,11 +29,14 @@ from sigverify.openpgp._packet_bodies import (
     Subpacket,
     _new_tuple,
 )
-from sigverify.openpgp._packet_framing import (
+from sigverify.openpgp._packet_header import (
+    PARTIAL,
     TAG_COMPRESSED,
     TAG_LITERAL,
     TAG_ONE_PASS,
     TAG_SIGNATURE,
+    HeaderError,
+    read_header,
 )
 
 # Inflating ZIP (raw deflate) and ZLIB streams (RFC 4880 §9.3).
@@ -66,50 +69,56 @@ def _read_common_shape(data: bytes) -> SignedMessage | None:
     same order: the result, and any refusal they raise, are identical.
     """
     end = len(data)
-    if data[0] == 0xA3:
-        # Old-format compressed packet of indeterminate length: runs to the end of the blob.
-        tag, start, stop = TAG_COMPRESSED, 1, end
-    else:
-        header = _definite_header(data, 0, end)
-        if header is None:
-            return None
-        tag, start, stop = header
     compression: tuple[int, ...] = ()
     inner = data
-    if tag == TAG_COMPRESSED:
-        if stop != end or start == stop:
+    try:
+        tag, start, stop, framing = read_header(data, 0, end)
+        if tag == TAG_COMPRESSED:
+            # Definite or indeterminate (to the end of the blob); chunks are left to the
+            # general reader, which joins them.
+            if framing == PARTIAL or stop != end or start == stop:
+                return None
+            algorithm = data[start]
+            if algorithm == 0:
+                inner = data[start + 1 : stop]
+                if len(inner) > MAX_DECOMPRESSED_BYTES:
+                    return None
+            elif algorithm in _ZLIB_WINDOW_BITS:
+                inflater = zlib.decompressobj(_ZLIB_WINDOW_BITS[algorithm])
+                try:
+                    # Bounded like _decompress: never more than one byte past the limit.
+                    inner = inflater.decompress(
+                        memoryview(data)[start + 1 : stop], MAX_DECOMPRESSED_BYTES + 1
+                    )
+                except (zlib.error, ValueError):
+                    return None
+                if len(inner) > MAX_DECOMPRESSED_BYTES or not inflater.eof or inflater.unused_data:
+                    return None
+            else:
+                return None
+            compression = (algorithm,)
+            end = len(inner)
+            tag, start, stop, framing = read_header(inner, 0, end)
+        # Without compression, the blob's first packet is the first of the three.
+        one_pass_at, one_pass_end = start, stop
+        # DEFINITE is 0: any other framing is partial or indeterminate, not the common shape.
+        if tag != TAG_ONE_PASS or framing:
             return None
-        algorithm = data[start]
-        if algorithm == 0:
-            inner = data[start + 1 : stop]
-            if len(inner) > MAX_DECOMPRESSED_BYTES:
-                return None
-        elif algorithm in _ZLIB_WINDOW_BITS:
-            inflater = zlib.decompressobj(_ZLIB_WINDOW_BITS[algorithm])
-            try:
-                # Bounded like _decompress: never more than one byte past the limit.
-                inner = inflater.decompress(
-                    memoryview(data)[start + 1 : stop], MAX_DECOMPRESSED_BYTES + 1
-                )
-            except (zlib.error, ValueError):
-                return None
-            if len(inner) > MAX_DECOMPRESSED_BYTES or not inflater.eof or inflater.unused_data:
-                return None
-        else:
+        tag, literal_at, literal_end, framing = read_header(inner, one_pass_end, end)
+        if tag != TAG_LITERAL or framing:
             return None
-        compression = (algorithm,)
-    end = len(inner)
-    first = _definite_header(inner, 0, end)
-    if first is None or first[0] != TAG_ONE_PASS:
-        return None
-    second = _definite_header(inner, first[2], end)
-    if second is None or second[0] != TAG_LITERAL:
-        return None
-    third = _definite_header(inner, second[2], end)
-    if third is None or third[0] != TAG_SIGNATURE or third[2] != end:
+        tag, signature_at, stop, framing = read_header(inner, literal_end, end)
+        if tag != TAG_SIGNATURE or framing or stop != end:
+            return None
+    except HeaderError:
         return None
     return _read_common_packets(
-        inner, (first[1], first[2]), (second[1], second[2]), third[1], end, compression
+        inner,
+        (one_pass_at, one_pass_end),
+        (literal_at, literal_end),
+        signature_at,
+        end,
+        compression,
     )
 
 
@@ -213,7 +222,6 @@ def _read_common_packets(
     hashed_part = data[signature_at:hashed_end]
     created = hashed_first.get(SUB_CREATION_TIME)
     expires = hashed_first.get(SUB_EXPIRATION_TIME)
-    key_expires = hashed_first.get(SUB_KEY_EXPIRATION_TIME)
     fingerprint_body = hashed_first.get(SUB_ISSUER_FINGERPRINT)
     issuer = hashed_first.get(SUB_ISSUER, unhashed_first.get(SUB_ISSUER))
     signature = _new_tuple(
@@ -229,7 +237,6 @@ def _read_common_packets(
             if fingerprint_body is not None and fingerprint_body[0] == 4
             else None,
             (int.from_bytes(expires, "big") or None) if expires is not None else None,
-            (int.from_bytes(key_expires, "big") or None) if key_expires is not None else None,
             hashed_part + b"\x04\xff" + len(hashed_part).to_bytes(4, "big"),
             data[unhashed_end : unhashed_end + 2],
             mpis,
@@ -256,42 +263,3 @@ def _read_common_packets(
         ),
     )
     return _new_tuple(SignedMessage, (literal, signature, one_pass, compression))
-
-
-def _definite_header(data: bytes, offset: int, end: int) -> tuple[int, int, int] | None:
-    """(tag, body start, body end) of a packet with a definite length that fits, else None."""
-    if offset >= end:
-        return None
-    ctb = data[offset]
-    if ctb & 0xC0 == 0xC0:  # new format (RFC 4880 §4.2.2)
-        tag = ctb & 0x3F
-        if offset + 1 >= end:
-            return None
-        octet = data[offset + 1]
-        if octet < 192:
-            start, length = offset + 2, octet
-        elif octet < 224:
-            if offset + 3 > end:
-                return None
-            start, length = offset + 3, ((octet - 192) << 8) + data[offset + 2] + 192
-        elif octet == 255:
-            start = offset + 6
-            if start > end:
-                return None
-            length = int.from_bytes(data[offset + 2 : start], "big")
-        else:
-            return None  # partial body length
-    elif ctb & 0x80:  # old format (RFC 4880 §4.2.1)
-        tag = (ctb >> 2) & 0x0F
-        length_type = ctb & 0x03
-        if length_type == 3:
-            return None  # indeterminate length
-        start = offset + 1 + (1 << length_type)
-        if start > end:
-            return None
-        length = int.from_bytes(data[offset + 1 : start], "big")
-    else:
-        return None
-    if start + length > end:
-        return None
-    return tag, start, start + length

@@ -91,7 +91,6 @@ class SignaturePacket(NamedTuple):
     issuer_key_id: str | None
     issuer_fingerprint: str | None
     expiration_seconds: int | None
-    key_expiration_seconds: int | None
     hashed_trailer: bytes
     left16: bytes
     mpis: tuple[int, ...]
@@ -201,7 +200,6 @@ def _parse_v3_signature(body: bytes) -> SignaturePacket:
         issuer_key_id=key_id,
         issuer_fingerprint=None,
         expiration_seconds=None,
-        key_expiration_seconds=None,
         hashed_trailer=body[2:7],
         left16=left16,
         mpis=mpis,
@@ -237,7 +235,6 @@ def _parse_v4_signature(body: bytes) -> SignaturePacket:
 
     created = hashed_first.get(SUB_CREATION_TIME)
     expires = hashed_first.get(SUB_EXPIRATION_TIME)
-    key_expires = hashed_first.get(SUB_KEY_EXPIRATION_TIME)
     fingerprint_body = hashed_first.get(SUB_ISSUER_FINGERPRINT)
     issuer = hashed_first.get(SUB_ISSUER, unhashed_first.get(SUB_ISSUER))
     fingerprint: str | None = None
@@ -247,8 +244,7 @@ def _parse_v4_signature(body: bytes) -> SignaturePacket:
     # then unhashed); the fingerprint is looked up on its own, before the key ID.
     key_id = issuer.hex().upper() if issuer is not None else None
     expiration = int.from_bytes(expires, "big") if expires is not None else None
-    key_expiration = int.from_bytes(key_expires, "big") if key_expires is not None else None
-    # Positional: this runs for every blob, and keyword construction of a 13-field tuple
+    # Positional: this runs for every blob, and keyword construction of a 12-field tuple
     # costs as much as the rest of this function.
     return SignaturePacket(
         4,
@@ -259,7 +255,6 @@ def _parse_v4_signature(body: bytes) -> SignaturePacket:
         key_id,
         fingerprint,
         expiration or None,
-        key_expiration or None,
         trailer,
         left16,
         mpis,

@@ -1,9 +1,10 @@
 """Packet framing for the general reader: every framing RFC 4880 allows, within the limits.
 
-Packet headers and lengths (old and new format, partial bodies, indeterminate lengths),
-compressed levels inflated with their output bounded while it is produced, and the
-signed-message grammar the resulting packet sequence must match. The single-pass fast path
-for the common shape is :mod:`sigverify.openpgp._common_shape`.
+Packets cut at their headers (:mod:`sigverify.openpgp._packet_header`: old and new format,
+partial bodies, indeterminate lengths), compressed levels inflated with their output bounded
+while it is produced, and the signed-message grammar the resulting packet sequence must
+match. The single-pass fast path for the common shape is
+:mod:`sigverify.openpgp._common_shape`.
 """
 
 from __future__ import annotations
@@ -22,21 +23,24 @@ from sigverify.openpgp._packet_bodies import (
     _parse_literal,
     _parse_signature,
 )
+from sigverify.openpgp._packet_header import (
+    INDETERMINATE,
+    PARTIAL,
+    TAG_AEAD,
+    TAG_COMPRESSED,
+    TAG_LITERAL,
+    TAG_MARKER,
+    TAG_ONE_PASS,
+    TAG_PKESK,
+    TAG_SED,
+    TAG_SEIPD,
+    TAG_SIGNATURE,
+    TAG_SKESK,
+    HeaderError,
+    read_header,
+)
 
-# RFC 4880 §4.3 packet tags.
-TAG_PKESK: Final = 1
-TAG_SIGNATURE: Final = 2
-TAG_SKESK: Final = 3
-TAG_ONE_PASS: Final = 4
-TAG_COMPRESSED: Final = 8
-TAG_SED: Final = 9
-TAG_MARKER: Final = 10
-TAG_LITERAL: Final = 11
-TAG_SEIPD: Final = 18
-TAG_AEAD: Final = 20
 _ENCRYPTED_TAGS: Final = frozenset({TAG_PKESK, TAG_SKESK, TAG_SED, TAG_SEIPD, TAG_AEAD})
-# RFC 4880 §4.2.2.4: only these packets may use partial body lengths.
-_PARTIAL_OK: Final = frozenset({TAG_LITERAL, TAG_COMPRESSED, TAG_SED, TAG_SEIPD, TAG_AEAD})
 
 _COMPRESSION_NAMES: Final = {0: "uncompressed", 1: "ZIP", 2: "ZLIB", 3: "BZip2"}
 
@@ -108,69 +112,19 @@ def _read_level(
 def _read_packet(data: bytes, offset: int) -> tuple[int, bytes, int, bool]:
     """RFC 4880 §4.2: one packet; returns (tag, body, next offset, indeterminate length)."""
     end = len(data)
-    ctb = data[offset]
-    if not ctb & 0x80:
-        raise _invalid(f"invalid packet header byte 0x{ctb:02x} at offset {offset}")
-    offset += 1
-    if ctb & 0x40:  # new format
-        tag = ctb & 0x3F
-        return (*_read_new_format_body(data, offset, tag), False)
-    tag = (ctb >> 2) & 0x0F
-    length_type = ctb & 0x03
-    if length_type == 3:
-        # Indeterminate length: the packet runs to the end of the enclosing data.
-        if tag not in (TAG_LITERAL, TAG_COMPRESSED):
-            raise _invalid(f"indeterminate length on a packet with tag {tag}")
-        return tag, data[offset:], end, True
-    size = 1 << length_type
-    if offset + size > end:
-        raise _invalid("truncated packet header")
-    length = int.from_bytes(data[offset : offset + size], "big")
-    offset += size
-    if offset + length > end:
-        raise _invalid(f"truncated packet (tag {tag}): {length} bytes announced")
-    return tag, data[offset : offset + length], offset + length, False
-
-
-def _read_new_format_body(data: bytes, offset: int, tag: int) -> tuple[int, bytes, int]:
-    end = len(data)
-    chunks: list[bytes] = []
-    total = 0
-    while True:
-        if offset >= end:
-            raise _invalid("truncated packet length")
-        first = data[offset]
-        if first < 192:
-            length, offset = first, offset + 1
-        elif first < 224:
-            if offset + 2 > end:
-                raise _invalid("truncated packet length")
-            length = ((first - 192) << 8) + data[offset + 1] + 192
-            offset += 2
-        elif first == 255:
-            if offset + 5 > end:
-                raise _invalid("truncated packet length")
-            length = int.from_bytes(data[offset + 1 : offset + 5], "big")
-            offset += 5
-        else:
-            # Partial body length (RFC 4880 §4.2.2.4).
-            if tag not in _PARTIAL_OK:
-                raise _invalid(f"partial body length on a packet with tag {tag}")
-            length = 1 << (first & 0x1F)
-            offset += 1
-            if offset + length > end:
-                raise _invalid(f"truncated partial body (tag {tag})")
-            chunks.append(data[offset : offset + length])
-            total += length
-            offset += length
-            continue
-        if offset + length > end:
-            raise _invalid(f"truncated packet (tag {tag}): {length} bytes announced")
-        chunks.append(data[offset : offset + length])
-        total += length
-        offset += length
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        return tag, body, offset
+    try:
+        tag, start, stop, framing = read_header(data, offset, end)
+        if framing == INDETERMINATE:
+            return tag, data[start:], end, True
+        if framing != PARTIAL:
+            return tag, data[start:stop], stop, False
+        chunks = [data[start:stop]]
+        while framing == PARTIAL:
+            _, start, stop, framing = read_header(data, stop, end, partial_of=tag)
+            chunks.append(data[start:stop])
+    except HeaderError as exc:
+        raise _invalid(str(exc)) from exc
+    return tag, b"".join(chunks), stop, False
 
 
 def _decompress(body: bytes) -> tuple[int, bytes, bytes]:

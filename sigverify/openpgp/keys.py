@@ -15,10 +15,16 @@ from typing import Final
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
 
-__all__ = ["KeyFormatError", "KeyPacket", "PublicKeyParameters", "parse_key_packets"]
+from sigverify.openpgp._packet_header import (
+    DEFINITE,
+    PARTIAL,
+    TAG_PUBLIC_KEY,
+    TAG_PUBLIC_SUBKEY,
+    HeaderError,
+    read_header,
+)
 
-TAG_PUBLIC_KEY: Final = 6
-TAG_PUBLIC_SUBKEY: Final = 14
+__all__ = ["KeyFormatError", "KeyPacket", "PublicKeyParameters", "parse_key_packets"]
 
 # RFC 6637 §11 and RFC 4880bis: curve OIDs (DER contents, without tag/length).
 _ECDSA_CURVES: Final[dict[bytes, ec.EllipticCurve]] = {
@@ -58,43 +64,19 @@ def parse_key_packets(material: bytes) -> list[KeyPacket]:
     offset = 0
     end = len(material)
     while offset < end:
-        tag, body, offset = _read_packet(material, offset)
+        try:
+            tag, start, offset, framing = read_header(material, offset, end)
+        except HeaderError as exc:
+            raise KeyFormatError(f"key material: {exc}") from exc
+        if framing != DEFINITE:
+            # Only data packets may be partial or indeterminate; none belongs in key material.
+            form = "partial body" if framing == PARTIAL else "indeterminate"
+            raise KeyFormatError(f"{form} length in key material")
         if tag in (TAG_PUBLIC_KEY, TAG_PUBLIC_SUBKEY):
-            packet = _parse_key(body, is_subkey=tag == TAG_PUBLIC_SUBKEY)
+            packet = _parse_key(material[start:offset], is_subkey=tag == TAG_PUBLIC_SUBKEY)
             if packet is not None:
                 packets.append(packet)
     return packets
-
-
-def _read_packet(data: bytes, offset: int) -> tuple[int, bytes, int]:
-    ctb = data[offset]
-    if not ctb & 0x80:
-        raise KeyFormatError(f"invalid packet header at offset {offset}")
-    offset += 1
-    if ctb & 0x40:
-        tag = ctb & 0x3F
-        first = data[offset]
-        if first < 192:
-            length, offset = first, offset + 1
-        elif first < 224:
-            length = ((first - 192) << 8) + data[offset + 1] + 192
-            offset += 2
-        elif first == 255:
-            length = int.from_bytes(data[offset + 1 : offset + 5], "big")
-            offset += 5
-        else:
-            raise KeyFormatError("partial body length in key material")
-    else:
-        tag = (ctb >> 2) & 0x0F
-        length_type = ctb & 0x03
-        if length_type == 3:
-            raise KeyFormatError("indeterminate length in key material")
-        size = 1 << length_type
-        length = int.from_bytes(data[offset : offset + size], "big")
-        offset += size
-    if offset + length > len(data):
-        raise KeyFormatError("truncated key material")
-    return tag, data[offset : offset + length], offset + length
 
 
 def _mpi(body: bytes, offset: int) -> tuple[int, int, int]:

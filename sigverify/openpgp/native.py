@@ -68,7 +68,6 @@ class _SigningKey:
     """One (sub)key of the keyring with everything a verification needs, decided at load."""
 
     packet: KeyPacket
-    owner: PublicKey
     can_sign: bool
     expires: int | None
     revoked: bool
@@ -108,7 +107,6 @@ class NativeBackend:
             effective = min((t for t in (own, primary_expires) if t is not None), default=None)
             entry = _SigningKey(
                 packet=packet,
-                owner=key,
                 can_sign=can_sign,
                 expires=effective,
                 revoked=revoked or key.revoked,
