@@ -3,7 +3,8 @@
 The Image update (PUT) stores exactly the signatures sent, so this module only ever adds or
 updates: no signature, condition or field is removed or wiped (the reference tool's worst
 fault). What it writes is shaped to pass the image API server's signature validation
-(openshift-apiserver ``validateImageSignature``), which :func:`validate_signature` mirrors.
+(openshift-apiserver ``validateImageSignature``, transcribed for the embedded store in
+:func:`sigverify.imageapi.validation.validate_signature`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ __all__ = [
     "TRUSTED",
     "apply_verdict",
     "describe_user_id",
-    "validate_signature",
     "whole_seconds",
 ]
 
@@ -46,7 +46,6 @@ _REVOKED_REASONS = frozenset({Reason.KEY_REVOKED})
 _USER_ID = re.compile(
     r"\s*(?P<name>[^(<]*?)\s*(?:\((?P<comment>[^)]*)\))?\s*(?:<(?P<email>[^>]*)>)?\s*"
 )
-_ZERO_TIME = datetime(1, 1, 1, tzinfo=UTC)
 
 
 def whole_seconds(value: datetime) -> datetime:
@@ -221,69 +220,3 @@ def apply_verdict(image: Image, verdict: ImageVerdict, now: datetime) -> Image:
             # Unauthenticated: identity, claims and issuers stay exactly as they were.
         signatures.append(signature)
     return replace(image, signatures=tuple(signatures))
-
-
-# --- server validation ----------------------------------------------------------------------
-
-
-def _probe(condition: SignatureCondition) -> datetime:
-    return condition.last_probe_time or _ZERO_TIME
-
-
-def validate_signature(signature: ImageSignature) -> list[str]:
-    """The problems openshift-apiserver's ``validateImageSignature`` would report.
-
-    Each is ``"<path>: <message>"``. An empty list means the server accepts the signature.
-    """
-    problems: list[str] = []
-    name = signature.name
-    if name.count("@") != 1 or not all(name.partition("@")[::2]):
-        problems.append("metadata.name: name must be of format <imageName>@<signatureName>")
-    if name in (".", "..") or "/" in name or "%" in name:
-        # apimachinery path.ValidatePathSegmentName
-        problems.append("metadata.name: may not be '.' or '..' nor contain '/' or '%'")
-    if signature.metadata.labels:
-        problems.append("metadata.labels: signature labels cannot be set")
-    if signature.metadata.annotations:
-        problems.append("metadata.annotations: signature annotations cannot be set")
-    if not signature.type:
-        problems.append("type: Required value")
-    if not signature.content:
-        problems.append("content: Required value")
-
-    # The server's selection loop, quirk included: its ForImage test reads
-    # `type == ForImage && forImage == nil || !probe.Before(&forImage.LastProbeTime)`, so any
-    # other condition met while no ForImage was seen dereferences nil and fails the request.
-    trusted: SignatureCondition | None = None
-    for_image: SignatureCondition | None = None
-    for condition in signature.conditions:
-        if condition.type == TRUSTED and (
-            trusted is None or not _probe(condition) < _probe(trusted)
-        ):
-            trusted = condition
-        elif condition.type == FOR_IMAGE and for_image is None:
-            for_image = condition
-        elif for_image is None:
-            problems.append(
-                f"conditions: a {condition.type!r} condition before the ForImage condition "
-                "crashes the server's validation"
-            )
-            return problems
-        elif not _probe(condition) < _probe(for_image):
-            for_image = condition
-
-    if trusted is not None and for_image is None:
-        problems.append('conditions: missing "ForImage" condition type')
-    elif for_image is not None and trusted is None:
-        problems.append('conditions: missing "Trusted" condition type')
-    if trusted is None or trusted.status == "Unknown":
-        unknown_state = "must be unset for unknown signature state"
-        if signature.image_identity:
-            problems.append(f"imageIdentity: {unknown_state}")
-        if signature.signed_claims:
-            problems.append(f"signedClaims: {unknown_state}")
-        if signature.issued_by is not None:
-            problems.append(f"issuedBy: {unknown_state}")
-        if signature.issued_to is not None:
-            problems.append(f"issuedTo: {unknown_state}")
-    return problems

@@ -12,12 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sigverify.core.claims import SignedClaims
-from sigverify.core.conditions import (
-    apply_verdict,
-    describe_user_id,
-    validate_signature,
-)
+from sigverify.core.conditions import apply_verdict, describe_user_id
 from sigverify.core.verdict import ImageVerdict, Reason, SignatureVerdict, Signer
+from sigverify.imageapi.validation import ConditionScanCrash, validate_signature
 from sigverify.objects.schemas import dump_model, load_image
 from sigverify.objects.types import Image, ImageSignature
 from sigverify.writeback.writer import needs_write
@@ -333,7 +330,7 @@ def test_unauthenticated_verdict_leaves_identity_claims_and_issuers_as_they_were
     out = dump_model(after)["signatures"][0]
     for key, value in PRIOR.items():
         assert out[key] == value
-    assert validate_signature(after.signatures[0]) == []
+    assert server_problems(after.signatures[0]) == []
 
 
 def test_unauthenticated_verdict_never_fills_claims() -> None:
@@ -446,68 +443,16 @@ def test_input_image_is_not_modified() -> None:
     assert json.dumps(dump_model(before)) == snapshot
 
 
-# --- server validation ----------------------------------------------------------------------
+# --- server validation (the embedded store's transcription, tested in tests/imageapi) ---------
 
 
-def sig(**members: Any) -> ImageSignature:
-    return image_of(signature_doc(SIG_A, **members)).signatures[0]
-
-
-def test_validate_accepts_a_bare_signature() -> None:
-    assert validate_signature(sig()) == []
-
-
-def test_validate_reports_claims_without_trusted() -> None:
-    assert validate_signature(sig(**PRIOR)) == [
-        "imageIdentity: must be unset for unknown signature state",
-        "signedClaims: must be unset for unknown signature state",
-        "issuedBy: must be unset for unknown signature state",
-        "issuedTo: must be unset for unknown signature state",
-    ]
-
-
-def test_validate_reports_claims_with_unknown_trusted() -> None:
-    conditions = [{"type": "Trusted", "status": "Unknown"}, {"type": "ForImage", "status": "True"}]
-    assert validate_signature(sig(conditions=conditions, imageIdentity="x")) == [
-        "imageIdentity: must be unset for unknown signature state"
-    ]
-
-
-def test_validate_reports_trusted_without_forimage_and_vice_versa() -> None:
-    assert validate_signature(sig(conditions=[{"type": "Trusted", "status": "True"}])) == [
-        'conditions: missing "ForImage" condition type'
-    ]
-    assert validate_signature(sig(conditions=[{"type": "ForImage", "status": "True"}])) == [
-        'conditions: missing "Trusted" condition type'
-    ]
-
-
-def test_validate_reports_the_crash_quirk() -> None:
-    conditions = [
-        {"type": "Trusted", "status": "True"},
-        {"type": "Expired", "status": "False"},
-        {"type": "ForImage", "status": "True"},
-    ]
-    assert validate_signature(sig(conditions=conditions)) == [
-        "conditions: a 'Expired' condition before the ForImage condition crashes the server's "
-        "validation"
-    ]
-
-
-def test_validate_reports_labels_annotations_and_names() -> None:
-    signature = sig()
-    metadata = replace(signature.metadata, name="a/b@c", labels={"a": "b"}, annotations={"c": "d"})
-    assert validate_signature(replace(signature, metadata=metadata, type="", content=b"")) == [
-        "metadata.name: may not be '.' or '..' nor contain '/' or '%'",
-        "metadata.labels: signature labels cannot be set",
-        "metadata.annotations: signature annotations cannot be set",
-        "type: Required value",
-        "content: Required value",
-    ]
-    unnamed = replace(signature, metadata=replace(signature.metadata, name="nope"))
-    assert validate_signature(unnamed) == [
-        "metadata.name: name must be of format <imageName>@<signatureName>"
-    ]
+def server_problems(signature: ImageSignature) -> list[str]:
+    """``field: message`` for each cause the image API server's validation would give."""
+    try:
+        causes = validate_signature(dump_model(signature), "")
+    except ConditionScanCrash as exc:
+        return [f"conditions: {exc}"]
+    return [f"{cause.field.lstrip('.')}: {cause.message}" for cause in causes]
 
 
 _reasons = st.sampled_from(list(Reason))
@@ -548,8 +493,8 @@ def test_apply_verdict_output_passes_server_validation(
             continue
         # Only metadata problems that were already there (generated labels, odd names) may
         # remain: nothing about conditions or claims.
-        expected = [p for p in validate_signature(old) if p.startswith("metadata.")]
-        assert validate_signature(new) == expected
+        expected = [p for p in server_problems(old) if p.startswith("metadata.")]
+        assert server_problems(new) == expected
         # Nothing removed: every condition type that was there is still there.
         assert {c.type for c in old.conditions} <= {c.type for c in new.conditions}
     # The result survives a write and a re-read unchanged.
