@@ -47,6 +47,7 @@ KEY_ALGORITHMS = (
     "rsa3072",
     "rsa4096",
     "ed25519",
+    "dsa1024",
     "dsa2048",
     "dsa3072",
     "nistp256",
