@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sigverify.core.claims import ClaimsError, SignedClaims, parse_claims
+from sigverify.core.clock import utcnow
 from sigverify.core.policy import (
     InsecureAcceptAnything,
     MatchRepoDigestOrExact,
@@ -64,26 +65,19 @@ _PROGRESS = {
 
 
 def make_backend(name: str, keyring: Keyring) -> SignatureBackend:
-    """Build the named backend (``auto`` prefers the in-process one) over ``keyring``."""
+    """Build the named backend over ``keyring``; ``auto`` is the in-process one.
+
+    ``native`` needs only ``cryptography``, a hard dependency, so it is always available.
+    """
     if name == "gnupg":
         from sigverify.openpgp.gnupg import GnuPGBackend
 
         return GnuPGBackend(keyring)
     if name in ("native", "auto"):
-        try:
-            from sigverify.openpgp.native import NativeBackend
-        except ImportError:
-            if name == "native":
-                raise InputError("the native backend is not available in this build") from None
-            from sigverify.openpgp.gnupg import GnuPGBackend
+        from sigverify.openpgp.native import NativeBackend
 
-            return GnuPGBackend(keyring)
         return NativeBackend(keyring)
     raise InputError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
 
 
 def _key_list(fingerprints: frozenset[str]) -> str:
@@ -128,7 +122,7 @@ class Verifier:
         backend: SignatureBackend,
         *,
         revision: str,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.policy = policy
         self.backend = backend

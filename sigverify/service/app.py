@@ -12,6 +12,7 @@ from flask_smorest import Api
 from sigverify import __version__
 from sigverify.admission.blueprint import init_app as init_admission
 from sigverify.admission.controller import AdmissionController
+from sigverify.core.clock import utcnow
 from sigverify.core.verdict import ImageVerdict
 from sigverify.engine.cache import VerdictCache
 from sigverify.errors import SigverifyError
@@ -24,7 +25,7 @@ from sigverify.policyfile.holder import PolicyHolder
 from sigverify.service.errors import install_error_handlers
 from sigverify.service.metrics import ServiceMetrics
 from sigverify.service.schemas import ErrorSchema
-from sigverify.service.state import EXTENSION, ServiceState, utcnow
+from sigverify.service.state import EXTENSION, ServiceState
 from sigverify.service.views import health, verification
 from sigverify.settings import Settings
 

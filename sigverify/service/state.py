@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sigverify.core.verdict import ImageVerdict
 from sigverify.engine.cache import VerdictCache
@@ -14,14 +14,10 @@ from sigverify.service.metrics import ServiceMetrics
 from sigverify.settings import Settings
 from sigverify.writeback.writer import ConditionWriter
 
-__all__ = ["EXTENSION", "ServiceState", "utcnow"]
+__all__ = ["EXTENSION", "ServiceState"]
 
 #: The key of the state in ``app.extensions``.
 EXTENSION = "sigverify"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
 
 
 @dataclass

@@ -13,8 +13,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from sigverify.core.clock import utcnow
 from sigverify.errors import InputError, SigverifyError
 from sigverify.imageapi.protocol import ImageAPI
 from sigverify.writeback.writer import (
@@ -59,10 +60,6 @@ class PassSummary:
         )
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
 class Reconciler:
     """Verifies and records every Image of an ImageAPI, pass after pass."""
 
@@ -74,7 +71,7 @@ class Reconciler:
         page_size: int = 100,
         probe_interval: timedelta = DEFAULT_PROBE_INTERVAL,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
         progress: Callable[[str], None] | None = None,
     ) -> None:
         if page_size < 1:

@@ -20,9 +20,10 @@ import random
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from sigverify.core.clock import utcnow
 from sigverify.core.conditions import apply_verdict, whole_seconds
 from sigverify.core.verdict import ImageVerdict
 from sigverify.errors import ClusterError, ConflictError, InputError, NotFoundError
@@ -128,10 +129,6 @@ def recorded_summary(result: Recorded) -> dict[str, object]:
     }
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
 def _as_image(document: JSONObject) -> Image:
     loaded = load_document(document)
     if not isinstance(loaded, Image):
@@ -157,7 +154,7 @@ class ConditionWriter:
         *,
         probe_interval: timedelta = DEFAULT_PROBE_INTERVAL,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
         backoff_seconds: float = 0.02,
     ) -> None:
