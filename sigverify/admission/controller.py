@@ -33,6 +33,7 @@ from sigverify.admission.decide import (
 )
 from sigverify.admission.metrics import AdmissionMetrics
 from sigverify.admission.modes import ImageTreatment, treatment_for
+from sigverify.admission.registry import RegistryGate, check_without_image
 from sigverify.admission.resolve import ImageLookup, Resolution, ResolutionKind, Resolver
 from sigverify.admission.review import AdmissionRequest, AdmissionResponse
 from sigverify.admission.workloads import ImageUse, changed_images, pod_spec_path
@@ -134,6 +135,7 @@ class AdmissionController:
         )
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
+        self._registries = RegistryGate()
 
     # The pool is made on first use, so a server that forks workers after building the app
     # (gunicorn --preload) gives each worker threads of its own.
@@ -286,6 +288,10 @@ class AdmissionController:
             )
         if resolution.kind is ResolutionKind.IMAGE:
             return self._verify(resolution, deadline, cached_only)
+        if resolution.kind in (ResolutionKind.NOT_FOUND, ResolutionKind.UNPINNED):
+            decided = self._without_image(resolution, deadline, cached_only)
+            if decided is not None:
+                return decided
         if resolution.kind is ResolutionKind.UNPINNED:
             if treatment.unpinned_tags is UnpinnedTags.ALLOW:
                 return ImageResult(
@@ -316,6 +322,37 @@ class AdmissionController:
             reason=CheckReason.INVALID_REFERENCE.value,
             detail=f"not a valid image reference: {resolution.message}",
         )
+
+    def _without_image(
+        self, resolution: Resolution, deadline: float, cached_only: bool
+    ) -> ImageResult | None:
+        """No Image object: the scope alone, or the registry sources (admission/registry.py)."""
+        try:
+            return check_without_image(
+                resolution,
+                verifier=self._verifier(),
+                cache=self.cache,
+                access=self.config.registries,
+                gate=self._registries,
+                seconds_left=lambda: deadline - self._clock(),
+                cached_only=cached_only,
+            )
+        except FutureTimeout:
+            return ImageResult(
+                passed=False,
+                reason=CheckReason.DEADLINE_EXCEEDED.value,
+                detail="verifying it did not finish within the admission deadline",
+                digest=resolution.digest,
+                unavailable=True,
+            )
+        except (BackendError, PolicyError, InputError) as exc:
+            return ImageResult(
+                passed=False,
+                reason=CheckReason.VERIFICATION_ERROR.value,
+                detail=f"it cannot be verified: {exc}",
+                digest=resolution.digest,
+                unavailable=True,
+            )
 
     def _verify(self, resolution: Resolution, deadline: float, cached_only: bool) -> ImageResult:
         document = resolution.image

@@ -54,6 +54,7 @@ class CheckReason(StrEnum):
     IMAGE_NOT_FOUND = "ImageNotFound"
     INVALID_REFERENCE = "InvalidReference"
     IMAGE_API_UNAVAILABLE = "ImageAPIUnavailable"
+    REGISTRY_UNAVAILABLE = "RegistryUnavailable"
     DEADLINE_EXCEEDED = "DeadlineExceeded"
     VERIFICATION_ERROR = "VerificationError"
     EXEMPT = "Exempt"
@@ -169,6 +170,9 @@ def _audit_entry(check: ImageCheck) -> dict[str, Any]:
         entry["keys"] = sorted(
             {s.signer.public_key_id for s in result.verdict.signatures if s.signer}
         )
+        sources = sorted({s.source for s in result.verdict.signatures if s.source})
+        if sources:  # where the signatures were found (image, lookaside, registry)
+            entry["sources"] = sources
     return entry
 
 

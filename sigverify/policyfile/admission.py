@@ -30,6 +30,7 @@ __all__ = [
     "CacheConfig",
     "Mode",
     "NamespaceRule",
+    "RegistryAccess",
     "ScopeRule",
     "UnpinnedTags",
     "load_admission_config",
@@ -88,6 +89,24 @@ class CacheConfig:
 
 
 @dataclass(frozen=True)
+class RegistryAccess:
+    """Looking up images that have no Image object in their registries (docs/sources.md).
+
+    Off by default. When on, only hosts named by the trust policy's scopes, by registries.d
+    or by ``allowed_hosts`` are ever contacted (no SSRF from a pod spec); any other image is
+    decided without a network call.
+    """
+
+    enabled: bool = False
+    allowed_hosts: frozenset[str] = frozenset()
+    registries_d: str | None = None  # default: containers' own choice of directory
+    auth_file: str | None = None
+    certs_directory: str = "/etc/containers/certs.d"  # <dir>/<host[:port]>/, certs.d(5)
+    tls_verify: bool = True
+    timeout_seconds: float = 5.0  # one request; the admission deadline bounds the whole
+
+
+@dataclass(frozen=True)
 class AdmissionConfig:
     """Everything the admission webhook needs besides the trust policy itself."""
 
@@ -104,6 +123,7 @@ class AdmissionConfig:
     deadline_seconds: float = 8.0
     workers: int = 16
     cache: CacheConfig = field(default_factory=CacheConfig)
+    registries: RegistryAccess = field(default_factory=RegistryAccess)
 
     def is_exempt_namespace(self, namespace: str) -> bool:
         if self.exempt_own_namespace and namespace == self.own_namespace:
@@ -165,6 +185,16 @@ class _CacheSchema(_Strict):
     imageTtlSeconds = StrictNumber(validate=validate.Range(min=0, max=300))
 
 
+class _RegistriesSchema(_Strict):
+    enabled = StrictBoolean()
+    allowedHosts = fields.List(fields.String(validate=_registry_host))
+    registriesD = fields.String(validate=validate.Length(min=1))
+    authFile = fields.String(validate=validate.Length(min=1))
+    certsDirectory = fields.String(validate=validate.Length(min=1))
+    tlsVerify = StrictBoolean()
+    timeoutSeconds = StrictNumber(validate=validate.Range(min=0.01, max=29.5))
+
+
 class _AdmissionSchema(_Strict):
     mode = fields.String(validate=_MODES)
     unpinnedTags = fields.String(validate=_UNPINNED)
@@ -185,6 +215,7 @@ class _AdmissionSchema(_Strict):
     deadlineSeconds = StrictNumber(validate=validate.Range(min=0.01, max=29.5))
     workers = fields.Integer(strict=True, validate=validate.Range(min=1, max=256))
     cache = fields.Nested(_CacheSchema)
+    registries = fields.Nested(_RegistriesSchema)
 
     @validates_schema
     def _deadline_below_timeout(self, data: dict[str, Any], **_: Any) -> None:
@@ -230,6 +261,8 @@ def parse_admission_config(
         raise InputError("; ".join(sorted(_flatten(exc.messages, root)))) from exc
     defaults = AdmissionConfig()
     cache = data.get("cache", {})
+    registries = data.get("registries", {})
+    access = RegistryAccess()
     return AdmissionConfig(
         mode=Mode(data.get("mode", defaults.mode)),
         unpinned_tags=UnpinnedTags(data.get("unpinnedTags", defaults.unpinned_tags)),
@@ -264,6 +297,15 @@ def parse_admission_config(
                 "negativeTtlSeconds", defaults.cache.negative_ttl_seconds
             ),
             image_ttl_seconds=cache.get("imageTtlSeconds", defaults.cache.image_ttl_seconds),
+        ),
+        registries=RegistryAccess(
+            enabled=registries.get("enabled", access.enabled),
+            allowed_hosts=frozenset(registries.get("allowedHosts", ())),
+            registries_d=registries.get("registriesD", access.registries_d),
+            auth_file=registries.get("authFile", access.auth_file),
+            certs_directory=registries.get("certsDirectory", access.certs_directory),
+            tls_verify=registries.get("tlsVerify", access.tls_verify),
+            timeout_seconds=registries.get("timeoutSeconds", access.timeout_seconds),
         ),
     )
 
