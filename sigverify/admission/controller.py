@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any, Protocol
+from typing import Any
 
 from sigverify.admission.decide import (
     CheckReason,
@@ -47,26 +47,16 @@ from sigverify.engine.cache import (
     VerdictKey,
     signature_hashes,
 )
+from sigverify.engine.protocol import ImageVerifier
 from sigverify.errors import BackendError, ClusterError, InputError, PolicyError
 from sigverify.objects.documents import load_document
 from sigverify.objects.types import Image, ImageStreamImage
 from sigverify.policyfile.admission import AdmissionConfig, UnpinnedTags
 
-__all__ = ["AdmissionController", "ImageVerifier"]
+__all__ = ["AdmissionController"]
 
 CHECKED_OPERATIONS = frozenset({"CREATE", "UPDATE"})
 _log = logging.getLogger("sigverify.admission")
-
-
-class ImageVerifier(Protocol):
-    """What admission needs of :class:`sigverify.engine.verifier.Verifier`."""
-
-    @property
-    def revision(self) -> str: ...
-
-    def verify_image(
-        self, image: Image, *, expected_identity: str | None = None
-    ) -> ImageVerdict: ...
 
 
 def _typed_image(document: Mapping[str, Any]) -> Image:

@@ -19,7 +19,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from sigverify.admission.decide import CheckReason, ImageResult
 from sigverify.admission.resolve import Resolution, ResolutionKind
@@ -27,6 +26,7 @@ from sigverify.core.policy import Policy
 from sigverify.core.reference import DockerReference, ReferenceError, parse_reference
 from sigverify.core.verdict import ImageVerdict, Reason
 from sigverify.engine.cache import CacheMiss, VerdictCache, VerdictKey, signature_hashes
+from sigverify.engine.protocol import ImageVerifier
 from sigverify.objects.types import Image, ObjectMeta
 from sigverify.policyfile.admission import RegistryAccess
 from sigverify.sources import (
@@ -39,18 +39,7 @@ from sigverify.sources import (
 from sigverify.sources.registries_d import RegistriesConfig, load_registries_d
 from sigverify.sources.transport import host_of
 
-__all__ = ["ImageVerifier", "RegistryGate", "bare_image", "check_without_image", "hosts_named_by"]
-
-
-class ImageVerifier(Protocol):
-    """What this module needs of :class:`sigverify.engine.verifier.Verifier`."""
-
-    @property
-    def revision(self) -> str: ...
-
-    def verify_image(
-        self, image: Image, *, expected_identity: str | None = None
-    ) -> ImageVerdict: ...
+__all__ = ["RegistryGate", "bare_image", "check_without_image", "hosts_named_by"]
 
 
 def bare_image(reference: DockerReference) -> Image:

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sigverify.core.clock import utcnow
+from sigverify.engine.protocol import ImageVerifier
 from sigverify.errors import InputError, SigverifyError
 from sigverify.imageapi.protocol import ImageAPI
 from sigverify.writeback.writer import (
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_PROBE_INTERVAL,
     ConditionWriter,
-    ImageVerifier,
     WriteConflictError,
 )
 

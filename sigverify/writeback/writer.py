@@ -21,11 +21,12 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sigverify.core.clock import utcnow
 from sigverify.core.conditions import apply_verdict, whole_seconds
 from sigverify.core.verdict import ImageVerdict
+from sigverify.engine.protocol import ImageVerifier
 from sigverify.errors import ClusterError, ConflictError, InputError, NotFoundError
 from sigverify.imageapi.protocol import ImageAPI, JSONObject
 from sigverify.objects.documents import dump_document, load_document
@@ -36,7 +37,6 @@ __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
     "DEFAULT_PROBE_INTERVAL",
     "ConditionWriter",
-    "ImageVerifier",
     "Recorded",
     "WriteConflictError",
     "needs_write",
@@ -83,14 +83,6 @@ def needs_write(before: Image, after: Image, *, probe_interval: timedelta, now: 
             if now - previous.last_probe_time >= probe_interval:
                 return True
     return False
-
-
-class ImageVerifier(Protocol):
-    """What the writer needs of :class:`sigverify.engine.verifier.Verifier`."""
-
-    def verify_image(
-        self, image: Image, *, expected_identity: str | None = None
-    ) -> ImageVerdict: ...
 
 
 class WriteConflictError(ConflictError):
