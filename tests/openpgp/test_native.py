@@ -212,6 +212,7 @@ def test_revoked_key(gpg_factory: GpgFactory) -> None:
     assert _reason(backend, gpg_factory.sign(key, PAYLOAD)) is Reason.KEY_REVOKED
 
 
+@pytest.mark.slow  # the key generator waits for the subkey to expire (about 2 s)
 def test_expired_subkey(gpg_factory: GpgFactory) -> None:
     key = gpg_factory.key(KeySpec("ed25519", signing_subkey="ed25519", subkey_expired=True))
     backend = NativeBackend(keyring_of(key))
