@@ -6,7 +6,6 @@ import functools
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -22,7 +21,6 @@ __all__ = [
     "backend_option",
     "build_verifier",
     "handle_errors",
-    "repository_root",
 ]
 
 EXIT_TRUSTED = 0
@@ -33,14 +31,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def handle_errors(function: F) -> F:
-    """Turn every sigverify error into one line on stderr and exit status 2 (no traceback)."""
+    """Turn every sigverify error into its diagnostics on stderr and exit status 2.
+
+    No traceback. :meth:`SigverifyError.diagnostics` is the message unless a class says more,
+    so every error today is one line.
+    """
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return function(*args, **kwargs)
         except SigverifyError as exc:
-            click.echo(f"sigverify: error: {exc}", err=True)
+            click.echo(f"sigverify: error: {exc.diagnostics()}", err=True)
             sys.exit(EXIT_ERROR)
         except BrokenPipeError:
             # The reader went away (`| head`): stop quietly, never report success.
@@ -77,8 +79,3 @@ def backend_option(function: F) -> F:
 def build_verifier(policy: str, keys: str | None, backend: str) -> Verifier:
     """Load the policy (and only the keys it names) and start the backend over them."""
     return load_verifier(policy, keys, backend)[1]
-
-
-def repository_root() -> Path:
-    """The checkout this package runs from (for bundled examples and policies)."""
-    return Path(__file__).resolve().parents[2]

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import click
 
-from sigverify.cli._common import backend_option, handle_errors, repository_root
+from sigverify.cli._common import backend_option, handle_errors
 from sigverify.objects.documents import read_document_file
 from sigverify.objects.types import ImageStreamImage
 from sigverify.policyfile.holder import load_verifier
 from sigverify.render import verdict_to_text
+from sigverify.settings import repository_root
 
 __all__ = ["command"]
 
