@@ -60,20 +60,6 @@ class SignatureRejected(SigverifyError):
         super().__init__(message)
 
 
-#: Reasons a backend may give when it refuses a blob before any claim is read.
-CRYPTO_REASONS = frozenset(
-    {
-        Reason.UNKNOWN_KEY,
-        Reason.INVALID_SIGNATURE,
-        Reason.NO_SIGNATURE,
-        Reason.MULTIPLE_SIGNATURES,
-        Reason.KEY_EXPIRED,
-        Reason.KEY_REVOKED,
-        Reason.SIGNATURE_EXPIRED,
-    }
-)
-
-
 def format_key_id(key_id: str) -> str:
     """The OpenShift ``publicKeyID`` form of a 64-bit key ID: ``0x`` + 16 upper-case hex."""
     return "0x" + key_id.upper()

@@ -19,7 +19,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import urllib3
 from kubernetes import client as k8s_client
@@ -311,8 +311,3 @@ class OpenShiftImageAPI:
         if not isinstance(name, str) or not name:
             raise InputError("the Image to update has no metadata.name", path="metadata.name")
         return self._request("PUT", f"{API}/images/{quote(name, safe=_PATH_SAFE)}", body=image)
-
-
-def server_of(api: OpenShiftImageAPI) -> str:
-    """``host:port`` of the API server (for messages and metrics labels)."""
-    return urlsplit(api.host).netloc or api.host
