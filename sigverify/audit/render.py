@@ -36,6 +36,8 @@ def _reasons_json(reasons: tuple[tuple[Reason, int], ...]) -> dict[str, int]:
 
 
 def _image_json(row: ImageRow) -> dict[str, Any]:
+    # "sources" only when the caller named them (the JSON of a cluster audit is unchanged).
+    sources = {"sources": dict(row.sources)} if row.sources else {}
     return {
         "image": row.image,
         "reference": row.reference,
@@ -46,6 +48,7 @@ def _image_json(row: ImageRow) -> dict[str, Any]:
         "signatures": row.signatures,
         "signers": list(row.signers),
         "tags": [str(tag) for tag in row.tags],
+        **sources,
     }
 
 
@@ -107,6 +110,9 @@ def report_to_json(report: AuditReport) -> dict[str, Any]:
         "denied": [_image_json(row) for row in report.denied],
         "failures": [_failure_json(f) for f in report.failures],
         "images": [_image_json(row) for row in report.images],
+        **(
+            {"signatureSources": dict(report.signature_sources)} if report.signature_sources else {}
+        ),
     }
 
 
@@ -171,6 +177,11 @@ def report_to_text(report: AuditReport) -> str:
     if report.reasons:
         lines += ["", "REASONS (images)"]
         lines += _table(("REASON", "IMAGES"), [(r.value, str(n)) for r, n in report.reasons])
+    if report.signature_sources:
+        lines += ["", "SIGNATURE SOURCES"]
+        lines += _table(
+            ("SOURCE", "SIGNATURES"), [(s, str(n)) for s, n in report.signature_sources]
+        )
     if report.scopes:
         lines += ["", "SCOPES"]
         lines += _table(
@@ -212,11 +223,11 @@ def report_to_text(report: AuditReport) -> str:
         lines += ["", f"WOULD BE DENIED ({len(denied)})"]
         for row in denied:
             tags = ", ".join(str(tag) for tag in row.tags) or "(no tag)"
-            lines += [
-                f"  {row.image}  {row.reason.value}",
-                f"    tags:    {tags}",
-                f"    {row.message}",
-            ]
+            lines += [f"  {row.image}  {row.reason.value}", f"    tags:    {tags}"]
+            if row.sources:
+                found = ", ".join(f"{source} {n}" for source, n in row.sources)
+                lines.append(f"    sources: {found}")
+            lines.append(f"    {row.message}")
     if report.failures:
         lines += ["", f"COULD NOT BE AUDITED ({len(report.failures)})"]
         for failure in report.failures:

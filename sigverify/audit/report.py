@@ -153,6 +153,9 @@ class ImageRow:
     #: ``publicKeyID`` of each distinct signer whose signature verified, sorted.
     signers: tuple[str, ...]
     tags: tuple[TagRef, ...]
+    #: (source, signatures) where the signatures were found (``image``, ``lookaside``,
+    #: ``registry``), when the caller named their sources (``sigverify audit --images``).
+    sources: tuple[tuple[str, int], ...] = ()
 
     @property
     def unsigned(self) -> bool:
@@ -220,6 +223,8 @@ class AuditReport:
     #: Every audited image, by digest; ``denied`` is the untrusted subset.
     images: tuple[ImageRow, ...]
     failures: tuple[AuditFailure, ...]
+    #: Signature source → signatures, over every image whose sources were named.
+    signature_sources: tuple[tuple[str, int], ...] = ()
 
     @property
     def denied(self) -> tuple[ImageRow, ...]:
@@ -265,6 +270,7 @@ class AuditAccumulator:
         self._unknown_signatures = 0
         self._unknown_images = 0
         self._unknown_key_ids: Counter[str] = Counter()
+        self._sources: Counter[str] = Counter()
 
     def add(self, audited: AuditedImage) -> None:
         verdict = audited.verdict
@@ -272,8 +278,11 @@ class AuditAccumulator:
             raise ValueError(f"image {verdict.image} was audited twice")
         signer_ids: set[str] = set()
         unknown = 0
+        sources: Counter[str] = Counter()
         for signature in verdict.signatures:
             self._signature_reasons[signature.reason] += 1
+            if signature.source is not None:
+                sources[signature.source] += 1
             if signature.reason is Reason.UNKNOWN_KEY:
                 unknown += 1
                 if signature.claimed_key_id:
@@ -311,7 +320,9 @@ class AuditAccumulator:
             signatures=len(verdict.signatures),
             signers=tuple(sorted(signer_ids)),
             tags=tuple(sorted(audited.tags)),
+            sources=tuple(sorted(sources.items())),
         )
+        self._sources.update(sources)
 
     def add_failure(self, failure: AuditFailure) -> None:
         if failure.subject in self._rows:
@@ -371,6 +382,7 @@ class AuditAccumulator:
             ),
             images=rows,
             failures=tuple(self._failures[name] for name in sorted(self._failures)),
+            signature_sources=tuple(sorted(self._sources.items())),
         )
 
 

@@ -20,6 +20,7 @@ import click
 from sigverify.audit.render import report_to_csv, report_to_json, report_to_text
 from sigverify.audit.report import AuditAccumulator, AuditedImage, AuditFailure, AuditReport, TagRef
 from sigverify.audit.report import current_tags as stream_tags
+from sigverify.cli._audit_images import audit_pull_specs, read_pull_specs
 from sigverify.cli._common import (
     EXIT_ERROR,
     EXIT_TRUSTED,
@@ -28,6 +29,7 @@ from sigverify.cli._common import (
     build_verifier,
     handle_errors,
 )
+from sigverify.cli._registry import registry_options
 from sigverify.engine.verifier import Verifier
 from sigverify.errors import InputError, NotFoundError
 from sigverify.imageapi.factory import open_image_api
@@ -36,6 +38,7 @@ from sigverify.imageapi.protocol import ImageAPI, JSONObject, Page
 from sigverify.objects.documents import load_document
 from sigverify.objects.types import Image
 from sigverify.settings import Settings
+from sigverify.sources import SourceOptions
 
 __all__ = ["MAX_PAGES", "audit_image_api", "command", "exit_status"]
 
@@ -227,6 +230,15 @@ def _open_api(
     show_default=True,
     help="Seconds to wait for each cluster request.",
 )
+@click.option(
+    "--images",
+    "images_file",
+    default=None,
+    metavar="FILE",
+    help="Audit these pull specs (one per line, docker://HOST/REPO@DIGEST or :TAG) "
+    "against their registries instead of a cluster or store.",
+)
+@registry_options
 @backend_option
 @handle_errors
 def command(
@@ -239,6 +251,11 @@ def command(
     output: str,
     page_size: int,
     timeout: float,
+    images_file: str | None,
+    registries_d: str | None,
+    authfile: str | None,
+    tls_verify: bool,
+    cert_dir: str | None,
     backend: str,
 ) -> None:
     """Report what the images of a cluster or store are signed with, by whom, and which
@@ -247,6 +264,7 @@ def command(
     \b
     sigverify audit --policy P --store var/sigverify.db
     sigverify audit --policy P --kubeconfig ~/.kube/config -n prod -o csv
+    sigverify audit --policy P --images pull-specs.txt [--registries-d DIR] [--authfile F]
 
     Exit status: 0 every audited image is trusted, 1 some would be denied, 2 an error
     (including images that could not be audited; the report is still printed).
@@ -254,12 +272,30 @@ def command(
     if policy is None:
         raise InputError("--policy is required (the trust policy to audit against)")
     _check_namespace(namespace)
+    if images_file is not None and (store or kubeconfig or context or namespace):
+        raise click.UsageError("--images audits registries: drop --store, --kubeconfig, -n")
+    if images_file is None and (registries_d or authfile or cert_dir or not tls_verify):
+        raise click.UsageError(
+            "--registries-d, --authfile, --tls-verify and --cert-dir need --images"
+        )
+    specs = read_pull_specs(images_file) if images_file is not None else []
     verifier = build_verifier(policy, keys, backend)
     try:
-        api = _open_api(store, kubeconfig, context, timeout)
-        report = audit_image_api(
-            api, verifier, policy=policy, namespace=namespace, page_size=page_size
-        )
+        if images_file is not None:
+            options = SourceOptions(
+                registries_d=Path(registries_d) if registries_d else None,
+                authfile=authfile,
+                tls_verify=tls_verify,
+                cert_dir=Path(cert_dir) if cert_dir else None,
+                timeout=timeout,
+                deadline=timeout,
+            )
+            report = audit_pull_specs(specs, verifier, options, policy=policy)
+        else:
+            api = _open_api(store, kubeconfig, context, timeout)
+            report = audit_image_api(
+                api, verifier, policy=policy, namespace=namespace, page_size=page_size
+            )
     finally:
         verifier.backend.close()
     if output == "json":

@@ -11,6 +11,7 @@ decides.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -110,6 +111,16 @@ class RegistryImage:
         return self.by_digest
 
 
+def default_cert_dir(host: str) -> Path | None:
+    """containers-certs.d(5): the first of ``/etc/containers/certs.d/<host[:port]>`` and
+    ``/etc/docker/certs.d/<host[:port]>`` that exists (``~/.config/containers/certs.d``
+    first when not root)."""
+    roots = [Path("/etc/containers/certs.d"), Path("/etc/docker/certs.d")]
+    if os.geteuid() != 0 and os.environ.get("HOME"):
+        roots.insert(0, Path(os.environ["HOME"], ".config/containers/certs.d"))
+    return next((root / host for root in roots if (root / host).is_dir()), None)
+
+
 def parse_pull_spec(text: str) -> DockerReference:
     """``docker://HOST[:PORT]/REPO[:TAG|@DIGEST]`` (the transport prefix optional); a
     reference with neither tag nor digest means ``:latest``, as in containers/image."""
@@ -139,7 +150,7 @@ def fetch_image(reference: DockerReference, options: SourceOptions) -> RegistryI
         allowed=options.allowed,
     )
     host, repository = reference.domain, reference.path
-    tls = TLSSettings(options.tls_verify, options.cert_dir)
+    tls = TLSSettings(options.tls_verify, options.cert_dir or default_cert_dir(host))
     credentials = find_credentials(
         host, repository, auth_files(options.authfile), explicit=bool(options.authfile)
     )
