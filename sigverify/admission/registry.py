@@ -104,6 +104,8 @@ class RegistryGate:
     def allowed(self, access: RegistryAccess, policy: Policy | None) -> Callable[[str], bool]:
         """``host[:port]`` → may the webhook contact it."""
         named = hosts_named_by(policy, self._registries(access)) | access.allowed_hosts
+        if "docker.io" in named:  # served from registry-1.docker.io (sources.registry.api_host)
+            named |= {"registry-1.docker.io"}
         return lambda host: _matches(host, named)
 
     def fetch(

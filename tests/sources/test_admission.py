@@ -23,7 +23,7 @@ from sigverify.objects.types import Image
 from sigverify.policyfile.admission import parse_admission_config
 from sigverify.policyfile.holder import load_verifier
 from tests.admission.builders import pod_spec, review, workload
-from tests.imageapi.servers import closed_port
+from tests.imageapi.servers import closed_port, silent_server
 from tests.sources.conftest import World
 
 pytestmark = pytest.mark.slow  # the real registry world
@@ -247,3 +247,26 @@ def test_a_registry_that_is_down_is_a_503_deny_or_a_warning_when_failing_open(
         open_controller.close()
     assert decision.response.allowed is True
     assert decision.response.warnings
+
+
+def test_a_silent_registry_is_a_503_deny_inside_the_deadline(world: World, tmp_path: Path) -> None:
+    policy = policy_file(world, tmp_path, default="SIGNED")
+    verifier = Counting(load_verifier(str(policy), None, "native")[1])
+    with silent_server() as url:
+        silent = url.removeprefix("http://")
+        config = parse_admission_config(
+            {
+                "timeoutSeconds": 2,
+                "deadlineSeconds": 1,
+                "registries": {"enabled": True, "allowedHosts": [silent], "timeoutSeconds": 5},
+            }
+        )
+        controller = AdmissionController(config, NoImages(), lambda: verifier)
+        try:
+            decision, verdicts = admit(controller, f"{silent}/ns/x@{OTHER}")
+        finally:
+            controller.close()
+    # DeadlineExceeded or RegistryUnavailable, whichever gives up first: both fail closed.
+    assert decision.response.allowed is False
+    assert decision.response.status_code == 503
+    assert [v["passed"] for v in verdicts] == [False]
