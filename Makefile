@@ -1,7 +1,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test quick lint typecheck unit bench clean
+.PHONY: setup run test quick lint typecheck unit mutation bench clean
 
 setup:
 	@VENV=$(VENV) ./scripts/bootstrap
@@ -26,6 +26,12 @@ typecheck:
 
 unit:
 	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q
+
+## mutation: mutation testing of the trust-deciding modules, each against its own tests
+## (mutmut, in scratch copies under .cache/mutation; MODULES="engine claims" for a few).
+## Not part of `make test`; the scores are recorded in docs/testing.md.
+mutation:
+	$(BIN)/python scripts/mutation $(MODULES)
 
 bench: setup
 	$(BIN)/python -m bench
