@@ -213,11 +213,17 @@ def _wait_until_up(registry: Registry, process: subprocess.Popen[bytes]) -> None
 
 @contextmanager
 def start_registry(
-    folder: Path, *, user: str = "tester", password: str = "s3cret"
+    folder: Path,
+    *,
+    user: str = "tester",
+    password: str = "s3cret",
+    tls: TLSFiles | None = None,
+    auth: dict[str, object] | None = None,
 ) -> Iterator[Registry]:
-    """docker-registry on a loopback port, TLS with a fresh certificate, htpasswd (bcrypt)."""
+    """docker-registry on a loopback port, TLS (a fresh certificate unless given), htpasswd
+    users (bcrypt) unless another ``auth`` section is given (e.g. ``token``)."""
     folder.mkdir(parents=True, exist_ok=True)
-    tls = self_signed_certificate(folder / "tls")
+    tls = tls if tls is not None else self_signed_certificate(folder / "tls")
     certs = folder / "certs"
     certs.mkdir()
     shutil.copy(tls.cert, certs / "ca.crt")
@@ -234,7 +240,7 @@ def start_registry(
                     "addr": f"127.0.0.1:{port}",
                     "tls": {"certificate": str(tls.cert), "key": str(tls.key)},
                 },
-                "auth": {"htpasswd": {"realm": "sigverify-tests", "path": str(htpasswd)}},
+                "auth": auth or {"htpasswd": {"realm": "sigverify-tests", "path": str(htpasswd)}},
             }
         )
     )
