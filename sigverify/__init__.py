@@ -127,8 +127,7 @@ def verify_document(
     for the scope lookup and the identity rules (default: the Image's
     ``dockerImageReference``).
     """
-    from sigverify.objects.documents import load_document, parse_document_bytes
-    from sigverify.objects.types import ImageStreamImage
+    from sigverify.objects.documents import image_of, parse_document_bytes
     from sigverify.policyfile.holder import verifier_for
     from sigverify.policyfile.loader import LoadedPolicy, load_policy
 
@@ -137,9 +136,7 @@ def verify_document(
         document = document.encode()
     if isinstance(document, bytes):
         document = parse_document_bytes(document, source="document")
-    elif isinstance(document, dict):
-        document = load_document(document)
-    image = document.image if isinstance(document, ImageStreamImage) else document
+    image = image_of(document)
     verifier = verifier_for(loaded, backend)
     try:
         return verifier.verify_image(image, expected_identity=expected_identity)

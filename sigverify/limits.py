@@ -26,6 +26,9 @@ MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 #: Deepest nesting of objects/arrays accepted in an Image/ImageStreamImage document
 #: (managedFields reach ~15).
 MAX_DOCUMENT_DEPTH = 100
+#: Deepest nesting accepted in a body that carries such documents two levels down (a List's
+#: ``items[i]``, an AdmissionReview's ``request.object``): room for a whole document.
+MAX_ENVELOPE_DEPTH = MAX_DOCUMENT_DEPTH + 2
 #: Largest policy file, in bytes.
 MAX_POLICY_BYTES = 1024 * 1024
 #: Largest public key file, in bytes.

@@ -1,13 +1,16 @@
 """JSON and YAML text read strictly into plain values (dicts, lists, str, int, float, bool, None).
 
-Shared by the policy reader (:mod:`sigverify.policyfile.loader`) and the document reader
-(:mod:`sigverify.objects.documents`). Nothing here does I/O: callers decode their bytes, call one
-reader, and wrap :class:`StrictInputError` into their own error type. Each caller words its
-refusals through a :class:`Wording`, so both keep the messages they have always given.
+The one reader of outside text in sigverify: policies, documents, HTTP bodies, seeds, settings,
+signed payloads and the answers of the APIs sigverify calls all come through here (a test walks
+the package to keep it so). Nothing here does I/O: callers read their bytes with a bound, call
+one reader, and wrap :class:`StrictInputError` into their own error type. Each caller words its
+refusals through a :class:`Wording`, so each keeps the messages its users know.
 
-Always refused: a repeated key (JSON's last-one-wins would hide a value), ``NaN`` and
-``Infinity`` (not JSON numbers), and YAML aliases, checked while composing so that alias
-expansion ("billion laughs") cannot happen. The two YAML readers differ on purpose:
+Always refused: more bytes than the caller allows, bytes that are not UTF-8, a repeated key
+(JSON's last-one-wins would hide a value), ``NaN`` and ``Infinity`` (not JSON numbers), numbers
+too long to convert, nesting deeper than the caller's limit (checked before the parser
+recurses, so never a ``RecursionError``), and YAML aliases, checked while composing so that
+alias expansion ("billion laughs") cannot happen. The two YAML readers differ on purpose:
 
 - :func:`read_plain_yaml` (policies) accepts plain YAML only: no anchors, merge keys or tags
   beyond str/int/float/bool/null, string keys, a depth cap, and every problem with its path;
@@ -18,6 +21,7 @@ expansion ("billion laughs") cannot happen. The two YAML readers differ on purpo
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, NoReturn
 
@@ -27,15 +31,33 @@ __all__ = [
     "PathPart",
     "StrictInputError",
     "Wording",
+    "decode_text",
+    "json_path",
     "parse_json",
     "read_json",
     "read_json_like_yaml",
+    "read_json_like_yaml_stream",
     "read_plain_yaml",
     "scalar_kind",
 ]
 
 #: One step from the document root: a mapping key or a list index.
 PathPart = str | int
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def json_path(parts: tuple[PathPart, ...]) -> str:
+    """``("signatures", 2, "content")`` → ``signatures[2].content``; odd keys in ``["…"]``."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _IDENTIFIER.fullmatch(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{json.dumps(part)}]"
+    return out
 
 
 class StrictInputError(Exception):
@@ -45,6 +67,11 @@ class StrictInputError(Exception):
         super().__init__(message)
         self.message = message
         self.path = path
+
+    @property
+    def located(self) -> str:
+        """The message after its JSON path (``request.object: duplicate key 'a'``), if any."""
+        return f"{json_path(self.path)}: {self.message}" if self.path else self.message
 
 
 @dataclass(frozen=True)
@@ -57,6 +84,11 @@ class Wording:
     duplicate_key: str  # with {key}, e.g. 'duplicate key "{key}"'
     too_deep: str  # e.g. "the document is nested deeper than 32 levels"
     empty: str  # a YAML stream with no document at all
+    #: A JSON syntax error, with {invalid_json}, {msg}, {line}, {column}, {pos} and {error}
+    #: (Python's own "Expecting value: line 1 column 1 (char 0)").
+    syntax: str = "{invalid_json}: {msg} (line {line}, column {column})"
+    too_large: str = "larger than {limit} bytes"  # with {limit}
+    not_utf8: str = "not valid UTF-8 (byte {start})"  # with {start}
 
 
 def scalar_kind(value: object) -> str | None:
@@ -76,11 +108,41 @@ def _at(mark: Any) -> str:
     return f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
 
 
+def decode_text(
+    data: bytes, wording: Wording, *, max_bytes: int | None = None, byte_order_mark: bool = True
+) -> str:
+    """``data`` as UTF-8 text, at most ``max_bytes`` long.
+
+    A leading byte order mark is dropped (RFC 8259 §8.1 lets a parser ignore it) unless
+    ``byte_order_mark`` is false: then it stays, and a JSON reader refuses it.
+    """
+    if max_bytes is not None and len(data) > max_bytes:
+        raise StrictInputError(wording.too_large.format(limit=max_bytes))
+    if byte_order_mark and data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StrictInputError(wording.not_utf8.format(start=exc.start)) from None
+
+
+def _text(data: str | bytes, wording: Wording, max_bytes: int | None, byte_order_mark: bool) -> str:
+    if isinstance(data, str):
+        if max_bytes is not None and len(data) > max_bytes:  # at least as many bytes
+            raise StrictInputError(wording.too_large.format(limit=max_bytes))
+        return data
+    return decode_text(data, wording, max_bytes=max_bytes, byte_order_mark=byte_order_mark)
+
+
 # -- JSON ----------------------------------------------------------------------------------------
 
 
 class _Pairs(list[tuple[str, Any]]):
     """A JSON object as its key/value pairs, so duplicates can be reported with their path."""
+
+
+class _Repeated(Exception):
+    """A repeated key met on the fast path: read again with paths to say where."""
 
 
 def _loads(text: str, wording: Wording, object_pairs_hook: Any) -> Any:
@@ -91,10 +153,19 @@ def _loads(text: str, wording: Wording, object_pairs_hook: Any) -> Any:
         return json.loads(text, object_pairs_hook=object_pairs_hook, parse_constant=reject_constant)
     except json.JSONDecodeError as exc:
         raise StrictInputError(
-            f"{wording.invalid_json}: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+            wording.syntax.format(
+                invalid_json=wording.invalid_json,
+                msg=exc.msg,
+                line=exc.lineno,
+                column=exc.colno,
+                pos=exc.pos,
+                error=str(exc),
+            )
         ) from None
     except RecursionError:
         raise StrictInputError(wording.too_deep) from None
+    except ValueError as exc:  # a number too long to convert (sys.get_int_max_str_digits)
+        raise StrictInputError(f"{wording.invalid_json}: {exc}") from None
 
 
 def parse_json(text: str, wording: Wording) -> Any:
@@ -115,16 +186,90 @@ def parse_json(text: str, wording: Wording) -> Any:
     return _loads(text, wording, reject_duplicates)
 
 
-def read_json(text: str, wording: Wording, *, max_depth: int) -> object:
-    """``text`` as JSON nested at most ``max_depth`` levels; problems carry their path."""
-    return _plain_json(_loads(text, wording, _Pairs), wording, (), max_depth)
+def read_json(
+    data: str | bytes,
+    wording: Wording,
+    *,
+    max_depth: int,
+    max_bytes: int | None = None,
+    byte_order_mark: bool = True,
+) -> Any:
+    """``data`` as JSON nested at most ``max_depth`` levels; problems carry their path.
+
+    Bytes are decoded by :func:`decode_text` (``max_bytes``, ``byte_order_mark``). "Nested
+    ``max_depth`` levels": at most ``max_depth`` objects and arrays inside one another (an
+    empty one counts); the path of a refusal names the first one too deep.
+
+    Nesting is checked first, on the bytes, before the parser recurses: a text too deep is
+    refused as too deep whatever else is wrong with it. The common case then costs one C-speed
+    parse, a cheap hook catching repeated keys; only a problem makes the text be read again,
+    slowly, to name its path.
+    """
+    text = _text(data, wording, max_bytes, byte_order_mark)
+    raw = data if isinstance(data, bytes) else text.encode("utf-8", "surrogatepass")
+    deeper = _nested_deeper_than(raw, max_depth)
+    if deeper is False:
+        try:
+            return _loads(text, wording, _dict_without_repeats)
+        except _Repeated:
+            return _plain_json(_loads(text, wording, _Pairs), wording, (), max_depth)
+    try:
+        value = _plain_json(_loads(text, wording, _Pairs), wording, (), max_depth)
+    except StrictInputError as exc:
+        if deeper is None or exc.message == wording.too_deep:
+            raise
+        raise StrictInputError(wording.too_deep) from None  # met a lesser problem on the way
+    if deeper:  # cannot happen: JSON that parses nests as its brackets do
+        raise StrictInputError(wording.too_deep)
+    return value
+
+
+def _dict_without_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _Repeated
+    return result
+
+
+_NOT_QUOTE_OR_BRACKET = bytes(b for b in range(256) if b not in b'"[]{}')
+_STRING = re.compile(rb'"[^"]*"?')  # escapes gone; runs to the end if unterminated (linear)
+_PARENS = bytes.maketrans(b"[{]}", b"(())")
+
+
+def _nested_deeper_than(raw: bytes, max_depth: int) -> bool | None:
+    """Whether the brackets of the JSON text ``raw`` nest more than ``max_depth`` deep: exact
+    for JSON; None when they do not balance and no run of openings says "deeper" already.
+
+    Bytes-level passes only, so it costs a fraction of the parse: escapes are dropped (a run
+    of backslashes pairs up from its start), then everything but quotes and brackets, then
+    strings (adjacent quotes first: removing a pair keeps every bracket's side of the
+    strings), leaving the brackets outside strings; each later pass removes the innermost
+    pairs, one level at a time. UTF-8 never hides an ASCII byte inside another character.
+    """
+    kept = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    kept = kept.translate(None, _NOT_QUOTE_OR_BRACKET).replace(b'""', b"")
+    if b'"' in kept:
+        kept = _STRING.sub(b"", kept)
+    nesting = kept.translate(_PARENS)
+    if b"(" * (max_depth + 1) in nesting:
+        return True
+    for _ in range(max_depth):
+        if not nesting:
+            return False
+        shorter = nesting.replace(b"()", b"")
+        if len(shorter) == len(nesting):
+            return None  # no pair left, yet not empty: ")(" in some order
+        nesting = shorter
+    if not nesting:
+        return False
+    return True if b"()" in nesting else None
 
 
 def _plain_json(
     value: object, wording: Wording, path: tuple[PathPart, ...], max_depth: int
 ) -> object:
-    if len(path) > max_depth:
-        raise StrictInputError(wording.too_deep, path)
+    if isinstance(value, _Pairs | list) and len(path) >= max_depth:
+        raise StrictInputError(wording.too_deep, path)  # the (max_depth + 1)th level
     if isinstance(value, _Pairs):
         result: dict[str, object] = {}
         for key, item in value:
@@ -181,16 +326,27 @@ _YAML_SCALARS = frozenset(
 )
 
 
-def read_plain_yaml(text: str, wording: Wording, *, max_depth: int) -> object:
-    """``text`` as one plain YAML document nested at most ``max_depth`` levels.
+def read_plain_yaml(
+    data: str | bytes,
+    wording: Wording,
+    *,
+    max_depth: int,
+    max_bytes: int | None = None,
+    allow_empty: bool = False,
+) -> object:
+    """``data`` as one plain YAML document nested at most ``max_depth`` levels (as
+    :func:`read_json` counts them).
 
     Anchors, aliases, merge keys, non-string keys and tags other than the JSON-like scalars,
-    ``!!map`` and ``!!seq`` are refused; problems inside the document carry their path.
+    ``!!map`` and ``!!seq`` are refused; problems inside the document carry their path. A
+    stream without a document is refused, or None with ``allow_empty``.
     """
-    loader = _PlainLoader(text)
+    loader = _PlainLoader(_text(data, wording, max_bytes, True))
     try:
         node = loader.get_single_node()
         if node is None:
+            if allow_empty:
+                return None
             raise StrictInputError(wording.empty)
         return _plain_yaml(loader, node, wording, (), max_depth)
     except _Refused as exc:
@@ -204,6 +360,8 @@ def read_plain_yaml(text: str, wording: Wording, *, max_depth: int) -> object:
         raise StrictInputError(f"{wording.invalid_yaml}: {exc}") from None
     except RecursionError:
         raise StrictInputError(wording.too_deep) from None
+    except ValueError as exc:  # a number too long to convert (sys.get_int_max_str_digits)
+        raise StrictInputError(f"{wording.invalid_yaml}: {exc}") from None
     finally:
         loader.dispose()
 
@@ -219,8 +377,8 @@ def _plain_yaml(
     path: tuple[PathPart, ...],
     max_depth: int,
 ) -> object:
-    if len(path) > max_depth:
-        raise StrictInputError(wording.too_deep, path)
+    if isinstance(node, yaml.CollectionNode) and len(path) >= max_depth:
+        raise StrictInputError(wording.too_deep, path)  # the (max_depth + 1)th level
     if isinstance(node, yaml.MappingNode):
         if node.tag != _YAML_MAP:
             raise _tag_refused(node, path)
@@ -289,26 +447,104 @@ class _JsonLikeLoader(_RefusingLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def read_json_like_yaml(text: str, wording: Wording) -> Any:
-    """``text`` as one YAML document read as JSON would be (see :class:`_JsonLikeLoader`).
+def read_json_like_yaml(
+    data: str | bytes,
+    wording: Wording,
+    *,
+    max_depth: int | None = None,
+    max_bytes: int | None = None,
+) -> Any:
+    """``data`` as one YAML document read as JSON would be (see :class:`_JsonLikeLoader`).
 
-    Values are whatever the safe loader builds (``!!binary`` gives bytes): the caller checks
-    them, and their depth, itself.
+    Without ``max_depth``, values are whatever the safe loader builds (``!!binary`` gives
+    bytes, ``.nan`` a float): the caller checks them, and their depth, itself. With it, the
+    document is refused unless nested at most that deep with only what JSON can hold: string
+    keys, finite numbers, strings, booleans and nulls.
     """
-    loader = _JsonLikeLoader(text, wording.duplicate_key)
+    documents = _json_like_yaml(data, wording, max_depth, max_bytes, stream=False)
+    if not documents:
+        raise StrictInputError(wording.empty)
+    return documents[0]
+
+
+def read_json_like_yaml_stream(
+    data: str | bytes,
+    wording: Wording,
+    *,
+    max_depth: int | None = None,
+    max_bytes: int | None = None,
+) -> list[Any]:
+    """Every document of a YAML stream (``---``), each read as :func:`read_json_like_yaml`
+    reads one; an empty document is None."""
+    return _json_like_yaml(data, wording, max_depth, max_bytes, stream=True)
+
+
+def _json_like_yaml(
+    data: str | bytes,
+    wording: Wording,
+    max_depth: int | None,
+    max_bytes: int | None,
+    *,
+    stream: bool,
+) -> list[Any]:
+    loader = _JsonLikeLoader(_text(data, wording, max_bytes, True), wording.duplicate_key)
     try:
-        node = loader.get_single_node()
-        if node is None:
-            raise StrictInputError(wording.empty)
-        return loader.construct_document(node)
+        nodes: list[yaml.Node] = []
+        if not stream:
+            single = loader.get_single_node()
+            nodes.extend([] if single is None else [single])
+        while stream and loader.check_node():
+            nodes.append(loader.get_node())  # type: ignore[arg-type] # a node, since checked
+        if max_depth is not None:
+            for node in nodes:
+                _check_nodes(loader, node, wording, max_depth)
+        return [loader.construct_document(node) for node in nodes]
     except _Refused as exc:
         raise StrictInputError(f"{wording.invalid_yaml}: {exc.message}{_at(exc.mark)}") from None
     except yaml.YAMLError as exc:
         raise StrictInputError(_json_like_yaml_problem(exc, wording)) from None
     except RecursionError:
         raise StrictInputError(wording.too_deep) from None
+    except ValueError as exc:  # a number too long to convert (sys.get_int_max_str_digits)
+        raise StrictInputError(f"{wording.invalid_yaml}: {exc}") from None
     finally:
         loader.dispose()
+
+
+_YAML_FLOAT = "tag:yaml.org,2002:float"
+_YAML_NOT_A_NUMBER = re.compile(r"[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)")
+
+
+def _check_nodes(
+    loader: _JsonLikeLoader, root: yaml.Node, wording: Wording, max_depth: int
+) -> None:
+    """The composed tree (a tree: aliases were refused while composing) nested at most
+    ``max_depth`` levels, with string keys and JSON's scalars only: no ``.nan``/``.inf``, no
+    ``!!binary`` or other tags."""
+    stack: list[tuple[yaml.Node, tuple[PathPart, ...]]] = [(root, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, yaml.CollectionNode) and len(path) >= max_depth:
+            raise StrictInputError(wording.too_deep, path)  # the (max_depth + 1)th level
+        if isinstance(node, yaml.CollectionNode) and node.tag not in (
+            _YAML_MAP,
+            _YAML_SEQ,
+        ):
+            raise _tag_refused(node, path)
+        if isinstance(node, yaml.MappingNode):
+            children: list[tuple[yaml.Node, tuple[PathPart, ...]]] = []
+            for key, value in node.value:
+                if not isinstance(key, yaml.ScalarNode) or key.tag != _YAML_STR:
+                    raise StrictInputError(f"keys must be strings{_at(key.start_mark)}", path)
+                children.append((value, (*path, loader.construct_scalar(key))))
+            stack.extend(reversed(children))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, (*path, i)) for i, item in reversed(list(enumerate(node.value))))
+        elif node.tag == _YAML_FLOAT and _YAML_NOT_A_NUMBER.fullmatch(node.value):
+            problem = wording.not_a_number.format(name=node.value)
+            raise StrictInputError(f"{wording.invalid_yaml}: {problem}{_at(node.start_mark)}", path)
+        elif node.tag not in _YAML_SCALARS:
+            raise _tag_refused(node, path)
 
 
 def _json_like_yaml_problem(exc: yaml.YAMLError, wording: Wording) -> str:

@@ -49,19 +49,13 @@ from sigverify.engine.cache import (
 )
 from sigverify.engine.protocol import ImageVerifier
 from sigverify.errors import BackendError, ClusterError, InputError, PolicyError
-from sigverify.objects.documents import load_document
-from sigverify.objects.types import Image, ImageStreamImage
+from sigverify.objects.documents import image_of
 from sigverify.policyfile.admission import AdmissionConfig, UnpinnedTags
 
 __all__ = ["AdmissionController"]
 
 CHECKED_OPERATIONS = frozenset({"CREATE", "UPDATE"})
 _log = logging.getLogger("sigverify.admission")
-
-
-def _typed_image(document: Mapping[str, Any]) -> Image:
-    loaded = load_document(dict(document))
-    return loaded.image if isinstance(loaded, ImageStreamImage) else loaded
 
 
 def _signature_contents(document: Mapping[str, Any]) -> list[str]:
@@ -365,7 +359,7 @@ class AdmissionController:
                 verdict, lookup = self.cache.get_or_compute(
                     key,
                     lambda: verifier.verify_image(
-                        _typed_image(document), expected_identity=resolution.expected_identity
+                        image_of(dict(document)), expected_identity=resolution.expected_identity
                     ),
                     timeout=max(0.0, deadline - self._clock()),
                 )

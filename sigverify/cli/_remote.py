@@ -17,10 +17,9 @@ from sigverify.engine.verifier import Verifier
 from sigverify.errors import ClusterError, InputError
 from sigverify.imageapi.protocol import ImageAPI
 from sigverify.limits import MAX_DOCUMENT_BYTES
-from sigverify.objects.documents import load_document
-from sigverify.objects.types import Image, ImageStreamImage
-from sigverify.render import verdict_to_json
-from sigverify.writeback.writer import ConditionWriter, recorded_summary
+from sigverify.objects.documents import image_of
+from sigverify.objects.types import Image
+from sigverify.writeback.writer import ConditionWriter, verification_body
 
 __all__ = [
     "StreamImageRef",
@@ -50,10 +49,8 @@ def parse_stream_image_ref(text: str) -> StreamImageRef:
 
 
 def fetch_image(api: ImageAPI, ref: StreamImageRef) -> Image:
-    document = load_document(api.get_imagestreamimage(ref.namespace, ref.name))
-    if not isinstance(document, ImageStreamImage):
-        raise ClusterError(f"{ref}: the image API answered with another kind of object")
-    return document.image
+    document = api.get_imagestreamimage(ref.namespace, ref.name)
+    return image_of(document, answer_to="ImageStreamImage")
 
 
 def verify_locally(
@@ -67,13 +64,9 @@ def verify_locally(
     """Verify with the local policy; with ``record``, write the conditions back."""
     image = fetch_image(api, ref)
     if not record:
-        body = verdict_to_json(verifier.verify_image(image, expected_identity=expected_identity))
-        body["recorded"] = None
-        return body
-    result = ConditionWriter(api, verifier).record(image.name, expected_identity=expected_identity)
-    body = verdict_to_json(result.verdict)
-    body["recorded"] = recorded_summary(result)
-    return body
+        return verification_body(verifier.verify_image(image, expected_identity=expected_identity))
+    writer = ConditionWriter(api, verifier)
+    return verification_body(writer.record(image.name, expected_identity=expected_identity))
 
 
 def verify_via_service(

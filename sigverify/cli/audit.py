@@ -35,8 +35,7 @@ from sigverify.errors import InputError, NotFoundError
 from sigverify.imageapi.factory import open_image_api
 from sigverify.imageapi.options import ClusterOptions, ImageSource
 from sigverify.imageapi.protocol import ImageAPI, JSONObject, Page
-from sigverify.objects.documents import load_document
-from sigverify.objects.types import Image
+from sigverify.objects.documents import UpstreamDocumentError, image_of
 from sigverify.settings import Settings
 from sigverify.sources import SourceOptions
 
@@ -95,13 +94,11 @@ class _Audit:
         self.seen.add(name)
         tags = tuple(self.tags.pop(name, ()))
         try:
-            image = load_document(document)
-            if not isinstance(image, Image):
-                raise InputError("the image API answered with another kind of object")
+            image = image_of(document, answer_to="Image")
             if image.name != name:
-                raise InputError(f"the image API answered with Image {image.name}")
+                raise UpstreamDocumentError(f"the image API answered with Image {image.name}")
             verdict = self.verifier.verify_image(image)
-        except InputError as exc:
+        except (InputError, UpstreamDocumentError) as exc:
             self.accumulator.add_failure(AuditFailure(name, str(exc), tags))
             return
         self.accumulator.add(AuditedImage(verdict, tags))

@@ -2,7 +2,8 @@
 
 Objects cross this boundary as the raw JSON dicts the server sent (lossless: unknown members
 kept), so that an Image read, changed on purpose and written back loses nothing. Callers turn
-them into typed models with :func:`sigverify.objects.documents.load_document`.
+them into typed models with :func:`sigverify.objects.documents.image_of` (``answer_to=`` the
+kind asked for).
 
 Errors are the classes of :mod:`sigverify.imageapi.errors`: ``NotFoundError`` (404),
 ``ConflictError`` (409, a stale ``resourceVersion``), ``InvalidObjectError`` (422), and one

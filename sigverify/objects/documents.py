@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
+from sigverify.errors import ClusterError
 from sigverify.limits import MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH
 from sigverify.objects.schemas import (
     DocumentError,
@@ -33,7 +34,9 @@ __all__ = [
     "API_VERSIONS",
     "MAX_DOCUMENT_DEPTH",
     "DocumentError",
+    "UpstreamDocumentError",
     "dump_document",
+    "image_of",
     "load_document",
     "parse_document_bytes",
     "read_document_file",
@@ -41,7 +44,10 @@ __all__ = [
 
 #: apiVersion values accepted; "v1" is what OpenShift 3's legacy API group answered.
 API_VERSIONS = ("image.openshift.io/v1", "v1")
-_KINDS = ("Image", "ImageStreamImage")
+_KIND_TYPES: dict[str, type[Image | ImageStreamImage]] = {
+    "Image": Image,
+    "ImageStreamImage": ImageStreamImage,
+}
 # Members only an Image has at its top level: their presence settles a kind-less document.
 _IMAGE_MEMBERS = frozenset(
     {
@@ -113,7 +119,7 @@ def _kind_of(document: dict[str, Any]) -> str:
         return "Image"
     if not isinstance(kind, str):
         raise DocumentError("must be a string", path="kind")
-    if kind not in _KINDS:
+    if kind not in _KIND_TYPES:
         raise DocumentError(
             f"unsupported kind {kind!r}: expected Image or ImageStreamImage", path="kind"
         )
@@ -139,6 +145,40 @@ def load_document(data: object) -> Image | ImageStreamImage:
     if kind == "ImageStreamImage":
         return load_image_stream_image(data)
     return load_image(data)
+
+
+class UpstreamDocumentError(ClusterError):
+    """The image API answered with an object sigverify cannot read, or of another kind."""
+
+
+def image_of(
+    document: object, *, answer_to: Literal["Image", "ImageStreamImage"] | None = None
+) -> Image:
+    """The Image a document carries: an Image itself, or an ImageStreamImage's ``image``.
+
+    ``document`` is a decoded JSON/YAML object, or one already loaded. Without
+    ``answer_to`` it is input (a file, a request body, an admitted object): either kind is
+    taken, and a document that cannot be read raises :class:`DocumentError`. With it, it is
+    the image API's answer to a request for that kind: it must be of that kind, and one that
+    cannot be read, or of another kind, raises :class:`UpstreamDocumentError` (the API's
+    fault, not the caller's).
+    """
+    if isinstance(document, Image | ImageStreamImage):
+        loaded = document
+    else:
+        try:
+            loaded = load_document(document)
+        except DocumentError as exc:
+            if answer_to is None:
+                raise
+            raise UpstreamDocumentError(
+                f"the image API answered with an {answer_to} sigverify cannot read: {exc}"
+            ) from exc
+    if answer_to is not None and not isinstance(loaded, _KIND_TYPES[answer_to]):
+        raise UpstreamDocumentError(
+            f"the image API answered a request for an {answer_to} with an {type(loaded).__name__}"
+        )
+    return loaded.image if isinstance(loaded, ImageStreamImage) else loaded
 
 
 def dump_document(obj: Image | ImageStreamImage) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from sigverify.imageapi.errors import (
     InvalidObjectError,
     UnauthorizedError,
 )
+from sigverify.objects.documents import UpstreamDocumentError
 from sigverify.objects.schemas import DocumentError
 
 __all__ = [
@@ -44,10 +45,6 @@ __all__ = [
 ]
 
 _log = logging.getLogger("sigverify.service")
-
-
-class UpstreamDocumentError(ClusterError):
-    """The image API answered with an object sigverify cannot read."""
 
 
 class MalformedRequest(InputError):

@@ -17,15 +17,9 @@ from flask_smorest import Blueprint
 from sigverify.core.verdict import ImageVerdict
 from sigverify.engine.cache import Lookup, VerdictKey, signature_hashes
 from sigverify.errors import ClusterError, SigverifyError
-from sigverify.objects.documents import load_document, parse_document_bytes
-from sigverify.objects.schemas import DocumentError
-from sigverify.objects.types import Image, ImageStreamImage
-from sigverify.render import verdict_to_json
-from sigverify.service.errors import (
-    MalformedRequest,
-    UnsupportedMediaType,
-    UpstreamDocumentError,
-)
+from sigverify.objects.documents import image_of, load_document, parse_document_bytes
+from sigverify.objects.types import Image
+from sigverify.service.errors import MalformedRequest, UnsupportedMediaType
 from sigverify.service.schemas import (
     HealthSchema,
     ReadinessSchema,
@@ -34,7 +28,7 @@ from sigverify.service.schemas import (
     VerifyArgsSchema,
 )
 from sigverify.service.state import EXTENSION, ServiceState
-from sigverify.writeback.writer import WriteConflictError, recorded_summary
+from sigverify.writeback.writer import WriteConflictError, verification_body
 
 __all__ = ["health", "verification"]
 
@@ -106,23 +100,10 @@ def _verify(state: ServiceState, image: Image, expected_identity: str | None) ->
     return verdict
 
 
-def _stream_image(state: ServiceState, namespace: str, name: str) -> ImageStreamImage:
+def _stream_image(state: ServiceState, namespace: str, name: str) -> Image:
+    """The image of ImageStreamImage ``name`` in ``namespace``, read from the image API."""
     document = state.api.get_imagestreamimage(namespace, name)
-    try:
-        loaded = load_document(document)
-    except DocumentError as exc:
-        raise UpstreamDocumentError(
-            f"the image API returned an ImageStreamImage sigverify cannot read: {exc}"
-        ) from exc
-    if not isinstance(loaded, ImageStreamImage):
-        raise UpstreamDocumentError("the image API returned another kind for an ImageStreamImage")
-    return loaded
-
-
-def _body(verdict: ImageVerdict, recorded: dict[str, Any] | None = None) -> dict[str, Any]:
-    body = verdict_to_json(verdict)
-    body["recorded"] = recorded
-    return body
+    return image_of(document, answer_to="ImageStreamImage")
 
 
 @verification.route("/namespaces/<namespace>/imagestreamimages/<name>/verification")
@@ -134,10 +115,10 @@ class StreamImageVerification(MethodView):
         """Verify ``<stream>@<digest>`` in ``namespace``; no side effects (cached verdicts)."""
         state = _state()
         with _observed(state, "verification_get"):
-            image = _stream_image(state, namespace, name).image
+            image = _stream_image(state, namespace, name)
             verdict = _verify(state, image, args.get("expectedIdentity"))
             _count(state, verdict)
-            return _body(verdict)
+            return verification_body(verdict)
 
     @verification.arguments(RecordArgsSchema, location="query")
     @verification.response(200, VerificationSchema)
@@ -152,15 +133,15 @@ class StreamImageVerification(MethodView):
         state = _state()
         expected = args.get("expectedIdentity")
         with _observed(state, "verification_post"):
-            stream_image = _stream_image(state, namespace, name)
+            image = _stream_image(state, namespace, name)
             if not args.get("record"):
                 verifier = state.holder.verifier()
-                verdict = verifier.verify_image(stream_image.image, expected_identity=expected)
+                verdict = verifier.verify_image(image, expected_identity=expected)
                 _count(state, verdict)
-                return _body(verdict)
+                return verification_body(verdict)
             try:
                 result = state.writer().record(
-                    stream_image.image.name,
+                    image.name,
                     expected_identity=expected,
                     only=args.get("signature") or None,
                 )
@@ -170,7 +151,7 @@ class StreamImageVerification(MethodView):
             state.metrics.conflicts.inc(result.conflicts)
             state.metrics.writes.labels("written" if result.written else "unchanged").inc()
             _count(state, result.verdict)
-            return _body(result.verdict, recorded_summary(result))
+            return verification_body(result)
 
 
 _DOCUMENT_BODY = {
@@ -195,7 +176,7 @@ def verify_document(args: dict[str, Any]) -> dict[str, Any]:
         image = _posted_image()
         verdict = _verify(state, image, args.get("expectedIdentity"))
         _count(state, verdict)
-        return _body(verdict)
+        return verification_body(verdict)
 
 
 def _posted_image() -> Image:
@@ -213,7 +194,7 @@ def _posted_image() -> Image:
         raise UnsupportedMediaType(
             f"unsupported media type {mimetype!r}: send application/json or application/yaml"
         )
-    return loaded.image if isinstance(loaded, ImageStreamImage) else loaded
+    return image_of(loaded)
 
 
 @health.route("/healthz")

@@ -27,11 +27,12 @@ from sigverify.core.clock import utcnow
 from sigverify.core.conditions import apply_verdict, whole_seconds
 from sigverify.core.verdict import ImageVerdict
 from sigverify.engine.protocol import ImageVerifier
-from sigverify.errors import ClusterError, ConflictError, InputError, NotFoundError
+from sigverify.errors import ConflictError, InputError, NotFoundError
 from sigverify.imageapi.protocol import ImageAPI, JSONObject
-from sigverify.objects.documents import dump_document, load_document
+from sigverify.objects.documents import dump_document, image_of
 from sigverify.objects.schemas import dump_model
 from sigverify.objects.types import Image
+from sigverify.render import verdict_to_json
 
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
@@ -40,7 +41,7 @@ __all__ = [
     "Recorded",
     "WriteConflictError",
     "needs_write",
-    "recorded_summary",
+    "verification_body",
 ]
 
 #: PUT attempts before giving up on an Image that keeps changing under us.
@@ -111,21 +112,24 @@ class Recorded:
     conflicts: int
 
 
-def recorded_summary(result: Recorded) -> dict[str, object]:
-    """The ``recorded`` member of a JSON verdict (CLI reference mode and HTTP API)."""
-    return {
-        "written": result.written,
-        "attempts": result.attempts,
-        "conflicts": result.conflicts,
-        "resourceVersion": (result.image.get("metadata") or {}).get("resourceVersion"),
+def verification_body(outcome: ImageVerdict | Recorded) -> dict[str, Any]:
+    """The JSON answer to "verify, and maybe record": the same from the CLI and the HTTP API.
+
+    The JSON verdict (:func:`sigverify.render.verdict_to_json`) with a ``recorded`` member:
+    ``null`` for a bare verdict (nothing recorded), else what the write-back did.
+    """
+    if isinstance(outcome, ImageVerdict):
+        body = verdict_to_json(outcome)
+        body["recorded"] = None
+        return body
+    body = verdict_to_json(outcome.verdict)
+    body["recorded"] = {
+        "written": outcome.written,
+        "attempts": outcome.attempts,
+        "conflicts": outcome.conflicts,
+        "resourceVersion": (outcome.image.get("metadata") or {}).get("resourceVersion"),
     }
-
-
-def _as_image(document: JSONObject) -> Image:
-    loaded = load_document(document)
-    if not isinstance(loaded, Image):
-        raise ClusterError("the image API answered an Image request with another kind")
-    return loaded
+    return body
 
 
 def _verified_inputs(image: Image) -> tuple[object, ...]:
@@ -176,7 +180,7 @@ class ConditionWriter:
         ``force``: write even when :func:`needs_write` says nothing changed.
         """
         document = read if read is not None else self.api.get_image(name)
-        image = _as_image(document)
+        image = image_of(document, answer_to="Image")
         verdict = self._verify(image, expected_identity, only)
         inputs = _verified_inputs(image)
         conflicts = 0
@@ -197,7 +201,7 @@ class ConditionWriter:
                     raise WriteConflictError(name, attempts) from exc
                 self._pause(attempts)
                 document = self.api.get_image(name)
-                image = _as_image(document)
+                image = image_of(document, answer_to="Image")
                 if _verified_inputs(image) != inputs:
                     verdict = self._verify(image, expected_identity, only)
                     inputs = _verified_inputs(image)
