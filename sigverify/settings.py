@@ -9,7 +9,6 @@ Unknown names in a file are an error; so is a value of the wrong type, at any la
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -17,9 +16,9 @@ from pathlib import Path
 from types import UnionType
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
-import yaml
-
 from sigverify.errors import InputError
+from sigverify.limits import MAX_JSON_DEPTH
+from sigverify.strict_input import StrictInputError, Wording, read_json, read_plain_yaml
 
 __all__ = ["ENV_PREFIX", "Settings", "load_settings", "repository_root"]
 
@@ -27,6 +26,17 @@ ENV_PREFIX = "SIGVERIFY_"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 _MAX_SETTINGS_BYTES = 256 * 1024
+# A settings file is read as strictly as a policy: plain YAML (no anchors, aliases or tags),
+# no repeated keys; an empty file is no settings.
+_FILE_WORDING = Wording(
+    invalid_json="not valid YAML/JSON",
+    invalid_yaml="not valid YAML/JSON",
+    not_a_number="{name} is not a JSON number",
+    duplicate_key="duplicate key {key!r}",
+    too_deep=f"nested deeper than {MAX_JSON_DEPTH} levels",
+    empty="the settings file is empty",
+    not_utf8="not valid YAML/JSON: not UTF-8 (byte {start})",
+)
 
 
 def repository_root() -> Path:
@@ -208,10 +218,14 @@ def _read_file(path: str) -> dict[str, Any]:
     if len(data) > _MAX_SETTINGS_BYTES:
         raise InputError("the settings file is too large", path=path)
     try:
-        text = data.decode("utf-8")
-        document = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
-    except (UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
-        raise InputError(f"not valid YAML/JSON: {exc}", path=path) from exc
+        if path.endswith(".json"):
+            document = read_json(data, _FILE_WORDING, max_depth=MAX_JSON_DEPTH)
+        else:
+            document = read_plain_yaml(
+                data, _FILE_WORDING, max_depth=MAX_JSON_DEPTH, allow_empty=True
+            )
+    except StrictInputError as exc:
+        raise InputError(exc.located, path=path) from exc
     if document is None:
         return {}
     if not isinstance(document, dict):

@@ -2,7 +2,8 @@
 
 Each takes an ``admission.k8s.io/v1`` AdmissionReview and answers one with the same ``uid``.
 A body that is not such a review gets HTTP 400 with a JSON error (there is no ``uid`` to
-answer); a review whose object cannot be read is *denied* (``allowed: false``, code 400).
+answer), one over the size limit 413, chunked or not; a review whose object cannot be read is
+*denied* (``allowed: false``, code 400).
 ``GET /admission/metrics`` serves this webhook's Prometheus metrics.
 """
 
@@ -16,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sigverify.admission.controller import AdmissionController
 from sigverify.admission.review import MAX_REVIEW_BYTES, parse_review, review_response
 from sigverify.errors import InputError
+from sigverify.http_body import BodyTooLarge, check_declared_length, read_body
 
 __all__ = ["EXTENSION", "create_admission_blueprint", "init_app"]
 
@@ -42,13 +44,13 @@ def create_admission_blueprint(controller: AdmissionController) -> Blueprint:
     blueprint = Blueprint("admission", __name__, url_prefix="/admission")
 
     def review(webhook: str) -> Response:
-        if request.content_length is not None and request.content_length > MAX_REVIEW_BYTES:
-            return _bad_request(f"the body is larger than {MAX_REVIEW_BYTES} bytes", 413)
-        if request.mimetype != "application/json":
-            return _bad_request("the body must be application/json", 415)
-        body = request.stream.read(MAX_REVIEW_BYTES + 1)
         try:
-            admission = parse_review(body)
+            check_declared_length(MAX_REVIEW_BYTES)
+            if request.mimetype != "application/json":
+                return _bad_request("the body must be application/json", 415)
+            admission = parse_review(read_body(MAX_REVIEW_BYTES))
+        except BodyTooLarge as exc:
+            return _bad_request(str(exc), 413)
         except InputError as exc:
             return _bad_request(str(exc))
         if webhook == "validate":

@@ -1,10 +1,12 @@
 """AdmissionReview (``admission.k8s.io/v1``) in and out, parsed with marshmallow.
 
-Malformed bodies — not JSON, not an object, the wrong ``apiVersion``/``kind``, a missing
-``uid``, fields of the wrong type — are rejected with :class:`~sigverify.errors.InputError`
-(HTTP 400). Unknown fields are *ignored*, not rejected: the API server adds fields to
-AdmissionRequest over releases (``requestKind`` arrived in 1.15), and refusing them would turn
-a cluster upgrade into a cluster-wide admission outage under ``failurePolicy: Fail``.
+Malformed bodies — not JSON (repeated keys, ``NaN`` and nesting deeper than
+``MAX_ENVELOPE_DEPTH`` included, see :mod:`sigverify.strict_input`), not an object, the wrong
+``apiVersion``/``kind``, a missing ``uid``, fields of the wrong type — are rejected with
+:class:`~sigverify.errors.InputError` (HTTP 400). Unknown fields are *ignored*, not rejected:
+the API server adds fields to AdmissionRequest over releases (``requestKind`` arrived in
+1.15), and refusing them would turn a cluster upgrade into a cluster-wide admission outage
+under ``failurePolicy: Fail``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from sigverify.errors import InputError
+from sigverify.limits import MAX_ENVELOPE_DEPTH
 from sigverify.objects.strict_fields import StrictBoolean
+from sigverify.strict_input import StrictInputError, Wording, read_json
 
 __all__ = [
     "ADMISSION_API_VERSION",
@@ -35,6 +39,18 @@ ADMISSION_API_VERSION = "admission.k8s.io/v1"
 #: object and the old object, JSON-encoded, so 8 MiB leaves room without inviting abuse.
 MAX_REVIEW_BYTES = 8 * 1024 * 1024
 OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
+
+_BODY_WORDING = Wording(
+    invalid_json="the body is not JSON",
+    invalid_yaml="the body is not JSON",
+    not_a_number="{name} is not a JSON number",
+    duplicate_key="duplicate key {key!r}",
+    too_deep=f"the body is nested deeper than {MAX_ENVELOPE_DEPTH} levels",
+    empty="the body is empty",
+    syntax="{invalid_json}: {error}",
+    too_large="the AdmissionReview is larger than {limit} bytes",
+    not_utf8="the body is not valid UTF-8 (byte {start})",
+)
 
 
 class _Lenient(Schema):
@@ -151,12 +167,12 @@ def _messages(errors: Any, prefix: str = "") -> list[str]:
 
 def parse_review(body: bytes) -> AdmissionRequest:
     """Parse an AdmissionReview body into an :class:`AdmissionRequest` or raise InputError."""
-    if len(body) > MAX_REVIEW_BYTES:
-        raise InputError(f"the AdmissionReview is larger than {MAX_REVIEW_BYTES} bytes")
     try:
-        document = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise InputError(f"the body is not JSON: {exc}") from exc
+        document = read_json(
+            body, _BODY_WORDING, max_depth=MAX_ENVELOPE_DEPTH, max_bytes=MAX_REVIEW_BYTES
+        )
+    except StrictInputError as exc:
+        raise InputError(exc.located) from exc
     if not isinstance(document, dict):
         raise InputError("the body must be a JSON object (an AdmissionReview)")
     try:

@@ -6,7 +6,6 @@ policy), an OpenShift cluster (``--kubeconfig``), or an embedded store file (``-
 
 from __future__ import annotations
 
-import json
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -16,9 +15,10 @@ from typing import Any
 from sigverify.engine.verifier import Verifier
 from sigverify.errors import ClusterError, InputError
 from sigverify.imageapi.protocol import ImageAPI
-from sigverify.limits import MAX_DOCUMENT_BYTES
+from sigverify.limits import MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH
 from sigverify.objects.documents import image_of
 from sigverify.objects.types import Image
+from sigverify.strict_input import StrictInputError, Wording, read_json
 from sigverify.writeback.writer import ConditionWriter, verification_body
 
 __all__ = [
@@ -103,13 +103,26 @@ def verify_via_service(
         raise ClusterError(f"{url}: {exc}") from exc
 
 
+# The service's answer: a verdict, or an error body {code, status, message, errors}.
+_ANSWER_WORDING = Wording(
+    invalid_json="the answer is not JSON",
+    invalid_yaml="the answer is not JSON",
+    not_a_number="{name} is not a JSON number",
+    duplicate_key="the answer repeats the key {key!r}",
+    too_deep=f"the answer is nested deeper than {MAX_DOCUMENT_DEPTH} levels",
+    empty="the answer is empty",
+    too_large="the answer is larger than {limit} bytes",
+    not_utf8="the answer is not valid UTF-8 (byte {start})",
+)
+
+
 def _json_body(data: bytes, url: str) -> dict[str, Any]:
-    if len(data) > MAX_DOCUMENT_BYTES:
-        raise ClusterError(f"{url}: the answer is larger than {MAX_DOCUMENT_BYTES} bytes")
     try:
-        body = json.loads(data)
-    except ValueError as exc:
-        raise ClusterError(f"{url}: the answer is not JSON") from exc
+        body = read_json(
+            data, _ANSWER_WORDING, max_depth=MAX_DOCUMENT_DEPTH, max_bytes=MAX_DOCUMENT_BYTES
+        )
+    except StrictInputError as exc:
+        raise ClusterError(f"{url}: {exc.located}") from exc
     if not isinstance(body, dict) or not isinstance(body.get("trusted"), bool):
         raise ClusterError(f"{url}: the answer is not a sigverify verdict")
     return body
@@ -117,8 +130,8 @@ def _json_body(data: bytes, url: str) -> dict[str, Any]:
 
 def _error_message(data: bytes) -> str | None:
     try:
-        body = json.loads(data)
-    except ValueError:
+        body = read_json(data, _ANSWER_WORDING, max_depth=MAX_DOCUMENT_DEPTH)
+    except StrictInputError:
         return None
     message = body.get("message") if isinstance(body, dict) else None
     return message if isinstance(message, str) else None

@@ -13,12 +13,12 @@ trustworthy on its own.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from sigverify.limits import MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES
+from sigverify.strict_input import StrictInputError, Wording, read_json
 
 __all__ = ["SIGNATURE_TYPE", "ClaimsError", "SignedClaims", "parse_claims", "parse_digest"]
 
@@ -70,38 +70,20 @@ def parse_digest(value: str) -> str:
     return value
 
 
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ClaimsError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
-def _reject_constant(name: str) -> Any:
-    raise ClaimsError(f"{name} is not valid JSON")
-
-
-def _check_depth(text: str) -> None:
-    depth = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > MAX_JSON_DEPTH:
-                raise ClaimsError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-        elif char in "]}":
-            depth -= 1
+# The signed payload's refusals, worded as they always were; read by the one strict reader
+# with the payload's own limits (MAX_PAYLOAD_BYTES, MAX_JSON_DEPTH). containers/image rejects
+# a byte order mark here (Go's encoding/json does), so it is not dropped.
+_WORDING = Wording(
+    invalid_json="payload is not JSON",
+    invalid_yaml="payload is not JSON",
+    not_a_number="{name} is not valid JSON",
+    duplicate_key="duplicate key {key!r}",
+    too_deep=f"JSON nested deeper than {MAX_JSON_DEPTH} levels",
+    empty="payload is empty",
+    syntax="{invalid_json}: {msg} at offset {pos}",
+    too_large="payload is larger than {limit} bytes",
+    not_utf8="payload is not UTF-8",
+)
 
 
 def _exact_object(value: Any, fields: tuple[str, ...], where: str) -> dict[str, Any]:
@@ -124,19 +106,16 @@ def _string(value: Any, where: str) -> str:
 
 def parse_claims(payload: bytes) -> SignedClaims:
     """Parse a verified payload into :class:`SignedClaims`, or raise :class:`ClaimsError`."""
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        raise ClaimsError(f"payload is larger than {MAX_PAYLOAD_BYTES} bytes")
     try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ClaimsError("payload is not UTF-8") from exc
-    _check_depth(text)
-    try:
-        document = json.loads(
-            text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
+        document = read_json(
+            payload,
+            _WORDING,
+            max_depth=MAX_JSON_DEPTH,
+            max_bytes=MAX_PAYLOAD_BYTES,
+            byte_order_mark=False,
         )
-    except json.JSONDecodeError as exc:
-        raise ClaimsError(f"payload is not JSON: {exc.msg} at offset {exc.pos}") from exc
+    except StrictInputError as exc:
+        raise ClaimsError(exc.message) from None
 
     top = _exact_object(document, ("critical", "optional"), "the payload")
     critical = _exact_object(top["critical"], ("type", "image", "identity"), "critical")

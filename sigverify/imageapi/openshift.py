@@ -14,7 +14,6 @@ on a conflict; the reconciler moves on and counts the error).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -47,6 +46,8 @@ from sigverify.imageapi.options import (
     ClusterOptions,
 )
 from sigverify.imageapi.protocol import JSONObject, Page
+from sigverify.limits import MAX_ENVELOPE_DEPTH
+from sigverify.strict_input import StrictInputError, Wording, read_json
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT_SECONDS",
@@ -61,6 +62,16 @@ API = "/apis/image.openshift.io/v1"
 #: Largest response body read (a page of a list included), in bytes.
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 _PATH_SAFE = "@:"
+# An answer is an object, or a list of them under items[i]: MAX_ENVELOPE_DEPTH leaves each
+# object the whole of MAX_DOCUMENT_DEPTH. Size is capped by the read (MAX_RESPONSE_BYTES).
+_ANSWER_WORDING = Wording(
+    invalid_json="not JSON",
+    invalid_yaml="not JSON",
+    not_a_number="{name} is not a JSON number",
+    duplicate_key="duplicate key {key!r}",
+    too_deep=f"nested deeper than {MAX_ENVELOPE_DEPTH} levels",
+    empty="empty",
+)
 
 
 def _configuration(options: ClusterOptions) -> Any:
@@ -111,9 +122,9 @@ def connect(options: ClusterOptions) -> OpenShiftImageAPI:
 def _status_message(data: bytes, status: int, reason: str) -> tuple[str, str, list[Cause]]:
     """The ``message``, ``reason`` and causes of a Kubernetes ``Status`` body, if it is one."""
     try:
-        body = json.loads(data)
-    except (UnicodeDecodeError, ValueError):
-        body = None
+        body = read_json(data, _ANSWER_WORDING, max_depth=MAX_ENVELOPE_DEPTH)
+    except StrictInputError:
+        body = None  # not a Status: the HTTP status line says what happened
     if isinstance(body, dict) and body.get("kind") == "Status":
         causes = [
             Cause(str(c.get("reason", "")), str(c.get("message", "")), str(c.get("field", "")))
@@ -196,10 +207,11 @@ class OpenShiftImageAPI:
         status = int(response.status)
         if 200 <= status < 300:
             try:
-                result = json.loads(data)
-            except (UnicodeDecodeError, ValueError) as exc:
+                result = read_json(data, _ANSWER_WORDING, max_depth=MAX_ENVELOPE_DEPTH)
+            except StrictInputError as exc:
                 raise ClusterServerError(
-                    f"the API server answered {what} with a body that is not JSON", 502
+                    f"the API server answered {what} with a body sigverify refuses: {exc.located}",
+                    502,
                 ) from exc
             if not isinstance(result, dict):
                 raise ClusterServerError(

@@ -8,7 +8,6 @@ edit a namespace can set a label (issue 5, §3).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,13 +15,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from sigverify.core.policy import validate_scope
 from sigverify.core.reference import DOMAIN_PATTERN
 from sigverify.errors import InputError, PolicyError
+from sigverify.limits import MAX_JSON_DEPTH
 from sigverify.objects.strict_fields import StrictBoolean, StrictNumber
+from sigverify.strict_input import StrictInputError, Wording, read_json, read_plain_yaml
 
 __all__ = [
     "DEFAULT_INTERNAL_REGISTRY_HOSTS",
@@ -41,6 +41,16 @@ __all__ = [
 DEFAULT_INTERNAL_REGISTRY_HOSTS = ("image-registry.openshift-image-registry.svc:5000",)
 #: Largest admission configuration file read, in bytes.
 MAX_CONFIG_BYTES = 1024 * 1024
+# The file is read as strictly as the policy whose section it stands in for.
+_FILE_WORDING = Wording(
+    invalid_json="not valid YAML/JSON",
+    invalid_yaml="not valid YAML/JSON",
+    not_a_number="{name} is not a JSON number",
+    duplicate_key="duplicate key {key!r}",
+    too_deep=f"nested deeper than {MAX_JSON_DEPTH} levels",
+    empty="the file is empty",
+    not_utf8="not valid YAML/JSON: not UTF-8 (byte {start})",
+)
 #: Kubernetes caps a webhook's timeoutSeconds at 30 (admissionregistration.k8s.io/v1).
 MAX_WEBHOOK_TIMEOUT_SECONDS = 30
 
@@ -318,14 +328,17 @@ def load_admission_config(path: str | Path) -> AdmissionConfig:
             raw = handle.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from exc
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise InputError(f"larger than {MAX_CONFIG_BYTES} bytes", path=str(path))
     try:
-        document = (
-            json.loads(raw) if path.suffix == ".json" else yaml.safe_load(raw.decode("utf-8"))
-        )
-    except (ValueError, yaml.YAMLError) as exc:
-        raise InputError(f"not valid YAML/JSON: {exc}", path=str(path)) from exc
+        if path.suffix == ".json":
+            document = read_json(
+                raw, _FILE_WORDING, max_depth=MAX_JSON_DEPTH, max_bytes=MAX_CONFIG_BYTES
+            )
+        else:
+            document = read_plain_yaml(
+                raw, _FILE_WORDING, max_depth=MAX_JSON_DEPTH, max_bytes=MAX_CONFIG_BYTES
+            )
+    except StrictInputError as exc:
+        raise InputError(exc.located, path=str(path)) from exc
     if not isinstance(document, dict) or set(document) != {"admission"}:
         raise InputError("the top level must hold exactly an 'admission' mapping", path=str(path))
     try:

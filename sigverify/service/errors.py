@@ -22,6 +22,7 @@ from sigverify.errors import (
     PolicyError,
     SigverifyError,
 )
+from sigverify.http_body import BodyTooLarge
 from sigverify.imageapi.errors import (
     BadRequestError,
     ClusterServerError,
@@ -57,6 +58,7 @@ class UnsupportedMediaType(InputError):
 
 # First match wins: subclasses before their bases.
 _STATUS: tuple[tuple[type[SigverifyError], int], ...] = (
+    (BodyTooLarge, 413),
     (MalformedRequest, 400),
     (UnsupportedMediaType, 415),
     (DocumentError, 422),

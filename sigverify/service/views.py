@@ -4,7 +4,6 @@ verify a posted Image or ImageStreamImage, and the health, readiness and metrics
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +16,8 @@ from flask_smorest import Blueprint
 from sigverify.core.verdict import ImageVerdict
 from sigverify.engine.cache import Lookup, VerdictKey, signature_hashes
 from sigverify.errors import ClusterError, SigverifyError
+from sigverify.http_body import check_declared_length, read_body
+from sigverify.limits import MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH
 from sigverify.objects.documents import image_of, load_document, parse_document_bytes
 from sigverify.objects.types import Image
 from sigverify.service.errors import MalformedRequest, UnsupportedMediaType
@@ -28,6 +29,7 @@ from sigverify.service.schemas import (
     VerifyArgsSchema,
 )
 from sigverify.service.state import EXTENSION, ServiceState
+from sigverify.strict_input import StrictInputError, Wording, json_path, read_json
 from sigverify.writeback.writer import WriteConflictError, verification_body
 
 __all__ = ["health", "verification"]
@@ -179,21 +181,36 @@ def verify_document(args: dict[str, Any]) -> dict[str, Any]:
         return verification_body(verdict)
 
 
+# A body that is not JSON at all is 400 (MalformedRequest); a JSON document that is not an
+# Image is 422 (DocumentError, from load_document).
+_BODY_WORDING = Wording(
+    invalid_json="the body is not valid JSON",
+    invalid_yaml="the body is not valid YAML",
+    not_a_number="{name} is not a JSON number",
+    duplicate_key="duplicate key {key!r}",
+    too_deep=f"the body is nested deeper than {MAX_DOCUMENT_DEPTH} levels",
+    empty="the body is empty",
+    not_utf8="the body is not valid UTF-8 (byte {start})",
+)
+
+
 def _posted_image() -> Image:
+    check_declared_length(MAX_DOCUMENT_BYTES)  # 413 comes before 415, as it always did
     mimetype = request.mimetype or ""
-    data = request.get_data(cache=False)
-    if mimetype in ("application/json", ""):
-        try:
-            document = json.loads(data)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise MalformedRequest(f"the body is not valid JSON: {exc}") from exc
-        loaded = load_document(document)
-    elif mimetype in ("application/yaml", "application/x-yaml", "text/yaml"):
-        loaded = parse_document_bytes(data, source="request body")
-    else:
+    yaml_body = mimetype in ("application/yaml", "application/x-yaml", "text/yaml")
+    if mimetype not in ("application/json", "") and not yaml_body:
         raise UnsupportedMediaType(
             f"unsupported media type {mimetype!r}: send application/json or application/yaml"
         )
+    data = read_body(MAX_DOCUMENT_BYTES)
+    if yaml_body:
+        loaded = parse_document_bytes(data, source="request body")
+    else:
+        try:
+            document = read_json(data, _BODY_WORDING, max_depth=MAX_DOCUMENT_DEPTH)
+        except StrictInputError as exc:
+            raise MalformedRequest(exc.message, path=json_path(exc.path) or None) from exc
+        loaded = load_document(document)
     return image_of(loaded)
 
 

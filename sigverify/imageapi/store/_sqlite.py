@@ -18,9 +18,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sigverify.imageapi.errors import BadRequestError, ClusterUnreachable
+from sigverify.imageapi.errors import BadRequestError, ClusterServerError, ClusterUnreachable
 from sigverify.imageapi.protocol import JSONObject
 from sigverify.imageapi.store._objects import _meta, _untyped
+from sigverify.limits import MAX_ENVELOPE_DEPTH
+from sigverify.strict_input import StrictInputError, Wording, read_json
 
 #: Seconds a writer waits for another process's write lock before failing.
 LOCK_TIMEOUT_SECONDS = 30.0
@@ -43,7 +45,34 @@ INSERT OR IGNORE INTO revision (id, value) VALUES (1, 1000);
 
 
 def _dumps(obj: JSONObject) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    # No NaN or Infinity (a float that overflowed on the way in): what is written must read
+    # back through the strict reader.
+    try:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError as exc:
+        raise BadRequestError(f"the object holds a number JSON cannot carry: {exc}") from exc
+
+
+# Stored bodies were written by _dumps; they are read as strictly as anything from outside,
+# since the file may be shared, and a damaged one must fail as the store failing.
+_STORED = Wording(
+    invalid_json="not valid JSON",
+    invalid_yaml="not valid JSON",
+    not_a_number="{name} is not a JSON number",
+    duplicate_key="duplicate key {key!r}",
+    too_deep=f"nested deeper than {MAX_ENVELOPE_DEPTH} levels",
+    empty="empty",
+)
+
+
+def _stored(body: str) -> JSONObject:
+    try:
+        value = read_json(body, _STORED, max_depth=MAX_ENVELOPE_DEPTH)
+    except StrictInputError as exc:
+        raise ClusterServerError(f"the store holds a damaged object: {exc.located}") from exc
+    if not isinstance(value, dict):
+        raise ClusterServerError("the store holds a damaged object: not a JSON object")
+    return value
 
 
 def _encode_token(key: str, revision: int) -> str:
@@ -51,14 +80,26 @@ def _encode_token(key: str, revision: int) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+_TOKEN = Wording(
+    invalid_json="not JSON",
+    invalid_yaml="not JSON",
+    not_a_number="{name} is not a JSON number",
+    duplicate_key="duplicate key {key!r}",
+    too_deep="nested too deep",
+    empty="empty",
+)
+
+
 def _decode_token(token: str) -> str:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = json.loads(raw)
+        data = read_json(raw, _TOKEN, max_depth=1)
         start = data["start"]
         if data.get("v") != 1 or not isinstance(start, str):
             raise ValueError("unknown continue token version")
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+    except StrictInputError as exc:
+        raise BadRequestError(f"continue key is not valid: {exc.located}") from exc
+    except (binascii.Error, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise BadRequestError(f"continue key is not valid: {exc}") from exc
     return start
 
@@ -154,7 +195,7 @@ class SQLiteObjects:
                     f"SELECT COUNT(*) FROM objects WHERE {where}",  # noqa: S608
                     [kind, rows[-1][0], *args[2:]],
                 ).fetchone()[0]
-        items = [json.loads(body) for _, body in rows]
+        items = [_stored(body) for _, body in rows]
         meta: JSONObject = {"resourceVersion": str(revision)}
         if token is not None:
             meta["continue"] = token
@@ -169,8 +210,7 @@ def _load(db: sqlite3.Connection, kind: str, namespace: str, name: str) -> JSONO
     ).fetchone()
     if row is None:
         return None
-    body: JSONObject = json.loads(row[0])
-    return body
+    return _stored(row[0])
 
 
 def _next_revision(db: sqlite3.Connection) -> int:

@@ -19,9 +19,11 @@ from typing import Any, Literal
 
 from flask import Blueprint, Flask, Response, request
 
+from sigverify.http_body import BodyTooLarge, check_declared_length, read_body
 from sigverify.imageapi.errors import BadRequestError, ClusterError, InvalidObjectError, status_of
 from sigverify.imageapi.store.image_store import GROUP, GROUP_VERSION, ImageStore
-from sigverify.limits import MAX_DOCUMENT_BYTES
+from sigverify.limits import MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH
+from sigverify.strict_input import StrictInputError, Wording, read_json
 
 __all__ = ["API_PREFIX", "Access", "create_rest_blueprint", "create_store_app", "status_body"]
 
@@ -90,24 +92,29 @@ def _error_response(error: ClusterError, *, name: str | None, kind: str) -> Resp
     return _json(status_body(code, reason, str(error), name=name, kind=kind, causes=causes), code)
 
 
+# A body the server cannot decode is a 400 BadRequest, as kube-apiserver answers one.
+_BODY_WORDING = Wording(
+    invalid_json="the body of the request was in an unknown format",
+    invalid_yaml="the body of the request was in an unknown format",
+    not_a_number="{name} is not a JSON number",
+    duplicate_key='duplicate field "{key}"',
+    too_deep=f"the body of the request is nested deeper than {MAX_DOCUMENT_DEPTH} levels",
+    empty="the body of the request is empty",
+    not_utf8="the body of the request is not valid UTF-8 (byte {start})",
+)
+
+
 def _read_body() -> Any:
     """The request's JSON body, with the server's 413/415/400 answers for bad ones."""
-    if request.content_length is not None and request.content_length > MAX_DOCUMENT_BYTES:
-        raise _TooLarge()
+    check_declared_length(MAX_DOCUMENT_BYTES)
     mimetype = request.mimetype or "application/json"
     if mimetype != "application/json":
         raise _Unsupported(mimetype)
-    raw = request.stream.read(MAX_DOCUMENT_BYTES + 1)
-    if len(raw) > MAX_DOCUMENT_BYTES:
-        raise _TooLarge()
+    raw = read_body(MAX_DOCUMENT_BYTES)
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadRequestError(f"the body of the request was in an unknown format: {exc}") from exc
-
-
-class _TooLarge(Exception):
-    pass
+        return read_json(raw, _BODY_WORDING, max_depth=MAX_DOCUMENT_DEPTH)
+    except StrictInputError as exc:
+        raise BadRequestError(exc.located) from exc
 
 
 class _Unsupported(Exception):
@@ -165,8 +172,8 @@ def create_rest_blueprint(
             return handler()
         except ClusterError as exc:
             return _error_response(exc, name=name, kind=resource)
-        except _TooLarge:
-            return _failure(413, "RequestEntityTooLarge", "request entity too large")
+        except BodyTooLarge as exc:
+            return _failure(413, "RequestEntityTooLarge", str(exc))
         except _Unsupported as exc:
             return _failure(
                 415,

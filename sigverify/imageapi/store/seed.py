@@ -7,49 +7,28 @@ read as JSON would be: timestamps stay strings, aliases and repeated keys are re
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from sigverify.errors import InputError
 from sigverify.imageapi.store.image_store import ImageStore
-from sigverify.limits import MAX_DOCUMENT_BYTES
+from sigverify.limits import MAX_DOCUMENT_BYTES, MAX_ENVELOPE_DEPTH
+from sigverify.strict_input import StrictInputError, Wording, read_json, read_json_like_yaml_stream
 
 __all__ = ["SEED_SUFFIXES", "load_paths", "read_objects", "seed_files"]
 
 SEED_SUFFIXES = (".json", ".yaml", ".yml")
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
-class _JsonLikeLoader(yaml.SafeLoader):
-    """The safe loader without implicit timestamps (JSON has none), aliases, or repeats."""
-
-    yaml_implicit_resolvers = {  # noqa: RUF012 - PyYAML reads it as a class attribute
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise yaml.composer.ComposerError(
-                None, None, "YAML aliases are not allowed", event.start_mark
-            )
-        return super().compose_node(parent, index)
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"repeated key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+_WORDING = Wording(
+    invalid_json="not valid JSON/YAML",
+    invalid_yaml="not valid JSON/YAML",
+    not_a_number="{name} is not a JSON number",
+    duplicate_key="repeated key {key!r}",
+    too_deep=f"nested deeper than {MAX_ENVELOPE_DEPTH} levels",
+    empty="no document",
+)
 
 
 def seed_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -75,16 +54,19 @@ def read_objects(path: Path) -> Iterator[dict[str, Any]]:
             data = handle.read(MAX_DOCUMENT_BYTES + 1)
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", path=str(path)) from exc
-    if len(data) > MAX_DOCUMENT_BYTES:
-        raise InputError(f"larger than {MAX_DOCUMENT_BYTES} bytes", path=str(path))
     try:
-        text = data.decode("utf-8")
         if path.suffix == ".json":
-            documents: list[Any] = [json.loads(text)]
+            documents: list[Any] = [
+                read_json(
+                    data, _WORDING, max_depth=MAX_ENVELOPE_DEPTH, max_bytes=MAX_DOCUMENT_BYTES
+                )
+            ]
         else:
-            documents = list(yaml.load_all(text, Loader=_JsonLikeLoader))
-    except (UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
-        raise InputError(f"not valid JSON/YAML: {exc}", path=str(path)) from exc
+            documents = read_json_like_yaml_stream(
+                data, _WORDING, max_depth=MAX_ENVELOPE_DEPTH, max_bytes=MAX_DOCUMENT_BYTES
+            )
+    except StrictInputError as exc:
+        raise InputError(exc.located, path=str(path)) from exc
     for document in documents:
         if document is None:
             continue
