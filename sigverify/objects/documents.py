@@ -17,7 +17,6 @@ from sigverify.limits import MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH
 from sigverify.objects.schemas import (
     DocumentError,
     dump_model,
-    format_json_path,
     load_image,
     load_image_stream_image,
 )
@@ -25,6 +24,7 @@ from sigverify.objects.types import Image, ImageStreamImage
 from sigverify.strict_input import (
     StrictInputError,
     Wording,
+    json_path,
     parse_json,
     read_json_like_yaml,
     scalar_kind,
@@ -76,13 +76,13 @@ def _check_json_value(document: Any) -> None:
     while stack:
         node, path = stack.pop()
         if len(path) > MAX_DOCUMENT_DEPTH:
-            raise DocumentError(_WORDING.too_deep, path=format_json_path(list(path)))
+            raise DocumentError(_WORDING.too_deep, path=json_path(path))
         if isinstance(node, dict):
             for key, value in reversed(node.items()):
                 if not isinstance(key, str):
                     raise DocumentError(
                         f"object keys must be strings, not {type(key).__name__}",
-                        path=format_json_path(list(path)) or None,
+                        path=json_path(path) or None,
                     )
                 stack.append((value, (*path, key)))
         elif isinstance(node, list):
@@ -91,11 +91,11 @@ def _check_json_value(document: Any) -> None:
             )
         elif isinstance(node, float):
             if not math.isfinite(node):
-                raise DocumentError("not a finite number", path=format_json_path(list(path)))
+                raise DocumentError("not a finite number", path=json_path(path))
         elif node is not None and not isinstance(node, str | bool | int):
             raise DocumentError(
                 f"not a JSON value ({type(node).__name__})",
-                path=format_json_path(list(path)) or None,
+                path=json_path(path) or None,
             )
 
 

@@ -15,8 +15,6 @@ plus the limits of :mod:`sigverify.limits`. Every failure is reported as an
 from __future__ import annotations
 
 import copy
-import json
-import re
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -53,6 +51,7 @@ from sigverify.objects.types import (
     SignatureSubject,
     parse_time,
 )
+from sigverify.strict_input import json_path
 
 __all__ = [
     "DocumentError",
@@ -61,12 +60,9 @@ __all__ = [
     "ImageStreamImageSchema",
     "SignatureConditionSchema",
     "dump_model",
-    "format_json_path",
     "load_image",
     "load_image_stream_image",
 ]
-
-_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 
 
 class DocumentError(InputError):
@@ -260,19 +256,6 @@ class ImageStreamImageSchema(_ModelSchema):
 # --- entry points ---------------------------------------------------------------------------
 
 
-def format_json_path(parts: list[str | int]) -> str:
-    """``["signatures", 2, "content"]`` → ``signatures[2].content``; odd keys in ``["…"]``."""
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif _IDENTIFIER.fullmatch(part):
-            out += f".{part}" if out else part
-        else:
-            out += f"[{json.dumps(part)}]"
-    return out
-
-
 def _first_error(messages: Any) -> tuple[str, str]:
     """The first error of a marshmallow error tree, as (JSON path, message)."""
     parts: list[str | int] = []
@@ -285,7 +268,7 @@ def _first_error(messages: Any) -> tuple[str, str]:
             if key != "_schema":
                 parts.append(key)
         else:
-            return format_json_path(parts), str(node)
+            return json_path(tuple(parts)), str(node)
 
 
 def to_document_error(error: ValidationError) -> DocumentError:
