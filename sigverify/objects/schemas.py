@@ -289,22 +289,23 @@ def _instance(schema: type[_ModelSchema]) -> _ModelSchema:
     return instance
 
 
-def load_image(data: Any) -> Image:
-    """Load one Image object; raise :class:`DocumentError` naming the first problem."""
+def _load(schema: type[_ModelSchema], data: Any) -> Any:
     try:
         # A private copy: the model must not change when the caller's object does.
-        image: Image = _instance(ImageSchema).load(copy.deepcopy(data))
+        return _instance(schema).load(copy.deepcopy(data))
     except ValidationError as exc:
         raise to_document_error(exc) from exc
+
+
+def load_image(data: Any) -> Image:
+    """Load one Image object; raise :class:`DocumentError` naming the first problem."""
+    image: Image = _load(ImageSchema, data)
     return image
 
 
 def load_image_stream_image(data: Any) -> ImageStreamImage:
     """Load one ImageStreamImage object; raise :class:`DocumentError` naming the first problem."""
-    try:
-        stream_image: ImageStreamImage = _instance(ImageStreamImageSchema).load(copy.deepcopy(data))
-    except ValidationError as exc:
-        raise to_document_error(exc) from exc
+    stream_image: ImageStreamImage = _load(ImageStreamImageSchema, data)
     return stream_image
 
 
