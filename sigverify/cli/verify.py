@@ -21,7 +21,9 @@ from sigverify.cli._common import (
 )
 from sigverify.cli._registry import (
     TRANSPORT,
+    record_pull_spec,
     registry_options,
+    source_options,
     sources_text,
     verify_pull_spec,
 )
@@ -35,6 +37,7 @@ from sigverify.core.verdict import ImageVerdict
 from sigverify.errors import InputError
 from sigverify.imageapi.factory import open_image_api
 from sigverify.imageapi.options import ClusterOptions, ImageSource
+from sigverify.imageapi.protocol import ImageAPI
 from sigverify.objects.documents import dump_document, read_document_file
 from sigverify.objects.types import Image, ImageStreamImage
 from sigverify.render import verdict_json_to_text, verdict_to_json, verdict_to_text
@@ -149,27 +152,41 @@ def command(
     """
     registry_flags = registries_d or authfile or cert_dir or not tls_verify
     if reference is not None and reference.startswith(TRANSPORT):
-        if document is not None or write_to is not None or server or kubeconfig or store:
+        if document is not None or write_to is not None or server:
             raise click.UsageError(
-                "a docker:// reference is read from its registry: drop -f, --write, "
-                "--server, --kubeconfig and --store"
+                "a docker:// reference is read from its registry: drop -f, --write and --server"
             )
-        if record:
-            raise click.UsageError("--record is not supported for docker:// references")
+        if bool(kubeconfig or store) != record:
+            raise click.UsageError(
+                "with a docker:// reference, --record needs --kubeconfig or --store (the "
+                "cluster to record the signatures on), and they need --record"
+            )
         if policy is None:
             raise click.UsageError("Missing option '--policy'.")
-        body = verify_pull_spec(
-            reference,
-            policy,
-            keys,
-            backend,
-            expected_identity,
-            registries_d=registries_d,
-            authfile=authfile,
-            tls_verify=tls_verify,
-            cert_dir=cert_dir,
-            timeout=timeout,
-        )
+        options = source_options(registries_d, authfile, tls_verify, cert_dir, timeout)
+        if record:
+            body = record_pull_spec(
+                reference,
+                policy,
+                keys,
+                backend,
+                expected_identity,
+                api=_open_api(kubeconfig, context, store, timeout),
+                options=options,
+            )
+        else:
+            body = verify_pull_spec(
+                reference,
+                policy,
+                keys,
+                backend,
+                expected_identity,
+                registries_d=registries_d,
+                authfile=authfile,
+                tls_verify=tls_verify,
+                cert_dir=cert_dir,
+                timeout=timeout,
+            )
         if output == "json":
             sys.stdout.write(json.dumps(body, indent=2) + "\n")
         else:
@@ -263,13 +280,7 @@ def _verify_reference(
             server, ref, expected_identity=expected_identity, record=record, timeout=timeout
         )
     assert policy is not None
-    api = open_image_api(
-        ImageSource(store=store)
-        if store is not None
-        else ImageSource(
-            cluster=ClusterOptions(kubeconfig=kubeconfig, context=context, timeout=timeout)
-        )
-    )
+    api = _open_api(kubeconfig, context, store, timeout)
     verifier = build_verifier(policy, keys, backend)
     try:
         return verify_locally(
@@ -277,6 +288,18 @@ def _verify_reference(
         )
     finally:
         verifier.backend.close()
+
+
+def _open_api(
+    kubeconfig: str | None, context: str | None, store: str | None, timeout: float
+) -> ImageAPI:
+    return open_image_api(
+        ImageSource(store=store)
+        if store is not None
+        else ImageSource(
+            cluster=ClusterOptions(kubeconfig=kubeconfig, context=context, timeout=timeout)
+        )
+    )
 
 
 def _report(verdict: ImageVerdict, output: str, stream: Any) -> None:
