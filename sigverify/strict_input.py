@@ -246,6 +246,8 @@ def _nested_deeper_than(raw: bytes, max_depth: int) -> bool | None:
     strings), leaving the brackets outside strings; each later pass removes the innermost
     pairs, one level at a time. UTF-8 never hides an ASCII byte inside another character.
     """
+    if raw.count(b"[") + raw.count(b"{") <= max_depth:  # a bound: strings' brackets counted
+        return False
     kept = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
     kept = kept.translate(None, _NOT_QUOTE_OR_BRACKET).replace(b'""', b"")
     if b'"' in kept:

@@ -278,9 +278,10 @@ def test_the_measured_depth_is_the_parsed_depth() -> None:
 
 
 def test_unbalanced_brackets_are_left_to_the_parser() -> None:
-    assert nested_deeper_than(b"[[]", 5) is None
-    assert nested_deeper_than(b"]][[", 5) is None
+    assert nested_deeper_than(b"[][[]", 2) is None
+    assert nested_deeper_than(b"][][", 1) is None
     assert nested_deeper_than(b"[" * 7, 5) is True  # already too deep, balanced or not
+    assert nested_deeper_than(b"[[]", 5) is False  # fewer openings than the limit: the parser
 
 
 # -- YAML ---------------------------------------------------------------------------------------
