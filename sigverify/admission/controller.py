@@ -17,9 +17,10 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import datetime
 from typing import Any
 
 from sigverify.admission.decide import (
@@ -37,38 +38,28 @@ from sigverify.admission.registry import RegistryGate, check_without_image
 from sigverify.admission.resolve import ImageLookup, Resolution, ResolutionKind, Resolver
 from sigverify.admission.review import AdmissionRequest, AdmissionResponse
 from sigverify.admission.workloads import ImageUse, changed_images, pod_spec_path
+from sigverify.core.clock import utcnow
 from sigverify.core.reference import ReferenceError, parse_reference
 from sigverify.core.verdict import ImageVerdict
 from sigverify.engine.cache import (
     CachedImageLookup,
     CacheMiss,
     Lookup,
+    Origin,
     VerdictCache,
     VerdictKey,
-    signature_hashes,
+    verdict_key,
 )
 from sigverify.engine.protocol import ImageVerifier
 from sigverify.errors import BackendError, ClusterError, InputError, PolicyError
 from sigverify.objects.documents import image_of
+from sigverify.objects.types import Image
 from sigverify.policyfile.admission import AdmissionConfig, UnpinnedTags
 
 __all__ = ["AdmissionController"]
 
 CHECKED_OPERATIONS = frozenset({"CREATE", "UPDATE"})
 _log = logging.getLogger("sigverify.admission")
-
-
-def _signature_contents(document: Mapping[str, Any]) -> list[str]:
-    signatures = document.get("signatures") or []
-    if not isinstance(signatures, list):
-        raise InputError("must be a list", path="signatures")
-    contents = []
-    for index, signature in enumerate(signatures):
-        content = signature.get("content") if isinstance(signature, Mapping) else None
-        if not isinstance(content, str):
-            raise InputError("must be a string", path=f"signatures[{index}].content")
-        contents.append(content)
-    return contents
 
 
 class AdmissionController:
@@ -87,6 +78,7 @@ class AdmissionController:
         *,
         metrics: AdmissionMetrics | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = utcnow,
     ) -> None:
         # A callable source follows policy reloads (modes, exemptions, deadline); cache sizes,
         # registry hosts and workers are read once, here.
@@ -110,6 +102,7 @@ class AdmissionController:
             self._cached_resolver = Resolver(cached.cached_only(), hosts)
         self._resolver = Resolver(image_api, hosts)
         self._clock = clock
+        self._wall_clock = wall_clock  # the time bucket of verdict cache keys
         self.cache: VerdictCache[ImageVerdict] = VerdictCache(
             max_entries=config.cache.max_entries,
             ttl_seconds=config.cache.ttl_seconds,
@@ -311,11 +304,15 @@ class AdmissionController:
         self, resolution: Resolution, deadline: float, cached_only: bool
     ) -> ImageResult | None:
         """No Image object: the scope alone, or the registry sources (admission/registry.py)."""
+        verifier = self._verifier()
         try:
             return check_without_image(
                 resolution,
-                verifier=self._verifier(),
+                verifier=verifier,
                 cache=self.cache,
+                key_of=lambda image, identity: self._key(
+                    image, Origin.REGISTRY, identity, verifier
+                ),
                 access=self.config.registries,
                 gate=self._registries,
                 seconds_left=lambda: deadline - self._clock(),
@@ -338,18 +335,26 @@ class AdmissionController:
                 unavailable=True,
             )
 
+    def _key(
+        self, image: Image, origin: Origin, identity: str | None, verifier: ImageVerifier
+    ) -> VerdictKey:
+        return verdict_key(
+            image,
+            origin=origin,
+            expected_identity=identity,
+            revision=verifier.revision,
+            now=self._wall_clock(),
+            bucket_seconds=self.config.cache.ttl_seconds,
+        )
+
     def _verify(self, resolution: Resolution, deadline: float, cached_only: bool) -> ImageResult:
         document = resolution.image
         assert document is not None
         digest = resolution.digest or ""
         try:
             verifier = self._verifier()
-            key = VerdictKey(
-                digest,
-                signature_hashes(_signature_contents(document)),
-                verifier.revision,
-                resolution.expected_identity,
-            )
+            image = image_of(dict(document))
+            key = self._key(image, Origin.STORED, resolution.expected_identity, verifier)
             if cached_only:
                 cached = self.cache.peek(key)
                 if cached is None:
@@ -359,7 +364,7 @@ class AdmissionController:
                 verdict, lookup = self.cache.get_or_compute(
                     key,
                     lambda: verifier.verify_image(
-                        image_of(dict(document)), expected_identity=resolution.expected_identity
+                        image, expected_identity=resolution.expected_identity
                     ),
                     timeout=max(0.0, deadline - self._clock()),
                 )

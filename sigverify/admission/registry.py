@@ -25,7 +25,7 @@ from sigverify.admission.resolve import Resolution, ResolutionKind
 from sigverify.core.policy import Policy
 from sigverify.core.reference import DockerReference, ReferenceError, parse_reference
 from sigverify.core.verdict import ImageVerdict, Reason
-from sigverify.engine.cache import CacheMiss, VerdictCache, VerdictKey, signature_hashes
+from sigverify.engine.cache import CacheMiss, VerdictCache, VerdictKey
 from sigverify.engine.protocol import ImageVerifier
 from sigverify.objects.types import Image, ObjectMeta
 from sigverify.policyfile.admission import RegistryAccess
@@ -140,6 +140,7 @@ def check_without_image(
     *,
     verifier: ImageVerifier,
     cache: VerdictCache[ImageVerdict],
+    key_of: Callable[[Image, str], VerdictKey],
     access: RegistryAccess,
     gate: RegistryGate,
     seconds_left: Callable[[], float],
@@ -191,12 +192,7 @@ def check_without_image(
             via=f"registry {reference.domain}",
             unavailable=True,
         )
-    key = VerdictKey(
-        fetched.digest,
-        signature_hashes(s.content for s in fetched.image.signatures),
-        verifier.revision,
-        identity,
-    )
+    key = key_of(fetched.image, identity)
     verdict, _ = cache.get_or_compute(
         key,
         lambda: verifier.verify_image(fetched.image, expected_identity=identity),

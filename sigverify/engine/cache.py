@@ -1,10 +1,13 @@
 """The verdict cache in front of the engine: TTL, size bound, short negative TTL, coalescing.
 
-Keys name everything a verdict depends on — the image digest, the hash of every signature
-blob, the policy+keyring revision and the identity the image was verified for — so a cached
-verdict can never outlive a change of policy, keys or signatures; the TTL only bounds how long
-a key whose verdict depends on time (expiry) is trusted. Negative verdicts get a shorter TTL
-so that an image signed a moment after it was refused is admitted soon.
+Keys name everything ``Verifier.verify_image`` reads (:func:`verdict_key`): where the image
+came from (a caller's posted document never shares an entry with an image read from the image
+API), its digest and ``dockerImageReference``, the expected identity, every signature's type,
+name and the hash of its content, the verifier revision (policy, keys, backend) and the time
+bucket (expiry of keys and signatures depends on the time) — so a cached verdict can never
+outlive a change of policy, keys or signatures, nor answer for another image. Negative
+verdicts get a shorter TTL so that an image signed a moment after it was refused is admitted
+soon.
 
 Concurrent lookups of one key are coalesced: the first caller computes, the others wait for
 its result (each with its own timeout), so a burst of pods of one ReplicaSet verifies the
@@ -17,19 +20,24 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
+
+from sigverify.objects.types import Image
 
 __all__ = [
     "CacheMiss",
     "CachedImageLookup",
     "Lookup",
+    "Origin",
+    "SignatureKey",
     "VerdictCache",
     "VerdictKey",
-    "signature_hashes",
+    "verdict_key",
 ]
 
 
@@ -48,21 +56,76 @@ class Lookup(StrEnum):
     COALESCED = "coalesced"
 
 
+class Origin(StrEnum):
+    """Where the verified Image came from; entries of different origins are never shared."""
+
+    #: Read from the image API (the cluster or the embedded store).
+    STORED = "stored"
+    #: A document a caller sent (``POST /api/v1/verify``): anyone may make one up.
+    POSTED = "posted"
+    #: Signatures read from the image's registry (no Image object in the cluster).
+    REGISTRY = "registry"
+
+
+@dataclass(frozen=True)
+class SignatureKey:
+    """What the verdict reads of one signature."""
+
+    type: str
+    name: str
+    content_sha256: str
+
+
 @dataclass(frozen=True)
 class VerdictKey:
+    """Everything a verdict depends on (:func:`verdict_key` builds it from an Image)."""
+
+    origin: Origin
     digest: str
-    signatures: tuple[str, ...]  # sha256 hex of each signature's content, in Image order
-    revision: str
+    #: The Image's ``dockerImageReference`` (the policy scope when no identity is expected).
+    reference: str | None
+    #: The expected identity the image was verified for.
     identity: str | None
+    signatures: tuple[SignatureKey, ...]  # in Image order
+    #: The verifier's revision: policy, keys and backend.
+    revision: str
+    #: ``int(now / bucket_seconds)``: key and signature expiry depend on the time.
+    time_bucket: int
 
 
-def signature_hashes(contents: Iterable[str | bytes]) -> tuple[str, ...]:
-    """The sha256 of each signature's ``content`` (base64 text as served, or raw bytes)."""
-    out = []
-    for content in contents:
-        data = content.encode("ascii", "replace") if isinstance(content, str) else content
-        out.append(hashlib.sha256(data).hexdigest())
-    return tuple(out)
+def verdict_key(
+    image: Image,
+    *,
+    origin: Origin,
+    expected_identity: str | None,
+    revision: str,
+    now: datetime,
+    bucket_seconds: float,
+) -> VerdictKey:
+    """The cache key of verifying ``image`` (as ``origin``) for ``expected_identity`` at ``now``.
+
+    ``bucket_seconds`` is the cache's lifetime for an entry: a verdict is never reused in
+    another bucket, so a key or signature that expired is seen at the next bucket at the
+    latest (whole seconds when it is 0).
+    """
+    seconds = now.timestamp()
+    bucket = int(seconds // bucket_seconds) if bucket_seconds > 0 else int(seconds)
+    return VerdictKey(
+        origin=origin,
+        digest=image.name,
+        reference=image.docker_image_reference,
+        identity=expected_identity,
+        signatures=tuple(
+            SignatureKey(
+                type=signature.type,
+                name=signature.name,
+                content_sha256=hashlib.sha256(signature.content).hexdigest(),
+            )
+            for signature in image.signatures
+        ),
+        revision=revision,
+        time_bucket=bucket,
+    )
 
 
 @dataclass

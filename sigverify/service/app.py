@@ -103,7 +103,10 @@ def create_app(
         app.register_blueprint(create_rest_blueprint(api))
     if settings.admission:
         init_admission(
-            app, AdmissionController(_AdmissionConfigSource(holder), api, holder.verifier)
+            app,
+            AdmissionController(
+                _AdmissionConfigSource(holder), api, holder.verifier, wall_clock=state.clock
+            ),
         )
     return app
 

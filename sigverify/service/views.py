@@ -14,7 +14,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from sigverify.core.verdict import ImageVerdict
-from sigverify.engine.cache import Lookup, VerdictKey, signature_hashes
+from sigverify.engine.cache import Lookup, Origin, verdict_key
 from sigverify.errors import ClusterError, SigverifyError
 from sigverify.http_body import check_declared_length, read_body
 from sigverify.limits import MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH
@@ -86,14 +86,18 @@ def _count(state: ServiceState, verdict: ImageVerdict) -> None:
     state.metrics.verifications.labels(result, verdict.reason.value).inc()
 
 
-def _verify(state: ServiceState, image: Image, expected_identity: str | None) -> ImageVerdict:
+def _verify(
+    state: ServiceState, image: Image, expected_identity: str | None, origin: Origin
+) -> ImageVerdict:
     """Verify through the cache (for answers without side effects)."""
     verifier = state.holder.verifier()
-    key = VerdictKey(
-        digest=image.name,
-        signatures=signature_hashes(s.content for s in image.signatures),
-        revision=f"{verifier.revision}|{image.docker_image_reference}",
-        identity=expected_identity,
+    key = verdict_key(
+        image,
+        origin=origin,
+        expected_identity=expected_identity,
+        revision=verifier.revision,
+        now=state.clock(),
+        bucket_seconds=state.settings.cache_ttl_seconds,
     )
     verdict, lookup = state.cache.get_or_compute(
         key, lambda: verifier.verify_image(image, expected_identity=expected_identity)
@@ -118,7 +122,7 @@ class StreamImageVerification(MethodView):
         state = _state()
         with _observed(state, "verification_get"):
             image = _stream_image(state, namespace, name)
-            verdict = _verify(state, image, args.get("expectedIdentity"))
+            verdict = _verify(state, image, args.get("expectedIdentity"), Origin.STORED)
             _count(state, verdict)
             return verification_body(verdict)
 
@@ -176,7 +180,7 @@ def verify_document(args: dict[str, Any]) -> dict[str, Any]:
     state = _state()
     with _observed(state, "verify_document"):
         image = _posted_image()
-        verdict = _verify(state, image, args.get("expectedIdentity"))
+        verdict = _verify(state, image, args.get("expectedIdentity"), Origin.POSTED)
         _count(state, verdict)
         return verification_body(verdict)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -10,11 +11,14 @@ import pytest
 from sigverify.engine.cache import (
     CachedImageLookup,
     Lookup,
+    Origin,
+    SignatureKey,
     VerdictCache,
     VerdictKey,
-    signature_hashes,
+    verdict_key,
 )
 from sigverify.imageapi.errors import ClusterUnreachable, NotFoundError
+from sigverify.objects.types import Image, ImageSignature, ObjectMeta
 
 
 class Clock:
@@ -35,17 +39,79 @@ def _cache(clock: Clock, max_entries: int = 3) -> VerdictCache[str]:
     )
 
 
-def test_key_names_digest_signatures_revision_identity() -> None:
-    hashes = signature_hashes(["YWJj", b"abc"])
-    assert hashes == (
-        "35d95694d3f160215db293c7899daa5907837838fb4b8119ed713e32446c1266",
-        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+_NOW = datetime(2026, 11, 27, 8, 0, 0, tzinfo=UTC)
+
+
+def _image(
+    name: str = "sha256:1",
+    reference: str | None = "quay.io/a/b:1",
+    signatures: tuple[tuple[str, str, bytes], ...] = (("atomic", "sha256:1@a", b"abc"),),
+) -> Image:
+    return Image(
+        metadata=ObjectMeta(name=name),
+        docker_image_reference=reference,
+        signatures=[
+            ImageSignature(metadata=ObjectMeta(name=n), type=t, content=c) for t, n, c in signatures
+        ],
     )
-    a = VerdictKey("sha256:1", hashes, "rev1", None)
-    assert a == VerdictKey("sha256:1", hashes, "rev1", None)
-    assert a != VerdictKey("sha256:1", hashes, "rev2", None)
-    assert a != VerdictKey("sha256:1", hashes[:1], "rev1", None)
-    assert a != VerdictKey("sha256:1", hashes, "rev1", "quay.io/a/b@sha256:1")
+
+
+def _key(image: Image, **changes: Any) -> VerdictKey:
+    arguments: dict[str, Any] = {
+        "origin": Origin.STORED,
+        "expected_identity": None,
+        "revision": "rev1",
+        "now": _NOW,
+        "bucket_seconds": 300.0,
+    }
+    arguments.update(changes)
+    return verdict_key(image, **arguments)
+
+
+def test_key_names_everything_a_verdict_reads() -> None:
+    key = _key(_image())
+    assert key == VerdictKey(
+        origin=Origin.STORED,
+        digest="sha256:1",
+        reference="quay.io/a/b:1",
+        identity=None,
+        signatures=(
+            SignatureKey(
+                "atomic",
+                "sha256:1@a",
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+            ),
+        ),
+        revision="rev1",
+        time_bucket=int(_NOW.timestamp()) // 300,
+    )
+    others = [
+        _key(_image(), origin=Origin.POSTED),
+        _key(_image(), origin=Origin.REGISTRY),
+        _key(_image(name="sha256:2")),
+        _key(_image(reference="quay.io/a/c:1")),
+        _key(_image(reference=None)),
+        _key(_image(), expected_identity="quay.io/a/b:1"),
+        _key(_image(signatures=(("AtomicImageV1", "sha256:1@a", b"abc"),))),
+        _key(_image(signatures=(("atomic", "sha256:1@b", b"abc"),))),
+        _key(_image(signatures=(("atomic", "sha256:1@a", b"abd"),))),
+        _key(_image(signatures=())),
+        _key(_image(signatures=(("atomic", "sha256:1@a", b"abc"),) * 2)),
+        _key(_image(), revision="rev2"),
+        _key(_image(), now=_NOW + timedelta(seconds=300)),
+    ]
+    assert len({key, *others}) == len(others) + 1
+
+
+def test_the_time_bucket_follows_the_bucket_size() -> None:
+    start = datetime(2026, 11, 27, 8, 0, 0, tzinfo=UTC)  # a multiple of 300 s
+    assert _key(_image(), now=start) == _key(_image(), now=start + timedelta(seconds=299))
+    assert _key(_image(), now=start) != _key(_image(), now=start + timedelta(seconds=300))
+    whole = _key(_image(), now=start, bucket_seconds=0).time_bucket
+    assert whole == int(start.timestamp())
+    assert _key(_image(), now=start + timedelta(seconds=1), bucket_seconds=0).time_bucket == (
+        whole + 1
+    )
 
 
 def test_hit_miss_and_ttls() -> None:
