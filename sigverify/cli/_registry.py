@@ -14,9 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import click
-
-from sigverify.cli._common import F, build_verifier
+from sigverify.cli._common import build_verifier
+from sigverify.cli._registry_options import TRANSPORT, registry_options
 from sigverify.errors import NotFoundError
 from sigverify.imageapi.protocol import ImageAPI, JSONObject, Page
 from sigverify.limits import MAX_SIGNATURE_BLOB_BYTES
@@ -38,48 +37,6 @@ __all__ = [
     "sources_text",
     "verify_pull_spec",
 ]
-
-TRANSPORT = "docker://"
-
-
-def registry_options(function: F) -> F:
-    """``--registries-d``, ``--authfile``, ``--tls-verify=BOOL``, ``--cert-dir`` as skopeo
-    spells them (docker:// references only)."""
-    options = [
-        click.option(
-            "--registries-d",
-            type=click.Path(file_okay=False),
-            default=None,
-            help="registries.d directory naming lookaside stores (docker:// only; default: "
-            "~/.config/containers/registries.d if it exists, else /etc/containers/registries.d).",
-        ),
-        click.option(
-            "--authfile",
-            type=click.Path(dir_okay=False),
-            default=None,
-            help="containers auth.json with registry credentials (default: $REGISTRY_AUTH_FILE, "
-            "$XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json).",
-        ),
-        click.option(
-            "--tls-verify",
-            type=click.BOOL,
-            default=True,
-            is_flag=False,
-            flag_value=True,
-            show_default=True,
-            metavar="BOOL",
-            help="Require HTTPS and verify certificates (--tls-verify=false: do not).",
-        ),
-        click.option(
-            "--cert-dir",
-            type=click.Path(file_okay=False),
-            default=None,
-            help="Certificates for the registry: ca.crt (*.crt) and client *.cert/*.key.",
-        ),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
 
 
 def source_options(

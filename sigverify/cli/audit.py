@@ -29,7 +29,7 @@ from sigverify.cli._common import (
     build_verifier,
     handle_errors,
 )
-from sigverify.cli._registry import registry_options
+from sigverify.cli._registry_options import registry_options
 from sigverify.engine.verifier import Verifier
 from sigverify.errors import InputError, NotFoundError
 from sigverify.imageapi.factory import open_image_api

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import yaml
 
 from sigverify.cli._common import (
     EXIT_TRUSTED,
@@ -19,28 +15,15 @@ from sigverify.cli._common import (
     build_verifier,
     handle_errors,
 )
-from sigverify.cli._registry import (
-    TRANSPORT,
-    record_pull_spec,
-    registry_options,
-    source_options,
-    sources_text,
-    verify_pull_spec,
-)
-from sigverify.cli._remote import (
-    parse_stream_image_ref,
-    verify_locally,
-    verify_via_service,
-)
-from sigverify.core.conditions import apply_verdict
-from sigverify.core.verdict import ImageVerdict
-from sigverify.errors import InputError
-from sigverify.imageapi.factory import open_image_api
-from sigverify.imageapi.options import ClusterOptions, ImageSource
-from sigverify.imageapi.protocol import ImageAPI
-from sigverify.objects.documents import dump_document, read_document_file
-from sigverify.objects.types import Image, ImageStreamImage
-from sigverify.render import verdict_json_to_text, verdict_to_json, verdict_to_text
+from sigverify.cli._registry_options import TRANSPORT, registry_options
+
+if TYPE_CHECKING:
+    from sigverify.core.verdict import ImageVerdict
+    from sigverify.imageapi.protocol import ImageAPI
+    from sigverify.objects.types import Image, ImageStreamImage
+
+# Each mode imports what it uses inside its branch: file mode (the common call) never loads
+# the registry client, the image API, the HTTP client or the write-back (python -X importtime).
 
 __all__ = ["command"]
 
@@ -163,6 +146,14 @@ def command(
             )
         if policy is None:
             raise click.UsageError("Missing option '--policy'.")
+        from sigverify.cli._registry import (
+            record_pull_spec,
+            source_options,
+            sources_text,
+            verify_pull_spec,
+        )
+        from sigverify.render import verdict_json_to_text
+
         options = source_options(registries_d, authfile, tls_verify, cert_dir, timeout)
         if record:
             body = record_pull_spec(
@@ -211,6 +202,8 @@ def command(
             record,
             timeout,
         )
+        from sigverify.render import verdict_json_to_text
+
         stream = sys.stdout
         if output == "json":
             stream.write(json.dumps(body, indent=2) + "\n")
@@ -223,6 +216,9 @@ def command(
         )
     if policy is None:
         raise click.UsageError("Missing option '--policy'.")
+    from sigverify.objects.documents import read_document_file
+    from sigverify.objects.types import ImageStreamImage
+
     obj = read_document_file(document or "-")
     image = obj.image if isinstance(obj, ImageStreamImage) else obj
     verifier = build_verifier(policy, keys, backend)
@@ -274,6 +270,8 @@ def _verify_reference(
     record: bool,
     timeout: float,
 ) -> dict[str, Any]:
+    from sigverify.cli._remote import parse_stream_image_ref, verify_locally, verify_via_service
+
     ref = parse_stream_image_ref(reference)
     if server:
         return verify_via_service(
@@ -293,6 +291,9 @@ def _verify_reference(
 def _open_api(
     kubeconfig: str | None, context: str | None, store: str | None, timeout: float
 ) -> ImageAPI:
+    from sigverify.imageapi.factory import open_image_api
+    from sigverify.imageapi.options import ClusterOptions, ImageSource
+
     return open_image_api(
         ImageSource(store=store)
         if store is not None
@@ -303,6 +304,8 @@ def _open_api(
 
 
 def _report(verdict: ImageVerdict, output: str, stream: Any) -> None:
+    from sigverify.render import verdict_to_json, verdict_to_text
+
     if output == "json":
         stream.write(json.dumps(verdict_to_json(verdict), indent=2) + "\n")
     else:
@@ -312,6 +315,15 @@ def _report(verdict: ImageVerdict, output: str, stream: Any) -> None:
 def _write_back(
     obj: Image | ImageStreamImage, image: Image, verdict: ImageVerdict, target: str
 ) -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from sigverify.core.conditions import apply_verdict
+    from sigverify.errors import InputError
+    from sigverify.objects.documents import dump_document
+    from sigverify.objects.types import ImageStreamImage
+
     now = verdict.verified_at or datetime.now(UTC).replace(microsecond=0)
     updated = apply_verdict(image, verdict, now)
     if isinstance(obj, ImageStreamImage):
@@ -320,6 +332,8 @@ def _write_back(
         out_obj = updated
     data = dump_document(out_obj)
     as_yaml = target.endswith((".yaml", ".yml"))
+    if as_yaml:
+        import yaml
     text = yaml.safe_dump(data, sort_keys=False) if as_yaml else json.dumps(data, indent=2) + "\n"
     if target == "-":
         sys.stdout.write(text)

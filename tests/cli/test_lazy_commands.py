@@ -1,0 +1,120 @@
+"""The lazy ``sigverify`` group: the same help as an eager group, and only the modules a
+command uses are imported (issue 12: a CLI call near skopeo's)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from sigverify.cli import cli
+from sigverify.cli._commands import COMMANDS, LazyGroup
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_POLICY = ROOT / "policies" / "demo.yaml"
+SIGNED = ROOT / "examples" / "demo" / "app-signed.json"
+
+_PROBE = """
+import json, sys
+from sigverify.cli import cli
+try:
+    cli(sys.argv[1:], prog_name="sigverify")
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stderr)
+"""
+
+
+def modules_after(*args: str) -> tuple[int, set[str]]:
+    """The exit status of ``sigverify ARGS`` and every module loaded by then."""
+    env = {k: v for k, v in os.environ.items() if k != "SIGVERIFY_DEBUG"}
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    return report["code"], set(report["modules"])
+
+
+def eager_group() -> click.Group:
+    """The group as it was before: every command imported and added."""
+    import importlib
+
+    group = click.Group(
+        "cli", help=cli.help, context_settings={"help_option_names": ["-h", "--help"]}
+    )
+    for param in cli.params:
+        group.params.append(param)
+    for name, (module, _) in COMMANDS.items():
+        group.add_command(importlib.import_module(module).command, name)
+    return group
+
+
+@pytest.mark.parametrize("width", [40, 80, 120, 200])
+def test_help_is_the_eager_groups_help(width: int) -> None:
+    runner = CliRunner()
+    lazy = runner.invoke(cli, ["--help"], terminal_width=width)
+    eager = runner.invoke(eager_group(), ["--help"], terminal_width=width)
+    assert lazy.exit_code == eager.exit_code == 0
+    assert lazy.output == eager.output
+
+
+def test_every_listed_command_resolves_to_its_module() -> None:
+    assert isinstance(cli, LazyGroup)
+    context = click.Context(cli)
+    assert cli.list_commands(context) == sorted(COMMANDS)
+    for name in COMMANDS:
+        command = cli.get_command(context, name)
+        assert command is not None and command.name == name
+    assert cli.get_command(context, "no-such-command") is None
+
+
+def test_help_imports_no_subcommand() -> None:
+    code, modules = modules_after("--help")
+    assert code == 0
+    loaded = {module for module in modules if module.startswith("sigverify.")}
+    assert loaded <= {"sigverify.cli", "sigverify.cli._commands"}, loaded
+
+
+FILE_MODE_NEVER = (
+    "kubernetes",
+    "flask",
+    "gunicorn",
+    "gnupg",
+    "sqlite3",
+    "urllib.request",
+    "http.client",
+    "sigverify.sources",
+    "sigverify.imageapi",
+    "sigverify.writeback",
+    "sigverify.audit",
+    "sigverify.openpgp.gnupg",
+    "sigverify.cli.demo",
+    "sigverify.cli.serve",
+    "sigverify.cli._remote",
+    "sigverify.cli._registry",
+)
+
+
+def test_verify_file_mode_imports_only_what_it_uses() -> None:
+    code, modules = modules_after(
+        "verify", "--policy", str(DEMO_POLICY), "-f", str(SIGNED), "--backend", "native"
+    )
+    assert code == 0
+    loaded = sorted(
+        module
+        for module in modules
+        if any(module == name or module.startswith(name + ".") for name in FILE_MODE_NEVER)
+    )
+    assert loaded == []
