@@ -56,6 +56,11 @@ MAX_WEBHOOK_TIMEOUT_SECONDS = 30
 
 # RFC 1123 label: what a namespace name must be.
 _NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+# A prefix exemption (``openshift-*``): the start of a namespace name, ending in "-", then one
+# "*" and nothing else. Requiring the "-" keeps ``kube*`` from also exempting a namespace
+# called ``kubeflow-team``; nothing but a trailing "*" is a pattern, so no name is ever read
+# as a glob by accident.
+_NAMESPACE_PREFIX = re.compile(r"[a-z0-9][-a-z0-9]{0,61}-\*")
 _REGISTRY_HOST = re.compile(DOMAIN_PATTERN, re.ASCII)
 
 
@@ -125,6 +130,7 @@ class AdmissionConfig:
     namespaces: Mapping[str, NamespaceRule] = field(default_factory=dict)
     scopes: Mapping[str, ScopeRule] = field(default_factory=dict)
     exempt_namespaces: frozenset[str] = frozenset()
+    exempt_namespace_prefixes: tuple[str, ...] = ()  # "openshift-" for "openshift-*"
     exempt_images: frozenset[str] = frozenset()
     own_namespace: str = "sigverify"
     exempt_own_namespace: bool = True
@@ -138,11 +144,17 @@ class AdmissionConfig:
     def is_exempt_namespace(self, namespace: str) -> bool:
         if self.exempt_own_namespace and namespace == self.own_namespace:
             return True
-        return namespace in self.exempt_namespaces
+        if namespace in self.exempt_namespaces:
+            return True
+        return any(namespace.startswith(prefix) for prefix in self.exempt_namespace_prefixes)
 
     @property
     def all_exempt_namespaces(self) -> frozenset[str]:
-        """The namespaces the webhook's namespaceSelector should skip."""
+        """The namespaces by name the webhook's namespaceSelector should skip.
+
+        A selector cannot match a prefix: namespaces exempt only by a prefix are still sent
+        to the webhook, which allows them without a check.
+        """
         own = {self.own_namespace} if self.exempt_own_namespace else set()
         return self.exempt_namespaces | own
 
@@ -161,6 +173,14 @@ def _scope_key(value: str) -> None:
 def _namespace_name(value: str) -> None:
     if not _NAMESPACE.fullmatch(value):
         raise ValidationError(f"{value!r} is not a namespace name")
+
+
+def _exempt_namespace(value: str) -> None:
+    if _NAMESPACE.fullmatch(value) or _NAMESPACE_PREFIX.fullmatch(value):
+        return
+    raise ValidationError(
+        f"{value!r} is neither a namespace name nor a prefix such as 'openshift-*'"
+    )
 
 
 def _registry_host(value: str) -> None:
@@ -214,7 +234,7 @@ class _AdmissionSchema(_Strict):
     scopes = fields.Dict(
         keys=fields.String(validate=_scope_key), values=fields.Nested(_ScopeSchema)
     )
-    exemptNamespaces = fields.List(fields.String(validate=_namespace_name))
+    exemptNamespaces = fields.List(fields.String(validate=_exempt_namespace))
     exemptImages = fields.List(fields.String(validate=_scope_key))
     ownNamespace = fields.String(validate=_namespace_name)
     exemptOwnNamespace = StrictBoolean()
@@ -290,7 +310,12 @@ def parse_admission_config(
             )
             for scope, rule in data.get("scopes", {}).items()
         },
-        exempt_namespaces=frozenset(data.get("exemptNamespaces", ())),
+        exempt_namespaces=frozenset(
+            name for name in data.get("exemptNamespaces", ()) if not name.endswith("*")
+        ),
+        exempt_namespace_prefixes=tuple(
+            sorted({name[:-1] for name in data.get("exemptNamespaces", ()) if name.endswith("*")})
+        ),
         exempt_images=frozenset(data.get("exemptImages", ())),
         own_namespace=data.get("ownNamespace", defaults.own_namespace),
         exempt_own_namespace=data.get("exemptOwnNamespace", defaults.exempt_own_namespace),

@@ -21,6 +21,7 @@ from sigverify.admission.controller import AdmissionController
 from sigverify.admission.workloads import POD_SPEC_PATHS
 from sigverify.policyfile.admission import AdmissionConfig, parse_admission_config
 from sigverify.policyfile.loader import parse_policy_document
+from tests.deploy import kustomize
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -40,12 +41,8 @@ Doc = dict[str, Any]
 
 
 def _load() -> list[Doc]:
-    docs: list[Doc] = []
-    for path in sorted(DEPLOY.glob("*.yaml")):
-        if path.name == "kustomization.yaml":
-            continue
-        docs.extend(d for d in yaml.safe_load_all(path.read_text()) if d is not None)
-    return docs
+    # the two install layers, as kustomize renders them (tests/deploy/kustomize.py)
+    return [*kustomize.render(DEPLOY), *kustomize.render(DEPLOY / "webhook")]
 
 
 DOCS = _load()
@@ -90,11 +87,12 @@ def test_every_object_is_expected_and_well_formed() -> None:
         assert meta["labels"]["app.kubernetes.io/name"] == "sigverify"
 
 
-def test_kustomization_lists_every_manifest() -> None:
-    kustomization = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())
+@pytest.mark.parametrize("layer", [DEPLOY, DEPLOY / "webhook"])
+def test_kustomization_lists_every_manifest(layer: Path) -> None:
+    kustomization = yaml.safe_load((layer / "kustomization.yaml").read_text())
     assert kustomization["apiVersion"] == "kustomize.config.k8s.io/v1beta1"
     assert kustomization["kind"] == "Kustomization"
-    files = sorted(p.name for p in DEPLOY.glob("*.yaml") if p.name != "kustomization.yaml")
+    files = sorted(p.name for p in layer.glob("*.yaml") if p.name != "kustomization.yaml")
     assert kustomization["resources"] == files
 
 
@@ -323,7 +321,7 @@ def test_policy_config_map_loads(tmp_path: Path) -> None:
     document = yaml.safe_load(config_map["data"]["policy.yaml"])
     config = parse_admission_config(document["admission"])
     assert config.own_namespace == NAMESPACE and config.exempt_own_namespace
-    assert config.mode.value == "enforce"
+    assert config.mode.value == "warn"  # enforce is opted into per namespace
     assert config.internal_registry_hosts == ("image-registry.openshift-image-registry.svc:5000",)
     keys = tmp_path / "keys"
     keys.mkdir()

@@ -152,3 +152,45 @@ def test_load_rejects_other_top_level(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         load_admission_config(path)
     assert str(caught.value).startswith(f"{path}: admission.mode: Must be one of")
+
+
+# -- prefix exemptions ----------------------------------------------------------------------
+
+
+def test_prefix_exemptions_match_names_that_start_with_the_prefix() -> None:
+    config = parse_admission_config({"exemptNamespaces": ["openshift-*", "kube-*", "infra"]})
+    assert config.exempt_namespaces == frozenset({"infra"})
+    assert config.exempt_namespace_prefixes == ("kube-", "openshift-")
+    for namespace in ("openshift-marketplace", "openshift-operators", "kube-system", "infra"):
+        assert config.is_exempt_namespace(namespace), namespace
+    for namespace in ("openshift", "kube", "kubeflow", "my-openshift-apps", "infra-2"):
+        assert not config.is_exempt_namespace(namespace), namespace
+    # a selector cannot match a prefix: only names go to the webhooks' namespaceSelector
+    assert config.all_exempt_namespaces == frozenset({"infra", "sigverify"})
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "*",
+        "openshift*",
+        "kube*",
+        "open*shift-*",
+        "-*",
+        "a-**",
+        "Openshift-*",
+        "openshift-.*",
+        "kube-?",
+        "kube-[a-z]*",
+        "*-system",
+        " kube-*",
+        "openshift-*/x",
+    ],
+)
+def test_only_a_name_prefix_ending_in_a_dash_then_one_star_is_a_pattern(pattern: str) -> None:
+    with pytest.raises(InputError) as caught:
+        parse_admission_config({"exemptNamespaces": [pattern]})
+    assert str(caught.value) == (
+        f"admission.exemptNamespaces.0: {pattern!r} is neither a namespace name nor a prefix"
+        " such as 'openshift-*'"
+    )
