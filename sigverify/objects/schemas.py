@@ -20,8 +20,9 @@ from typing import Any, ClassVar
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_dump, post_load
 
-from sigverify.errors import InputError
 from sigverify.limits import MAX_SIGNATURE_BLOB_BYTES, MAX_SIGNATURES_PER_IMAGE
+from sigverify.objects._errors import DocumentError
+from sigverify.objects._fast_load import Unsure, load_image_fast, load_image_stream_image_fast
 from sigverify.objects.fields import (
     REQUIRED,
     Base64,
@@ -63,20 +64,6 @@ __all__ = [
     "load_image",
     "load_image_stream_image",
 ]
-
-
-class DocumentError(InputError):
-    """A document that cannot be used. ``path`` is the JSON path, ``source`` the input.
-
-    ``problem`` is the message alone; ``str()`` reads ``source: path: problem``.
-    """
-
-    def __init__(self, problem: str, *, path: str | None = None, source: str | None = None) -> None:
-        super().__init__(problem, path=path)
-        self.problem = problem
-        self.source = source
-        if source:
-            self.args = (f"{source}: {self.args[0]}",)
 
 
 # --- schemas --------------------------------------------------------------------------------
@@ -290,6 +277,7 @@ def _instance(schema: type[_ModelSchema]) -> _ModelSchema:
 
 
 def _load(schema: type[_ModelSchema], data: Any) -> Any:
+    """The general load: a private deep copy, then the schema (the fast reader's referee)."""
     try:
         # A private copy: the model must not change when the caller's object does.
         return _instance(schema).load(copy.deepcopy(data))
@@ -298,15 +286,25 @@ def _load(schema: type[_ModelSchema], data: Any) -> Any:
 
 
 def load_image(data: Any) -> Image:
-    """Load one Image object; raise :class:`DocumentError` naming the first problem."""
-    image: Image = _load(ImageSchema, data)
-    return image
+    """Load one Image object; raise :class:`DocumentError` naming the first problem.
+
+    A well-formed object is read by :mod:`~sigverify.objects._fast_load` (the same model, no
+    deep copy of the whole object); anything else by the schema, which has the last word.
+    """
+    try:
+        return load_image_fast(data)
+    except Unsure:
+        image: Image = _load(ImageSchema, data)
+        return image
 
 
 def load_image_stream_image(data: Any) -> ImageStreamImage:
     """Load one ImageStreamImage object; raise :class:`DocumentError` naming the first problem."""
-    stream_image: ImageStreamImage = _load(ImageStreamImageSchema, data)
-    return stream_image
+    try:
+        return load_image_stream_image_fast(data)
+    except Unsure:
+        stream_image: ImageStreamImage = _load(ImageStreamImageSchema, data)
+        return stream_image
 
 
 _SCHEMAS: dict[type[Any], type[_ModelSchema]] = {

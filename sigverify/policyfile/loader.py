@@ -14,13 +14,13 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sigverify.core.policy import Policy
 from sigverify.errors import PolicyError
 from sigverify.limits import MAX_JSON_DEPTH, MAX_POLICY_BYTES
 from sigverify.openpgp.keyring import Keyring
 from sigverify.policyfile import fields
-from sigverify.policyfile.admission import AdmissionConfig
 from sigverify.policyfile.containers import _ContainersParser
 from sigverify.policyfile.native import API_VERSION, KIND, _NativeParser
 from sigverify.strict_input import (
@@ -30,6 +30,9 @@ from sigverify.strict_input import (
     read_json,
     read_plain_yaml,
 )
+
+if TYPE_CHECKING:
+    from sigverify.policyfile.admission import AdmissionConfig
 
 __all__ = [
     "API_VERSION",

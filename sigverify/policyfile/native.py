@@ -7,6 +7,7 @@ directory; every named key must resolve to exactly one key there.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sigverify.core.policy import (
     IdentityRule,
@@ -19,7 +20,10 @@ from sigverify.core.policy import (
 from sigverify.errors import InputError, PolicyError
 from sigverify.openpgp.keyring import Keyring, PublicKey, load_keys_dir
 from sigverify.policyfile import fields
-from sigverify.policyfile.admission import AdmissionConfig, parse_admission_config
+
+if TYPE_CHECKING:
+    # The admission section's reader (marshmallow) loads only for a policy that has one.
+    from sigverify.policyfile.admission import AdmissionConfig
 
 API_VERSION = "sigverify/v1"
 KIND = "TrustPolicy"
@@ -156,6 +160,8 @@ def _parse_admission(section: object) -> AdmissionConfig:
     broken one is refused at load, like any other policy error."""
     if not isinstance(section, dict):
         raise fields.Invalid("admission", f"expected a mapping, got {fields.kind_of(section)}")
+    from sigverify.policyfile.admission import parse_admission_config
+
     try:
         return parse_admission_config(section, root="")
     except InputError as exc:

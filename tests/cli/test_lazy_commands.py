@@ -92,6 +92,7 @@ FILE_MODE_NEVER = (
     "flask",
     "gunicorn",
     "gnupg",
+    "marshmallow",
     "sqlite3",
     "urllib.request",
     "http.client",

@@ -1,0 +1,373 @@
+"""The common case of :mod:`sigverify.objects.schemas`' load, in plain Python (no marshmallow).
+
+A well-formed Image or ImageStreamImage becomes the very model the schemas build (the same
+fields, the same :class:`~sigverify.objects.types.Preserved` record), without a deep copy of
+the whole document and without importing marshmallow. Whatever this reader does not accept
+outright — any problem at all, or anything it is unsure of — raises :class:`Unsure`, and the
+caller asks the schemas, which then give the one answer (a model or the exact error).
+
+So the schemas stay the definition: this is a cache of their answer for well-formed input.
+tests/objects/test_fast_load.py holds the two to the same result on generated documents and
+this table to the schemas' fields.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sigverify.limits import MAX_SIGNATURE_BLOB_BYTES, MAX_SIGNATURES_PER_IMAGE
+from sigverify.objects.types import (
+    CONDITION_STATUSES,
+    Image,
+    ImageLayer,
+    ImageManifest,
+    ImageSignature,
+    ImageStreamImage,
+    ObjectMeta,
+    Preserved,
+    SignatureCondition,
+    SignatureIssuer,
+    SignatureSubject,
+    parse_time,
+)
+
+__all__ = ["Unsure", "load_image_fast", "load_image_stream_image_fast"]
+
+_INT64_MAX = 2**63 - 1
+_BASE64_FORM = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+_IMAGE_NAME = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+class Unsure(Exception):
+    """This reader does not decide: ask the schemas."""
+
+
+_UNSURE: Final = Unsure()  # raised often on bad input: one instance, no traceback building
+
+
+# --- values (each mirrors the field of sigverify.objects.fields of the same meaning) --------
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _UNSURE
+    return value
+
+
+def _int64(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _UNSURE
+    if not 0 <= value <= _INT64_MAX:
+        raise _UNSURE
+    return value
+
+
+def _base64(value: Any, max_bytes: int | None, required: bool) -> bytes:
+    if not isinstance(value, str):
+        raise _UNSURE
+    if max_bytes is not None and len(value) > 4 * -(-max_bytes // 3):
+        raise _UNSURE
+    if len(value) % 4 or not _BASE64_FORM.fullmatch(value):
+        raise _UNSURE
+    try:
+        blob = base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise _UNSURE from None
+    if base64.b64encode(blob).decode("ascii") != value:
+        raise _UNSURE
+    if max_bytes is not None and len(blob) > max_bytes:
+        raise _UNSURE
+    if required and not blob:
+        raise _UNSURE
+    return blob
+
+
+def _time(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise _UNSURE
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise _UNSURE from None
+
+
+def _string_map(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise _UNSURE
+    for item in value.values():
+        if not isinstance(item, str):
+            raise _UNSURE
+    return dict(value)
+
+
+# --- the members of each model --------------------------------------------------------------
+
+#: A member: JSON name, model attribute, how to read a non-null value, whether null is
+#: allowed, whether it must be present, whether it is a list, whether it is a time.
+_Reader = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class _Member:
+    key: str
+    attr: str
+    read: _Reader
+    nullable: bool = True
+    required: bool = False
+    is_list: bool = False
+    is_time: bool = False
+
+
+@dataclass(frozen=True)
+class _Model:
+    model: type[Any]
+    members: tuple[_Member, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_names", frozenset(m.key for m in self.members))
+
+    def load(self, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise _UNSURE
+        names: frozenset[str] = self._names  # type: ignore[attr-defined]
+        values: dict[str, Any] = {}
+        nulls: list[str] = []
+        times: dict[str, str] = {}
+        for member in self.members:
+            key = member.key
+            if key not in value:
+                if member.required:
+                    raise _UNSURE
+                continue
+            item = value[key]
+            if item is None:
+                if not member.nullable:
+                    raise _UNSURE
+                nulls.append(key)
+                values[member.attr] = () if member.is_list else None
+                continue
+            values[member.attr] = member.read(item)
+            if member.is_time:
+                times[key] = item
+        unknown = {key: copy.deepcopy(item) for key, item in value.items() if key not in names}
+        preserved = Preserved(
+            unknown=unknown, nulls=frozenset(nulls), order=tuple(value), times=times
+        )
+        return self.model(**values, preserved=preserved)
+
+
+def _optional(key: str, attr: str) -> _Member:
+    return _Member(key, attr, _string)
+
+
+def _list_of(read: _Reader, max_items: int | None = None) -> _Reader:
+    def read_list(value: Any) -> tuple[Any, ...]:
+        if not isinstance(value, list):
+            raise _UNSURE
+        if max_items is not None and len(value) > max_items:
+            raise _UNSURE
+        return tuple(read(item) for item in value)
+
+    return read_list
+
+
+def _named(check: Callable[[str], bool]) -> _Reader:
+    def read_name(value: Any) -> str:
+        if not isinstance(value, str) or not value or not check(value):
+            raise _UNSURE
+        return value
+
+    return read_name
+
+
+def _meta(check: Callable[[str], bool]) -> _Model:
+    return _Model(
+        ObjectMeta,
+        (
+            _Member("name", "name", _named(check), nullable=False, required=True),
+            _optional("namespace", "namespace"),
+            _optional("resourceVersion", "resource_version"),
+            _Member("labels", "labels", _string_map),
+            _Member("annotations", "annotations", _string_map),
+        ),
+    )
+
+
+def _image_name(name: str) -> bool:
+    return _IMAGE_NAME.fullmatch(name) is not None
+
+
+def _signature_name(name: str) -> bool:
+    image_name, _, suffix = name.partition("@")
+    return name.count("@") == 1 and bool(image_name) and bool(suffix)
+
+
+def _stream_image_name(name: str) -> bool:
+    stream, sep, image_id = name.partition("@")
+    return bool(sep) and "@" not in image_id and bool(stream) and bool(image_id)
+
+
+def _required_string(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise _UNSURE
+    return value
+
+
+def _status(value: Any) -> str:
+    if not isinstance(value, str) or value not in CONDITION_STATUSES:
+        raise _UNSURE
+    return value
+
+
+def _nested(model: _Model) -> _Reader:
+    return model.load
+
+
+def _time_member(key: str, attr: str) -> _Member:
+    return _Member(key, attr, _time, is_time=True)
+
+
+_CONDITION = _Model(
+    SignatureCondition,
+    (
+        _Member("type", "type", _required_string, nullable=False, required=True),
+        _Member("status", "status", _status, nullable=False, required=True),
+        _time_member("lastProbeTime", "last_probe_time"),
+        _time_member("lastTransitionTime", "last_transition_time"),
+        _optional("reason", "reason"),
+        _optional("message", "message"),
+    ),
+)
+_ISSUER = _Model(
+    SignatureIssuer,
+    (_optional("organization", "organization"), _optional("commonName", "common_name")),
+)
+_SUBJECT = _Model(
+    SignatureSubject,
+    (
+        _optional("organization", "organization"),
+        _optional("commonName", "common_name"),
+        _optional("publicKeyID", "public_key_id"),
+    ),
+)
+_SIGNATURE = _Model(
+    ImageSignature,
+    (
+        _Member(
+            "metadata", "metadata", _nested(_meta(_signature_name)), nullable=False, required=True
+        ),
+        _Member("type", "type", _required_string, nullable=False, required=True),
+        _Member(
+            "content",
+            "content",
+            lambda value: _base64(value, MAX_SIGNATURE_BLOB_BYTES, True),
+            nullable=False,
+            required=True,
+        ),
+        _Member("conditions", "conditions", _list_of(_nested(_CONDITION)), is_list=True),
+        _optional("imageIdentity", "image_identity"),
+        _Member("signedClaims", "signed_claims", _string_map),
+        _time_member("created", "created"),
+        _Member("issuedBy", "issued_by", _nested(_ISSUER)),
+        _Member("issuedTo", "issued_to", _nested(_SUBJECT)),
+    ),
+)
+_LAYER = _Model(
+    ImageLayer,
+    (
+        _optional("name", "name"),
+        _Member("size", "size", _int64),
+        _optional("mediaType", "media_type"),
+    ),
+)
+_MANIFEST = _Model(
+    ImageManifest,
+    (
+        _optional("digest", "digest"),
+        _optional("mediaType", "media_type"),
+        _Member("manifestSize", "manifest_size", _int64),
+        _optional("architecture", "architecture"),
+        _optional("os", "os"),
+        _optional("variant", "variant"),
+    ),
+)
+_IMAGE = _Model(
+    Image,
+    (
+        _optional("apiVersion", "api_version"),
+        _optional("kind", "kind"),
+        _Member("metadata", "metadata", _nested(_meta(_image_name)), nullable=False, required=True),
+        _optional("dockerImageReference", "docker_image_reference"),
+        _Member("dockerImageMetadata", "docker_image_metadata", copy.deepcopy),
+        _optional("dockerImageMetadataVersion", "docker_image_metadata_version"),
+        _optional("dockerImageManifest", "docker_image_manifest"),
+        _Member(
+            "dockerImageLayers", "docker_image_layers", _list_of(_nested(_LAYER)), is_list=True
+        ),
+        _Member(
+            "signatures",
+            "signatures",
+            _list_of(_nested(_SIGNATURE), MAX_SIGNATURES_PER_IMAGE),
+            is_list=True,
+        ),
+        _Member(
+            "dockerImageSignatures",
+            "docker_image_signatures",
+            _list_of(lambda value: _base64(value, None, False)),
+            is_list=True,
+        ),
+        _optional("dockerImageManifestMediaType", "docker_image_manifest_media_type"),
+        _optional("dockerImageConfig", "docker_image_config"),
+        _Member(
+            "dockerImageManifests",
+            "docker_image_manifests",
+            _list_of(_nested(_MANIFEST)),
+            is_list=True,
+        ),
+    ),
+)
+_STREAM_IMAGE = _Model(
+    ImageStreamImage,
+    (
+        _optional("apiVersion", "api_version"),
+        _optional("kind", "kind"),
+        _Member(
+            "metadata",
+            "metadata",
+            _nested(_meta(_stream_image_name)),
+            nullable=False,
+            required=True,
+        ),
+        _Member("image", "image", _nested(_IMAGE), nullable=False, required=True),
+    ),
+)
+
+#: For the test that holds this table to the schemas: model → its members.
+MODELS: Final[dict[str, _Model]] = {
+    "ImageSchema": _IMAGE,
+    "ImageStreamImageSchema": _STREAM_IMAGE,
+    "ImageSignatureSchema": _SIGNATURE,
+    "SignatureConditionSchema": _CONDITION,
+    "ImageLayerSchema": _LAYER,
+    "ImageManifestSchema": _MANIFEST,
+    "SignatureIssuerSchema": _ISSUER,
+    "SignatureSubjectSchema": _SUBJECT,
+}
+
+
+def load_image_fast(data: Any) -> Image:
+    """The Image the schemas would load from ``data``; :class:`Unsure` when not certain."""
+    image: Image = _IMAGE.load(data)
+    return image
+
+
+def load_image_stream_image_fast(data: Any) -> ImageStreamImage:
+    """The ImageStreamImage the schemas would load; :class:`Unsure` when not certain."""
+    stream_image: ImageStreamImage = _STREAM_IMAGE.load(data)
+    return stream_image
