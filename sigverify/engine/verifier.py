@@ -180,7 +180,7 @@ class Verifier:
             )
             checked = self._unmet(unmet[1], unmet[0], checked, image.name, reference)
         reason, message = self._summary(judgements, match, reference)
-        return ImageVerdict(
+        verdict = ImageVerdict(
             image=image.name,
             reference=str(reference),
             scope=match.scope,
@@ -191,6 +191,9 @@ class Verifier:
             requirements=tuple(j.result for j in judgements),
             verified_at=now,
         )
+        if reference.digest is not None and reference.digest != image.name:
+            return _of_another_digest(verdict, reference, match, image.name)
+        return verdict
 
     # -- one signature ------------------------------------------------------------------
 
@@ -470,3 +473,31 @@ class Verifier:
             f"{reference} is accepted without signatures (scope {match.label}: "
             "insecureAcceptAnything)",
         )
+
+
+def _of_another_digest(
+    verdict: ImageVerdict, reference: DockerReference, match: ScopeMatch, image_digest: str
+) -> ImageVerdict:
+    """The verdict when the reference (or expected identity) pins a digest the Image does not
+    carry: it names another image, so whatever this one's signatures say, it is not trusted
+    (containers/image checks a signature against the manifest the reference names)."""
+    why = f"{reference} names digest {reference.digest}, not this image {image_digest}"
+    signatures = tuple(
+        replace(
+            signature,
+            trusted=False,
+            for_image=False,
+            reason=Reason.DIGEST_MISMATCH,
+            message=f"{signature.message}; but {why}",
+        )
+        if signature.trusted
+        else signature
+        for signature in verdict.signatures
+    )
+    return replace(
+        verdict,
+        trusted=False,
+        reason=Reason.DIGEST_MISMATCH,
+        message=f"{reference} is not trusted (scope {match.label}): {why}",
+        signatures=signatures,
+    )
