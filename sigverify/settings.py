@@ -9,6 +9,7 @@ Unknown names in a file are an error; so is a value of the wrong type, at any la
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -20,7 +21,7 @@ from sigverify.errors import InputError
 from sigverify.limits import MAX_JSON_DEPTH
 from sigverify.strict_input import StrictInputError, Wording, read_json, read_plain_yaml
 
-__all__ = ["ENV_PREFIX", "Settings", "load_settings", "repository_root"]
+__all__ = ["ENV_PREFIX", "Settings", "bundled", "demo_seed", "load_settings", "repository_root"]
 
 ENV_PREFIX = "SIGVERIFY_"
 _TRUE = {"1", "true", "yes", "on"}
@@ -40,8 +41,26 @@ _FILE_WORDING = Wording(
 
 
 def repository_root() -> Path:
-    """The checkout this package runs from (bundled policies, keys and sample data)."""
+    """The checkout this package runs from (only meaningful in a checkout; see :func:`bundled`)."""
     return Path(__file__).resolve().parents[1]
+
+
+def bundled(*parts: str) -> Path:
+    """A file shipped inside the package: the sample policies, keys and images.
+
+    They live in ``sigverify/_data`` (in a checkout, links to the repository's ``policies/``,
+    ``keys/`` and ``examples/``; in a wheel, the files themselves), so every default resolves
+    wherever sigverify is installed and whatever the working directory.
+    """
+    root = importlib.resources.files("sigverify").joinpath("_data", *parts)
+    # A wheel is installed unpacked, so the resource is a real file: gpg and the policy
+    # loader need paths (a zipped install is not supported).
+    return Path(str(root))
+
+
+def demo_seed() -> tuple[str, ...]:
+    """The sample images and image streams ``sigverify serve --demo`` loads."""
+    return (str(bundled("examples", "demo")), str(bundled("examples", "store")))
 
 
 def _doc(text: str) -> dict[str, str]:
@@ -53,9 +72,14 @@ class Settings:
     """Everything configurable. Relative paths are taken from the working directory."""
 
     # -- verification
-    policy: str = field(default="policies/demo.yaml", metadata=_doc("trust policy file"))
+    policy: str = field(
+        default_factory=lambda: str(bundled("policies", "demo.yaml")),
+        metadata=_doc("trust policy file (default: the bundled demo policy)"),
+    )
+    # None: the policy's keysDirectory, else keys/ beside the policy (never the working
+    # directory's keys/, which would silently override what the policy names).
     keys: str | None = field(
-        default="keys", metadata=_doc("directory the policy's key names resolve against")
+        default=None, metadata=_doc("directory the policy's key names resolve against")
     )
     backend: str = field(default="auto", metadata=_doc("OpenPGP backend: auto, gnupg, native"))
     policy_reload_seconds: float = field(
@@ -78,10 +102,12 @@ class Settings:
     api_timeout_seconds: float = field(default=30.0, metadata=_doc("per-request timeout"))
     api_connect_timeout_seconds: float = field(default=5.0, metadata=_doc("connect timeout"))
     # -- embedded store
+    # Seam: relative to the working directory until the service's state directory
+    # ($XDG_STATE_HOME/sigverify, --state-dir) holds it.
     store: str = field(default="var/sigverify.db", metadata=_doc("embedded store file"))
     seed: tuple[str, ...] = field(
-        default=("examples/demo", "examples/store"),
-        metadata=_doc("files/directories loaded into an empty embedded store"),
+        default=(),
+        metadata=_doc("files/directories loaded into an empty embedded store (--demo: samples)"),
     )
     admission: bool = field(
         default=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
@@ -13,7 +14,7 @@ import click
 
 from sigverify.cli._common import handle_errors
 from sigverify.cli._settings_options import cluster_options, policy_options, settings_from
-from sigverify.settings import Settings
+from sigverify.settings import Settings, demo_seed
 
 __all__ = ["command"]
 
@@ -58,19 +59,27 @@ def _seed_if_empty(settings: Settings) -> None:
     type=click.Path(dir_okay=False),
     help="Write the listening URL(s) here once serving (for scripts and tests).",
 )
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Load the bundled sample images into an empty embedded store (with the default "
+    "policy, the bundled demo policy).",
+)
 @click.option("--show-settings", is_flag=True, help="Print the effective settings and exit.")
 @handle_errors
-def command(ready_file: str | None, show_settings: bool, **flags: Any) -> None:
+def command(ready_file: str | None, show_settings: bool, demo: bool, **flags: Any) -> None:
     """Serve the verification API (gunicorn; SIGHUP reloads policy and keys).
 
-    Without --kubeconfig/--server/--in-cluster the embedded store is the image API, seeded
-    with the sample images when empty.
+    Without --kubeconfig/--server/--in-cluster the embedded store is the image API; --demo
+    seeds an empty one with the bundled sample images.
     """
     if flags.get("probe_interval") is not None:
         flags["probe_interval_seconds"] = flags.pop("probe_interval")
     else:
         flags.pop("probe_interval", None)
     settings = settings_from(flags)
+    if demo:
+        settings = dataclasses.replace(settings, seed=demo_seed())
     if show_settings:
         import json
 

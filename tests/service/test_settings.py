@@ -7,14 +7,18 @@ from pathlib import Path
 import pytest
 
 from sigverify.errors import InputError
-from sigverify.settings import Settings, load_settings
+from sigverify.settings import Settings, bundled, load_settings
 
 
 def test_defaults() -> None:
     settings = load_settings(environ={})
     assert settings == Settings()
     assert (settings.host, settings.port, settings.workers) == ("127.0.0.1", 8080, 2)
-    assert settings.store == "var/sigverify.db" and settings.policy == "policies/demo.yaml"
+    assert settings.store == "var/sigverify.db"
+    # cwd-free: the bundled demo policy; its keysDirectory, not a relative keys/, names keys
+    assert settings.policy == str(bundled("policies", "demo.yaml"))
+    assert Path(settings.policy).is_absolute() and Path(settings.policy).is_file()
+    assert settings.keys is None and settings.seed == ()  # samples only with serve --demo
     assert not settings.uses_cluster
 
 
