@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_dump, post_load
 
-from sigverify.limits import MAX_SIGNATURE_BLOB_BYTES, MAX_SIGNATURES_PER_IMAGE
+from sigverify.limits import MAX_SIGNATURES_PER_IMAGE
 from sigverify.objects._errors import DocumentError
 from sigverify.objects._fast_load import Unsure, load_image_fast, load_image_stream_image_fast
 from sigverify.objects.fields import (
@@ -196,12 +196,11 @@ class ImageSignatureSchema(_ModelSchema):
     model = ImageSignature
     metadata = nested(_SignatureMetaSchema, data_key="metadata", required=True)
     type = NonEmptyString(data_key="type", required=True, error_messages=REQUIRED)
-    content = Base64(
-        data_key="content",
-        required=True,
-        max_bytes=MAX_SIGNATURE_BLOB_BYTES,
-        error_messages=REQUIRED,
-    )
+    # No size limit here: a blob over MAX_SIGNATURE_BLOB_BYTES is that one signature's
+    # InvalidSignature in the engine, never a reason to refuse the whole Image (anyone who
+    # may add a signature could otherwise make the Image unverifiable). The document's own
+    # size cap bounds it.
+    content = Base64(data_key="content", required=True, error_messages=REQUIRED)
     conditions = List(nested(SignatureConditionSchema), data_key="conditions")
     image_identity = optional_string("imageIdentity")
     signed_claims = StringMap(data_key="signedClaims", allow_none=True)
