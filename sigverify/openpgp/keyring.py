@@ -1,9 +1,10 @@
 """Trusted public keys: loading key files and naming keys by fingerprint or key ID.
 
-Key files (binary or ASCII-armored OpenPGP public keys) are read by GnuPG itself in a
-throw-away home, so expiry, revocation and capabilities are judged exactly as GnuPG judges
-them. Each key keeps its own exported material, so a backend can be built from precisely the
-keys a policy names.
+Key files (binary or ASCII-armored OpenPGP public keys) are judged as GnuPG judges them
+(expiry, revocation, capabilities): a plain certificate is read in-process
+(:mod:`sigverify.openpgp._cert_reader`, which gives GnuPG's listing or declines), and every
+other file by GnuPG itself in a throw-away home. Each key keeps its own material, so a backend
+can be built from precisely the keys a policy names.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from pathlib import Path
 from sigverify.core.verdict import format_key_id
 from sigverify.errors import BackendError, PolicyError
 from sigverify.limits import MAX_KEY_FILE_BYTES
-from sigverify.openpgp.gpghome import GpgHome
 
 __all__ = ["Keyring", "PublicKey", "Subkey", "load_key_data", "load_key_file", "load_keys_dir"]
 
@@ -156,6 +156,23 @@ class Keyring:
 
 def load_key_data(data: bytes, source: str = "<data>") -> list[PublicKey]:
     """Parse OpenPGP public key material (binary or armored) into :class:`PublicKey` s."""
+    if len(data) > MAX_KEY_FILE_BYTES:
+        raise PolicyError(f"{source}: key data is larger than {MAX_KEY_FILE_BYTES} bytes")
+    if not data.strip():
+        raise PolicyError(f"{source}: key data is empty")
+    from sigverify.openpgp._cert_reader import Unsure, read_certificates
+    from sigverify.openpgp.native import _math_check
+
+    try:
+        return read_certificates(data, source, _math_check)
+    except Unsure:
+        return load_key_data_with_gpg(data, source)
+
+
+def load_key_data_with_gpg(data: bytes, source: str = "<data>") -> list[PublicKey]:
+    """:func:`load_key_data` by GnuPG alone (import, list, export in a throw-away home)."""
+    from sigverify.openpgp.gpghome import GpgHome
+
     if len(data) > MAX_KEY_FILE_BYTES:
         raise PolicyError(f"{source}: key data is larger than {MAX_KEY_FILE_BYTES} bytes")
     if not data.strip():
