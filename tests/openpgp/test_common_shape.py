@@ -71,6 +71,7 @@ def _seeds(fixtures: Path) -> list[bytes]:
     return [(fixtures / name).read_bytes() for name in names]
 
 
+@pytest.mark.slow  # signs 16 blobs with real gpg (keys of four algorithms)
 def test_common_blobs_take_the_fast_path(
     containers_image_fixtures: Path, gpg_blobs: list[bytes]
 ) -> None:
