@@ -29,11 +29,12 @@ from sigverify.core.verdict import (
     ImageVerdict,
     Reason,
     RequirementResult,
+    SignatureRejected,
     SignatureVerdict,
     Signer,
     format_key_id,
 )
-from sigverify.errors import InputError, SignatureRejected, UntrustedImage
+from sigverify.errors import InputError, UntrustedImage
 from sigverify.limits import MAX_SIGNATURE_BLOB_BYTES, MAX_SIGNATURES_PER_IMAGE
 from sigverify.objects.types import Image, ImageSignature
 from sigverify.openpgp.backend import SignatureBackend, VerifiedMessage

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Final, NamedTuple
 
-from sigverify.core.verdict import Reason
-from sigverify.errors import SignatureRejected
+from sigverify.core.verdict import Reason, SignatureRejected
 from sigverify.limits import MAX_PAYLOAD_BYTES
 
 #: RFC 4880 §9.4 hash algorithms accepted. MD5 (1) is refused as GnuPG 2.2 refuses it (a

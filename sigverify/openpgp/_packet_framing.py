@@ -13,8 +13,7 @@ import bz2
 import zlib
 from typing import Final, NamedTuple
 
-from sigverify.core.verdict import Reason
-from sigverify.errors import SignatureRejected
+from sigverify.core.verdict import Reason, SignatureRejected
 from sigverify.limits import MAX_DECOMPRESSED_BYTES, MAX_NESTING, MAX_PACKETS
 from sigverify.openpgp._packet_bodies import (
     SignedMessage,

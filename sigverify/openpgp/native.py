@@ -29,8 +29,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, padding, rsa, utils
 
-from sigverify.core.verdict import Reason, Signer, format_key_id
-from sigverify.errors import BackendError, SignatureRejected
+from sigverify.core.verdict import Reason, SignatureRejected, Signer, format_key_id
+from sigverify.errors import BackendError
 from sigverify.openpgp.backend import VerifiedMessage
 from sigverify.openpgp.keyring import Keyring, PublicKey
 from sigverify.openpgp.keys import KeyFormatError, KeyPacket, parse_key_packets
