@@ -101,6 +101,12 @@ class Settings:
     in_cluster: bool = field(default=False, metadata=_doc("use the pod's service account"))
     api_timeout_seconds: float = field(default=30.0, metadata=_doc("per-request timeout"))
     api_connect_timeout_seconds: float = field(default=5.0, metadata=_doc("connect timeout"))
+    readiness_refresh_seconds: float = field(
+        default=5.0, metadata=_doc("how old the image API state /readyz reports may get")
+    )
+    readiness_wait_seconds: float = field(
+        default=0.8, metadata=_doc("how long /readyz waits for a refresh (below 1)")
+    )
     # -- embedded store
     # Seam: relative to the working directory until the service's state directory
     # ($XDG_STATE_HOME/sigverify, --state-dir) holds it.
@@ -162,6 +168,8 @@ class Settings:
         for name in ("api_timeout_seconds", "api_connect_timeout_seconds"):
             if getattr(self, name) <= 0:
                 problems.append(f"{name}: must be positive")
+        if self.readiness_wait_seconds >= 1:
+            problems.append("readiness_wait_seconds: must be below 1 (/readyz answers within 1 s)")
         if bool(self.tls_cert) != bool(self.tls_key):
             problems.append("tls_cert and tls_key: give both or neither")
         if self.log_level not in ("debug", "info", "warning", "error"):

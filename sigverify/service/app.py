@@ -24,6 +24,7 @@ from sigverify.policyfile.admission import AdmissionConfig
 from sigverify.policyfile.holder import PolicyHolder
 from sigverify.service.errors import install_error_handlers
 from sigverify.service.metrics import ServiceMetrics
+from sigverify.service.readiness import UpstreamProbe
 from sigverify.service.schemas import ErrorSchema
 from sigverify.service.state import EXTENSION, ServiceState
 from sigverify.service.views import health, verification
@@ -93,6 +94,11 @@ def create_app(
             is_negative=lambda verdict: not verdict.trusted,
         ),
         clock=clock or utcnow,
+        upstream=UpstreamProbe(
+            api.ping,
+            refresh_seconds=settings.readiness_refresh_seconds,
+            wait_seconds=settings.readiness_wait_seconds,
+        ),
     )
     app.extensions[EXTENSION] = state
     smorest = _Api(app, spec_kwargs={"info": {"description": _DESCRIPTION}})

@@ -11,6 +11,7 @@ from sigverify.engine.cache import VerdictCache
 from sigverify.imageapi.protocol import ImageAPI
 from sigverify.policyfile.holder import PolicyHolder
 from sigverify.service.metrics import ServiceMetrics
+from sigverify.service.readiness import UpstreamProbe
 from sigverify.settings import Settings
 from sigverify.writeback.writer import ConditionWriter
 
@@ -29,6 +30,7 @@ class ServiceState:
     metrics: ServiceMetrics
     cache: VerdictCache[ImageVerdict]
     clock: Callable[[], datetime]
+    upstream: UpstreamProbe
 
     def writer(self) -> ConditionWriter:
         """A condition writer over the current verifier (a reload applies to the next one)."""

@@ -15,7 +15,7 @@ from flask_smorest import Blueprint
 
 from sigverify.core.verdict import ImageVerdict
 from sigverify.engine.cache import Lookup, Origin, verdict_key
-from sigverify.errors import ClusterError, SigverifyError
+from sigverify.errors import ClusterError
 from sigverify.http_body import check_declared_length, read_body
 from sigverify.limits import MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH
 from sigverify.objects.documents import image_of, load_document, parse_document_bytes
@@ -229,7 +229,8 @@ def healthz() -> dict[str, Any]:
 @health.response(200, ReadinessSchema)
 @health.alt_response(503, schema=ReadinessSchema, description="Not ready")
 def readyz() -> Any:
-    """Readiness: a policy and keyring are loaded and the image API answers.
+    """Readiness: a policy and keyring are loaded and the image API answers (its state is
+    refreshed in the background; this answers within a second, from the last known state).
 
     A refused reload (broken new policy) keeps the service ready on the old policy; the
     error is shown under ``policy.error``.
@@ -237,12 +238,9 @@ def readyz() -> Any:
     state = _state()
     state.holder.check()
     status = state.holder.status()
-    api_error = None
-    try:
-        state.api.ping()
-    except SigverifyError as exc:
-        api_error = str(exc)
-    ready = status.loaded and api_error is None
+    upstream = state.upstream.state()  # cached: never waits on the API server for long
+    api_error = upstream.error if not upstream.reachable else None
+    ready = status.loaded and upstream.reachable
     body = {
         "ready": ready,
         "policy": {
@@ -255,7 +253,7 @@ def readyz() -> Any:
             "error": status.error,
             "reloads": status.reloads,
         },
-        "imageAPI": {"kind": state.api_kind, "reachable": api_error is None, "error": api_error},
+        "imageAPI": {"kind": state.api_kind, "reachable": upstream.reachable, "error": api_error},
     }
     return ReadinessSchema().dump(body), (200 if ready else 503)
 

@@ -21,6 +21,7 @@ from sigverify.admission.controller import AdmissionController
 from sigverify.admission.workloads import POD_SPEC_PATHS
 from sigverify.policyfile.admission import AdmissionConfig, parse_admission_config
 from sigverify.policyfile.loader import parse_policy_document
+from sigverify.settings import Settings
 from tests.deploy import kustomize
 
 REPO = Path(__file__).resolve().parents[2]
@@ -208,6 +209,11 @@ def test_webhook_deployment() -> None:
     # an image API call gives up before the admission deadline (20-config.yaml)
     api_timeout = float(next(a for a in args if a.startswith("--api-timeout=")).split("=")[1])
     assert api_timeout < _admission_config().deadline_seconds
+    # /readyz answers from a cached image API state within a second (Settings defaults:
+    # readiness_wait_seconds < 1), whatever the API timeout: the probe allows more than that.
+    readiness = container["readinessProbe"]
+    assert Settings().readiness_wait_seconds < 1 < readiness["timeoutSeconds"]
+    assert not any(a.startswith("--readiness-") for a in args)
     _volumes_agree(pod)
     _hardened(pod)
 
