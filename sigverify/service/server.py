@@ -135,6 +135,10 @@ class SigverifyServer(BaseApplication):  # type: ignore[misc]
             "when_ready": self._when_ready,
             "limit_request_line": 8190,
         }
+        if "control_socket_disable" in self.cfg.settings:
+            # gunicorn >= 25.1 binds a control socket (~/.gunicorn/gunicorn.ctl or under
+            # $XDG_RUNTIME_DIR) that can stop or resize the server: sigverify has no use for it.
+            config["control_socket_disable"] = True
         if s.tls_cert and s.tls_key:
             config["certfile"] = s.tls_cert
             config["keyfile"] = s.tls_key

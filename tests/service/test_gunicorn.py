@@ -50,8 +50,13 @@ def test_serve_over_the_embedded_store(
 ) -> None:
     args = ["--store", str(store.path), "--policy", str(policy_file), "--keys", str(KEYS)]
     args += ["--workers", "2"]
+    home = tmp_path / "home"
+    home.mkdir()
     env = {"SIGVERIFY_PROBE_INTERVAL_SECONDS": "0", "SIGVERIFY_POLICY_RELOAD_SECONDS": "3600"}
+    env |= {"HOME": str(home), "XDG_RUNTIME_DIR": str(home)}
     with serve(args, cwd=tmp_path, env=env) as served:
+        # No gunicorn control socket (it could stop or resize the server).
+        assert [p for p in home.rglob("*") if "gunicorn" in p.name] == []
         status, body = served.request("GET", APP_PATH)
         assert status == 200 and body["trusted"] is True and body["recorded"] is None
         assert "conditions" not in store.get_image(APP)["signatures"][0]  # GET wrote nothing
