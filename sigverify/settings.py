@@ -165,7 +165,12 @@ class Settings:
         for item in fields(self):
             if item.name.endswith("_seconds") and getattr(self, item.name) < 0:
                 problems.append(f"{item.name}: must not be negative")
-        for name in ("api_timeout_seconds", "api_connect_timeout_seconds"):
+        # A reconcile interval of 0 would spin the reconciler against the API server.
+        for name in (
+            "api_timeout_seconds",
+            "api_connect_timeout_seconds",
+            "reconcile_interval_seconds",
+        ):
             if getattr(self, name) <= 0:
                 problems.append(f"{name}: must be positive")
         if self.readiness_wait_seconds >= 1:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol
 
+from sigverify.errors import InputError
 from sigverify.imageapi.options import ClusterOptions, ImageSource
 from sigverify.imageapi.protocol import ImageAPI
 
@@ -42,7 +44,7 @@ class ImageAPISettings(Protocol):
 def image_source(settings: ImageAPISettings) -> ImageSource:
     """The cluster the settings name, else their embedded store file."""
     if not settings.uses_cluster:
-        return ImageSource(store=settings.store)
+        return ImageSource(store=settings.store, create_store=True)
     return ImageSource(
         cluster=ClusterOptions(
             kubeconfig=settings.kubeconfig,
@@ -67,5 +69,8 @@ def open_image_api(source: ImageSource) -> ImageAPI:
         return connect(source.cluster)
     assert source.store is not None
     from sigverify.imageapi.store.image_store import ImageStore
+
+    if not source.create_store and not Path(source.store).is_file():
+        raise InputError(f"no embedded store at {source.store}: the file does not exist")
 
     return ImageStore(source.store)

@@ -45,6 +45,9 @@ class ImageSource:
 
     cluster: ClusterOptions | None = None
     store: str | None = None
+    #: Create the store file when it is missing (the service and the reconciler); a reader
+    #: (``verify --store``, ``audit --store``) never does: a mistyped path is an error.
+    create_store: bool = False
 
     def __post_init__(self) -> None:
         if (self.cluster is None) == (self.store is None):

@@ -140,3 +140,12 @@ def test_reconcile_command_rejects_a_bad_interval() -> None:
     result = _cli().invoke(cli, ["reconcile", "--interval", "soon"])
     assert result.exit_code == 2
     assert "'soon' is not a duration" in result.output
+
+
+@pytest.mark.parametrize("interval", ["0", "0s", "0m"])
+def test_reconcile_command_refuses_a_zero_interval(interval: str) -> None:
+    result = _cli().invoke(cli, ["reconcile", "--interval", interval], env={"SIGVERIFY_CONFIG": ""})
+    assert result.exit_code == 2
+    assert "invalid settings: reconcile_interval_seconds: must be positive" in result.output, (
+        result.output
+    )
