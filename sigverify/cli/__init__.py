@@ -6,12 +6,12 @@ from __future__ import annotations
 import click
 
 from sigverify import __version__
-from sigverify.cli._commands import LazyGroup
+from sigverify.cli._usage import OneLineErrors
 
 __all__ = ["cli", "main"]
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sigverify")
 def cli() -> None:
     """Verify OpenShift image signatures against a trust policy."""

@@ -44,6 +44,10 @@ def handle_errors(function: F) -> F:
         except SigverifyError as exc:
             click.echo(f"sigverify: error: {exc.diagnostics()}", err=True)
             sys.exit(EXIT_ERROR)
+        except click.ClickException:
+            # A usage error raised by the command's own checks: the group prints it on one
+            # line (cli._usage.OneLineErrors), never as an internal error.
+            raise
         except BrokenPipeError:
             # The reader went away (`| head`): stop quietly, never report success.
             devnull = os.open(os.devnull, os.O_WRONLY)

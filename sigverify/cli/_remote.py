@@ -6,6 +6,7 @@ policy), an OpenShift cluster (``--kubeconfig``), or an embedded store file (``-
 
 from __future__ import annotations
 
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -22,8 +23,10 @@ from sigverify.strict_input import StrictInputError, Wording, read_json
 from sigverify.writeback.writer import ConditionWriter, verification_body
 
 __all__ = [
+    "ImageName",
     "StreamImageRef",
     "fetch_image",
+    "parse_image_target",
     "parse_stream_image_ref",
     "verify_locally",
     "verify_via_service",
@@ -39,6 +42,45 @@ class StreamImageRef:
         return f"{self.namespace}/{self.name}"
 
 
+@dataclass(frozen=True)
+class ImageName:
+    """An Image by its name, the digest (``oc adm verify-image-signature sha256:…``)."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# The digests an Image is named by (image.openshift.io: the manifest digest).
+_IMAGE_NAME = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
+
+
+def parse_image_target(text: str, namespace: str | None) -> StreamImageRef | ImageName:
+    """What ``sigverify verify`` is asked about, in the forms ``oc`` takes.
+
+    ``sha256:…`` (an Image by name; cluster-scoped, so ``-n`` does not apply),
+    ``NS/STREAM@DIGEST``, or ``STREAM@DIGEST`` in ``namespace`` (``-n``, else the context's).
+    """
+    if _IMAGE_NAME.fullmatch(text):
+        return ImageName(text)
+    if text.startswith(("sha256:", "sha512:")):
+        raise InputError(f"{text!r} is not an image name (sha256: and 64 lowercase hex digits)")
+    if "/" in text or "@" not in text:
+        ref = parse_stream_image_ref(text)
+        if namespace is not None and namespace != ref.namespace:
+            raise InputError(
+                f"{text!r} names namespace {ref.namespace!r} but -n says {namespace!r}"
+            )
+        return ref
+    if namespace is None:
+        raise InputError(
+            f"{text!r} needs a namespace: -n NAMESPACE, a context with a namespace, or "
+            "NAMESPACE/STREAM@DIGEST"
+        )
+    return parse_stream_image_ref(f"{namespace}/{text}")
+
+
 def parse_stream_image_ref(text: str) -> StreamImageRef:
     """``NAMESPACE/STREAM@DIGEST`` (the ImageStreamImage's namespace and name)."""
     namespace, slash, name = text.partition("/")
@@ -48,7 +90,9 @@ def parse_stream_image_ref(text: str) -> StreamImageRef:
     return StreamImageRef(namespace, name)
 
 
-def fetch_image(api: ImageAPI, ref: StreamImageRef) -> Image:
+def fetch_image(api: ImageAPI, ref: StreamImageRef | ImageName) -> Image:
+    if isinstance(ref, ImageName):
+        return image_of(api.get_image(ref.name), answer_to="Image")
     document = api.get_imagestreamimage(ref.namespace, ref.name)
     return image_of(document, answer_to="ImageStreamImage")
 
@@ -56,7 +100,7 @@ def fetch_image(api: ImageAPI, ref: StreamImageRef) -> Image:
 def verify_locally(
     api: ImageAPI,
     verifier: Verifier,
-    ref: StreamImageRef,
+    ref: StreamImageRef | ImageName,
     *,
     expected_identity: str | None,
     record: bool,

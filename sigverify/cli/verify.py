@@ -15,6 +15,7 @@ from sigverify.cli._common import (
     build_verifier,
     handle_errors,
 )
+from sigverify.cli._kube import OUTPUT_FORMATS, dump_output, kubeconfig_in_use, namespace_option
 from sigverify.cli._registry_options import TRANSPORT, registry_options
 
 if TYPE_CHECKING:
@@ -29,7 +30,11 @@ __all__ = ["command"]
 
 
 @click.command("verify")
-@click.argument("reference", required=False, metavar="[NS/STREAM@DIGEST | docker://REF]")
+@click.argument(
+    "reference",
+    required=False,
+    metavar="[NS/STREAM@DIGEST | STREAM@DIGEST | sha256:DIGEST | docker://REF]",
+)
 @click.option(
     "--policy",
     "policy",
@@ -62,7 +67,7 @@ __all__ = ["command"]
 @click.option(
     "--output",
     "-o",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(OUTPUT_FORMATS),
     default="text",
     show_default=True,
 )
@@ -80,9 +85,13 @@ __all__ = ["command"]
     help="Ask a sigverify service (sigverify serve) to verify the reference.",
 )
 @click.option(
-    "--kubeconfig", default=None, metavar="FILE", help="Fetch the reference from a cluster."
+    "--kubeconfig",
+    default=None,
+    metavar="FILE",
+    help="Fetch the reference from a cluster (default: $KUBECONFIG, else ~/.kube/config).",
 )
-@click.option("--context", default=None, help="kubeconfig context (with --kubeconfig).")
+@click.option("--context", default=None, help="kubeconfig context (default: the current one).")
+@namespace_option
 @click.option(
     "--store", default=None, metavar="FILE", help="Fetch the reference from an embedded store."
 )
@@ -112,6 +121,7 @@ def command(
     server: str | None,
     kubeconfig: str | None,
     context: str | None,
+    namespace: str | None,
     store: str | None,
     record: bool,
     timeout: float,
@@ -126,8 +136,11 @@ def command(
     \b
     File mode:       sigverify verify --policy P -f image.json [--write out.json]
     Reference mode:  sigverify verify NS/STREAM@DIGEST --server URL [--record]
-                     sigverify verify NS/STREAM@DIGEST --kubeconfig F --policy P [--record]
-                     sigverify verify NS/STREAM@DIGEST --store var/sigverify.db --policy P
+                     sigverify verify -n NS STREAM@DIGEST --policy P [--record]
+                     sigverify verify sha256:DIGEST --policy P    (the Image by name)
+                     (the cluster of $KUBECONFIG or ~/.kube/config and its current
+                     context and namespace, as oc; or --kubeconfig, --context, or
+                     --store var/sigverify.db for an embedded store)
     Registry mode:   sigverify verify docker://HOST[:PORT]/REPO@DIGEST|:TAG --policy P
                      [--registries-d DIR] [--authfile F] [--tls-verify=false] [--cert-dir DIR]
 
@@ -178,17 +191,20 @@ def command(
                 cert_dir=cert_dir,
                 timeout=timeout,
             )
-        if output == "json":
-            sys.stdout.write(json.dumps(body, indent=2) + "\n")
-        else:
+        if output == "text":
             sys.stdout.write(verdict_json_to_text(body) + sources_text(body))
+        else:
+            sys.stdout.write(dump_output(body, output))
         sys.exit(EXIT_TRUSTED if body["trusted"] else EXIT_UNTRUSTED)
     if registry_flags:
         raise click.UsageError(
             "--registries-d, --authfile, --tls-verify and --cert-dir need a docker:// reference"
         )
     if reference is not None:
-        _check_reference_mode(document, write_to, server, kubeconfig, store, policy)
+        # oc's and kubectl's default cluster: the one of $KUBECONFIG, else ~/.kube/config
+        kubeconfig_default = not (server or kubeconfig or store) and kubeconfig_in_use()
+        cluster = kubeconfig or ("$KUBECONFIG" if kubeconfig_default else None)
+        _check_reference_mode(document, write_to, server, cluster, store, policy)
         body = _verify_reference(
             reference,
             policy,
@@ -198,21 +214,24 @@ def command(
             server,
             kubeconfig,
             context,
+            namespace,
             store,
             record,
             timeout,
+            use_cluster=kubeconfig_default,
         )
         from sigverify.render import verdict_json_to_text
 
         stream = sys.stdout
-        if output == "json":
-            stream.write(json.dumps(body, indent=2) + "\n")
-        else:
+        if output == "text":
             stream.write(verdict_json_to_text(body))
+        else:
+            stream.write(dump_output(body, output))
         sys.exit(EXIT_TRUSTED if body["trusted"] else EXIT_UNTRUSTED)
-    if record or server or kubeconfig or store:
+    if record or server or kubeconfig or store or namespace:
         raise click.UsageError(
-            "--server, --kubeconfig, --store and --record need a NS/STREAM@DIGEST reference"
+            "--server, --kubeconfig, --store, -n and --record need a reference "
+            "(NS/STREAM@DIGEST, STREAM@DIGEST or sha256:…)"
         )
     if policy is None:
         raise click.UsageError("Missing option '--policy'.")
@@ -250,7 +269,10 @@ def _check_reference_mode(
         if value
     ]
     if len(sources) != 1:
-        raise click.UsageError("a reference needs exactly one of --server, --kubeconfig or --store")
+        raise click.UsageError(
+            "a reference needs a cluster ($KUBECONFIG, ~/.kube/config or --kubeconfig), "
+            "--server or --store: exactly one"
+        )
     if server and policy:
         raise click.UsageError("--server verifies with the service's own policy; drop --policy")
     if not server and policy is None:
@@ -266,14 +288,30 @@ def _verify_reference(
     server: str | None,
     kubeconfig: str | None,
     context: str | None,
+    namespace: str | None,
     store: str | None,
     record: bool,
     timeout: float,
+    *,
+    use_cluster: bool,
 ) -> dict[str, Any]:
-    from sigverify.cli._remote import parse_stream_image_ref, verify_locally, verify_via_service
+    from sigverify.cli._kube import resolve_namespace
+    from sigverify.cli._remote import (
+        ImageName,
+        parse_image_target,
+        verify_locally,
+        verify_via_service,
+    )
 
-    ref = parse_stream_image_ref(reference)
+    by_name = reference.startswith(("sha256:", "sha512:"))
+    if namespace is None and (kubeconfig or use_cluster) and "/" not in reference and not by_name:
+        namespace = resolve_namespace(None, kubeconfig, context)
+    ref = parse_image_target(reference, namespace)
     if server:
+        if isinstance(ref, ImageName):
+            raise click.UsageError(
+                "--server verifies NS/STREAM@DIGEST; an Image by name needs a cluster or --store"
+            )
         return verify_via_service(
             server, ref, expected_identity=expected_identity, record=record, timeout=timeout
         )
@@ -306,10 +344,10 @@ def _open_api(
 def _report(verdict: ImageVerdict, output: str, stream: Any) -> None:
     from sigverify.render import verdict_to_json, verdict_to_text
 
-    if output == "json":
-        stream.write(json.dumps(verdict_to_json(verdict), indent=2) + "\n")
-    else:
+    if output == "text":
         stream.write(verdict_to_text(verdict))
+    else:
+        stream.write(dump_output(verdict_to_json(verdict), output))
 
 
 def _write_back(

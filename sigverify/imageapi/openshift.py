@@ -56,6 +56,7 @@ __all__ = [
     "ClusterOptions",
     "OpenShiftImageAPI",
     "connect",
+    "context_namespace",
 ]
 
 API = "/apis/image.openshift.io/v1"
@@ -107,6 +108,30 @@ def _configuration(options: ClusterOptions) -> Any:
     # One attempt per request; retrying is the caller's decision (module docstring).
     configuration.retries = urllib3.Retry(total=0, redirect=0, raise_on_redirect=True)
     return configuration
+
+
+def context_namespace(options: ClusterOptions) -> str | None:
+    """The namespace of the kubeconfig context ``options`` names (else the current one):
+    kubectl's and oc's default for ``-n``. ``None`` when the context sets none."""
+    try:
+        contexts, current = k8s_config.list_kube_config_contexts(  # type: ignore[no-untyped-call]
+            config_file=options.kubeconfig
+        )
+    except (k8s_config.ConfigException, OSError, ValueError) as exc:
+        raise InputError(
+            f"cannot load the cluster credentials: {exc}", path=options.kubeconfig or "kubeconfig"
+        ) from exc
+    if options.context is not None:
+        chosen = next((c for c in contexts if c.get("name") == options.context), None)
+        if chosen is None:
+            raise InputError(
+                f"no context {options.context!r} in the kubeconfig",
+                path=options.kubeconfig or "kubeconfig",
+            )
+    else:
+        chosen = current
+    namespace = (chosen or {}).get("context", {}).get("namespace")
+    return namespace if isinstance(namespace, str) and namespace else None
 
 
 def connect(options: ClusterOptions) -> OpenShiftImageAPI:

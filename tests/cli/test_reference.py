@@ -4,12 +4,14 @@ embedded store's OpenShift-compatible REST served by ``sigverify serve``) and a 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.service.processes import Served, serve
 
@@ -27,12 +29,19 @@ APP = f"demo/app@{digest_of('app-signed.json')}"
 TOOLS = f"demo/tools@{digest_of('tools-untrusted.json')}"
 
 
-def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    # No kubeconfig unless a test gives one: $KUBECONFIG and ~/.kube/config are defaults.
+    environment = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
+    environment["HOME"] = str(cwd / "no-home") if cwd != ROOT else "/nonexistent"
+    environment.update(env or {})
     return subprocess.run(
         [SIGVERIFY, "verify", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
+        env=environment,
         timeout=120,
         check=False,
     )
@@ -177,12 +186,17 @@ def test_unreachable_service_is_a_clear_error(tmp_path: Path) -> None:
     ("args", "fragment"),
     [
         (["demo-app", "--server", "http://127.0.0.1:1"], "is not NAMESPACE/STREAM@DIGEST"),
-        ([APP], "needs exactly one of --server, --kubeconfig or --store"),
-        ([APP, "--server", "http://x", "--store", "s.db"], "needs exactly one of"),
+        ([APP], "a reference needs a cluster ($KUBECONFIG, ~/.kube/config or --kubeconfig)"),
+        ([APP, "--server", "http://x", "--store", "s.db"], "--server or --store: exactly one"),
         ([APP, "--server", "http://x", "--policy", POLICY], "drop --policy"),
         ([APP, "--store", "s.db"], "Missing option '--policy'"),
         ([APP, "--server", "http://x", "-f", "x.json"], "either a reference or -f/--write"),
-        (["--policy", POLICY, "--record", "-f", "x.json"], "need a NS/STREAM@DIGEST reference"),
+        (["--policy", POLICY, "--record", "-f", "x.json"], "and --record need a reference"),
+        (["--policy", POLICY, "-n", "demo", "-f", "x.json"], "-n and --record need a reference"),
+        (["sha256:abc", "--store", "s.db", "--policy", POLICY], "is not an image name"),
+        ([f"sha256:{'a' * 64}", "--server", "http://x"], "an Image by name needs a cluster"),
+        (["--bogus"], "No such option '--bogus'. (see 'sigverify verify --help')"),
+        (["-o", "xml", "-f", "x.json"], "Invalid value for '--output' / '-o': 'xml'"),
         ([APP, "--server", "ftp://x"], "must be an http:// or https:// URL"),
     ],
 )
@@ -190,7 +204,8 @@ def test_usage_errors(args: list[str], fragment: str) -> None:
     result = run(*args)
     assert result.returncode == 2
     assert fragment in result.stderr
-    assert "Traceback" not in result.stderr
+    # one line, as every error: no "Usage:" line, no "Try … --help" hint line
+    assert result.stderr.startswith("sigverify: error: ") and result.stderr.count("\n") == 1
 
 
 def test_store_mode_never_creates_a_missing_store(tmp_path: Path) -> None:
@@ -201,3 +216,86 @@ def test_store_mode_never_creates_a_missing_store(tmp_path: Path) -> None:
         f"sigverify: error: no embedded store at {missing}: the file does not exist"
     ]
     assert not missing.parent.exists()
+
+
+# -- oc's and kubectl's conventions: $KUBECONFIG, ~/.kube/config, contexts, -n, sha256:, -o --
+
+
+def two_context_kubeconfig(served: Served, path: Path) -> Path:
+    """The current context "local" (namespace demo) reaches ``served``; "broken" does not."""
+    path.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [
+                    {"name": "local", "cluster": {"server": served.url}},
+                    {"name": "nowhere", "cluster": {"server": "http://127.0.0.1:1"}},
+                ],
+                "users": [{"name": "me", "user": {}}],
+                "contexts": [
+                    {
+                        "name": "local",
+                        "context": {"cluster": "local", "user": "me", "namespace": "demo"},
+                    },
+                    {
+                        "name": "broken",
+                        "context": {"cluster": "nowhere", "user": "me", "namespace": "other"},
+                    },
+                ],
+                "current-context": "local",
+            }
+        )
+    )
+    return path
+
+
+@pytest.mark.slow
+def test_kubeconfig_variable_current_context_and_its_namespace(
+    served: Served, tmp_path: Path
+) -> None:
+    env = {"KUBECONFIG": str(two_context_kubeconfig(served, tmp_path / "config"))}
+    stream_image = APP.removeprefix("demo/")
+    result = run(stream_image, "--policy", POLICY, "-o", "yaml", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    body = yaml.safe_load(result.stdout)
+    assert body["trusted"] is True and body["image"] == digest_of("app-signed.json")
+    # -n names the namespace; --context picks another context (whose cluster is unreachable)
+    named = run(stream_image, "-n", "demo", "--policy", POLICY, "-o", "json", env=env, cwd=tmp_path)
+    assert {**json.loads(named.stdout), "verifiedAt": None} == {**body, "verifiedAt": None}
+    broken = run(stream_image, "--context", "broken", "--policy", POLICY, env=env, cwd=tmp_path)
+    assert broken.returncode == 2 and "127.0.0.1:1" in broken.stderr, broken.stderr
+    assert broken.stderr.count("\n") == 1
+    wrong = run(APP, "-n", "other", "--policy", POLICY, env=env, cwd=tmp_path)
+    assert wrong.returncode == 2
+    assert "names namespace 'demo' but -n says 'other'" in wrong.stderr
+
+
+@pytest.mark.slow
+def test_home_kube_config_is_the_default_and_an_image_by_name(
+    served: Served, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    (home / ".kube").mkdir(parents=True)
+    two_context_kubeconfig(served, home / ".kube" / "config")
+    env = {"HOME": str(home)}
+    digest = digest_of("app-signed.json")
+    result = run(digest, "--policy", POLICY, "-o", "json", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["trusted"] is True and body["image"] == digest
+    untrusted = run(digest_of("tools-untrusted.json"), "--policy", POLICY, env=env, cwd=tmp_path)
+    assert untrusted.returncode == 1
+
+
+def test_file_mode_prints_yaml_as_it_prints_json() -> None:
+    document = str(ROOT / "examples" / "demo" / "app-signed.json")
+    as_json = run("--policy", POLICY, "-f", document, "-o", "json")
+    as_yaml = run("--policy", POLICY, "-f", document, "-o", "yaml")
+    assert as_json.returncode == as_yaml.returncode == 0, as_yaml.stderr
+    unstamped = {"verifiedAt": None}
+    assert {**yaml.safe_load(as_yaml.stdout), **unstamped} == {
+        **json.loads(as_json.stdout),
+        **unstamped,
+    }
+    assert not as_yaml.stdout.lstrip().startswith("{")
