@@ -9,7 +9,6 @@ list, which also saves a GET per tagged Image). Only compact rows are kept
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -29,6 +28,7 @@ from sigverify.cli._common import (
     build_verifier,
     handle_errors,
 )
+from sigverify.cli._kube import dump_output, kubeconfig_in_use
 from sigverify.cli._registry_options import registry_options
 from sigverify.engine.verifier import Verifier
 from sigverify.errors import InputError, NotFoundError
@@ -175,7 +175,8 @@ def _open_api(
 ) -> ImageAPI:
     if store is not None and (kubeconfig is not None or context is not None):
         raise InputError("give either --store or --kubeconfig/--context, not both")
-    if kubeconfig is not None or context is not None:
+    # oc's and kubectl's default: the cluster of $KUBECONFIG, else ~/.kube/config
+    if kubeconfig is not None or context is not None or (store is None and kubeconfig_in_use()):
         cluster = ClusterOptions(kubeconfig=kubeconfig, context=context, timeout=timeout)
         return open_image_api(ImageSource(cluster=cluster))
     path = store if store is not None else Settings().store
@@ -196,10 +197,15 @@ def _open_api(
     "--store",
     default=None,
     metavar="FILE",
-    help="Embedded store file (default without --kubeconfig: var/sigverify.db).",
+    help="Embedded store file (default with no kubeconfig at all: var/sigverify.db).",
 )
-@click.option("--kubeconfig", default=None, metavar="FILE", help="Audit a cluster.")
-@click.option("--context", default=None, help="kubeconfig context.")
+@click.option(
+    "--kubeconfig",
+    default=None,
+    metavar="FILE",
+    help="Audit a cluster (default: $KUBECONFIG, else ~/.kube/config when it exists).",
+)
+@click.option("--context", default=None, help="kubeconfig context (default: the current one).")
 @click.option(
     "--namespace",
     "-n",
@@ -209,7 +215,7 @@ def _open_api(
 @click.option(
     "--output",
     "-o",
-    type=click.Choice(["text", "json", "csv"]),
+    type=click.Choice(["text", "json", "yaml", "csv"]),
     default="text",
     show_default=True,
 )
@@ -259,8 +265,8 @@ def command(
     ones the policy would deny. Read-only.
 
     \b
+    sigverify audit --policy P -n prod -o csv     ($KUBECONFIG's current context)
     sigverify audit --policy P --store var/sigverify.db
-    sigverify audit --policy P --kubeconfig ~/.kube/config -n prod -o csv
     sigverify audit --policy P --images pull-specs.txt [--registries-d DIR] [--authfile F]
 
     Exit status: 0 every audited image is trusted, 1 some would be denied, 2 an error
@@ -295,8 +301,8 @@ def command(
             )
     finally:
         verifier.backend.close()
-    if output == "json":
-        sys.stdout.write(json.dumps(report_to_json(report), indent=2) + "\n")
+    if output in ("json", "yaml"):
+        sys.stdout.write(dump_output(report_to_json(report), output))
     elif output == "csv":
         sys.stdout.write(report_to_csv(report))
     else:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from sigverify.audit.render import CSV_COLUMNS, report_to_csv, report_to_json, report_to_text
 from sigverify.audit.report import (
@@ -637,8 +638,14 @@ def test_text_report(world: World) -> None:
 # Each is a real process (about 0.7 s): the one not marked slow is the quick run's check.
 
 
-def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    *args: str, cwd: Path | None = None, kube: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIGVERIFY_")}
+    # $KUBECONFIG and ~/.kube/config are the default cluster: none unless a test gives one
+    env.pop("KUBECONFIG", None)
+    env["HOME"] = "/nonexistent"
+    env.update(kube or {})
     return subprocess.run(
         [str(SIGVERIFY), "audit", *args],
         capture_output=True,
@@ -807,6 +814,20 @@ def test_cli_against_a_cluster_matches_the_store(world: World, tmp_path: Path) -
         "tags": 3,
         "failed": 0,
     }
+
+
+@pytest.mark.slow
+def test_cli_defaults_to_the_kubeconfig_variable_and_prints_yaml(
+    world: World, tmp_path: Path
+) -> None:
+    policy = str(world.policy)
+    with serve_wsgi(create_store_app(ImageStore(world.store_path))) as url:
+        kube = {"KUBECONFIG": str(_kubeconfig(tmp_path, url))}
+        as_json = _run("--policy", policy, "-n", "team", "-o", "json", kube=kube, cwd=tmp_path)
+        as_yaml = _run("--policy", policy, "-n", "team", "-o", "yaml", kube=kube, cwd=tmp_path)
+    assert (as_json.returncode, as_json.stderr) == (1, "")
+    assert yaml.safe_load(as_yaml.stdout) == json.loads(as_json.stdout)
+    assert json.loads(as_json.stdout)["totals"]["images"] == 2
 
 
 @pytest.mark.slow
