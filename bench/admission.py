@@ -388,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
                 root / "webhook.log",
                 workers=args.workers,
                 threads=args.threads,
-                probe="/admission/metrics",
+                probe="/metrics",
             )
             servers.append(webhook)
             url = webhook.url + "/admission/validate"

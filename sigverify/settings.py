@@ -139,6 +139,10 @@ class Settings:
     tls_key: str | None = field(default=None, metadata=_doc("serving key (PEM)"))
     max_body_bytes: int = field(default=16 * 1024 * 1024, metadata=_doc("largest request body"))
     log_level: str = field(default="info", metadata=_doc("debug, info, warning, error"))
+    log_format: str = field(default="text", metadata=_doc("text, or json (one object a line)"))
+    access_log: bool = field(
+        default=False, metadata=_doc("log every HTTP request (gunicorn's access log)")
+    )
     # -- reconciler
     reconcile_interval_seconds: float = field(
         default=600.0, metadata=_doc("pause between reconcile passes")
@@ -179,6 +183,8 @@ class Settings:
             problems.append("tls_cert and tls_key: give both or neither")
         if self.log_level not in ("debug", "info", "warning", "error"):
             problems.append(f"log_level: {self.log_level!r} is not debug, info, warning, error")
+        if self.log_format not in ("text", "json"):
+            problems.append(f"log_format: {self.log_format!r} is not text, json")
         if self.max_body_bytes < 1024:
             problems.append("max_body_bytes: must be at least 1024")
         if problems:

@@ -4,7 +4,7 @@ Each takes an ``admission.k8s.io/v1`` AdmissionReview and answers one with the s
 A body that is not such a review gets HTTP 400 with a JSON error (there is no ``uid`` to
 answer), one over the size limit 413, chunked or not; a review whose object cannot be read is
 *denied* (``allowed: false``, code 400).
-``GET /admission/metrics`` serves this webhook's Prometheus metrics.
+Its metrics are on the service's one ``GET /metrics`` (sigverify.admission.metrics).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Flask, Response, request
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from sigverify.admission.controller import AdmissionController
 from sigverify.admission.review import MAX_REVIEW_BYTES, parse_review, review_response
@@ -66,10 +65,6 @@ def create_admission_blueprint(controller: AdmissionController) -> Blueprint:
     @blueprint.post("/mutate")
     def mutate() -> Response:
         return review("mutate")
-
-    @blueprint.get("/metrics")
-    def metrics() -> Response:
-        return Response(generate_latest(controller.metrics.registry), mimetype=CONTENT_TYPE_LATEST)
 
     return blueprint
 

@@ -60,6 +60,39 @@ __all__ = ["AdmissionController"]
 
 CHECKED_OPERATIONS = frozenset({"CREATE", "UPDATE"})
 _log = logging.getLogger("sigverify.admission")
+_IMAGE_FIELDS = ("image", "digest", "result", "mode", "scope")
+
+
+def _log_decision(
+    webhook: str, request: AdmissionRequest, decision: Decision, seconds: float
+) -> None:
+    """One line per admission decision (docs/admission.md, "Logs"): who, what, each image's
+    verdict and mode, the decision and why, and how long it took."""
+    if not _log.isEnabledFor(logging.INFO):
+        return
+    annotations = decision.response.audit_annotations
+    try:
+        entries = json.loads(annotations.get("verdicts", "[]"))
+    except ValueError:  # written by decide.py: never, but a log line must not fail
+        entries = []
+    fields = {
+        "webhook": webhook,
+        "uid": request.uid,
+        "namespace": request.namespace,
+        "kind": request.kind.kind,
+        "name": request.name,
+        "operation": request.operation,
+        "decision": decision.decision,
+        "allowed": decision.response.allowed,
+        "reason": decision.reason,
+        "images": [{k: e[k] for k in _IMAGE_FIELDS if k in e} for e in entries],
+        "latencyMs": round(seconds * 1000, 3),
+    }
+    if request.dry_run:
+        fields["dryRun"] = True
+    if "exempt" in annotations:
+        fields["exempt"] = annotations["exempt"]
+    _log.info("admission %s", decision.decision, extra={"fields": fields})
 
 
 class AdmissionController:
@@ -136,18 +169,18 @@ class AdmissionController:
         """Allow or deny by the signatures of every new image of the workload."""
         started = self._clock()
         decision = self._validate(request, started + self.config.deadline_seconds)
-        self.metrics.count_admission(
-            "validate", decision.decision, decision.reason, self._clock() - started
-        )
+        seconds = self._clock() - started
+        self.metrics.count_admission("validate", decision.decision, decision.reason, seconds)
+        _log_decision("validate", request, decision, seconds)
         return decision
 
     def mutate(self, request: AdmissionRequest) -> Decision:
         """Pin image-stream tags to the digests they resolve to (never denies)."""
         started = self._clock()
         decision = self._mutate(request, started + self.config.deadline_seconds)
-        self.metrics.count_admission(
-            "mutate", decision.decision, decision.reason, self._clock() - started
-        )
+        seconds = self._clock() - started
+        self.metrics.count_admission("mutate", decision.decision, decision.reason, seconds)
+        _log_decision("mutate", request, decision, seconds)
         return decision
 
     # -- shared steps -----------------------------------------------------------------------

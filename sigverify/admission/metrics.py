@@ -1,14 +1,15 @@
 """Prometheus metrics of the admission webhook, in a registry the application owns.
 
 Not the process-global default registry: each application (and each test) gets its own, so
-two apps in one process never share counters.
+two apps in one process never share counters. The service's one ``/metrics`` exposes them
+(summed over gunicorn's workers). Counters only: the verdict cache's hit ratio is PromQL's
+``sum(rate(sigverify_admission_cache_lookups_total{result!="miss"}[5m])) /
+sum(rate(sigverify_admission_cache_lookups_total[5m]))``, right across workers and restarts.
 """
 
 from __future__ import annotations
 
-import threading
-
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from sigverify.engine.cache import Lookup
 
@@ -19,7 +20,7 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 
 
 
 class AdmissionMetrics:
-    """Admissions by decision and reason, their latency, and the verdict cache's hit ratio."""
+    """Admissions by decision and reason, their latency, and verdict cache lookups."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
@@ -49,24 +50,8 @@ class AdmissionMetrics:
             ["result"],
             registry=self.registry,
         )
-        self.cache_hit_ratio = Gauge(
-            "sigverify_admission_cache_hit_ratio",
-            "Share of verdict cache lookups answered without verifying (hits + coalesced).",
-            registry=self.registry,
-        )
-        self.cache_hit_ratio.set_function(self._hit_ratio)
-        self._counts = {lookup: 0 for lookup in Lookup}
-        self._lock = threading.Lock()
-
-    def _hit_ratio(self) -> float:
-        with self._lock:
-            total = sum(self._counts.values())
-            hits = self._counts[Lookup.HIT] + self._counts[Lookup.COALESCED]
-        return hits / total if total else 0.0
 
     def count_lookup(self, lookup: Lookup) -> None:
-        with self._lock:
-            self._counts[lookup] += 1
         self.cache_lookups.labels(lookup.value).inc()
 
     def count_image_lookup(self, lookup: Lookup) -> None:

@@ -14,6 +14,7 @@ import click
 
 from sigverify.cli._common import handle_errors
 from sigverify.cli._settings_options import cluster_options, policy_options, settings_from
+from sigverify.logs import configure_logging
 from sigverify.settings import Settings, demo_seed
 
 __all__ = ["command"]
@@ -54,6 +55,18 @@ def _seed_if_empty(settings: Settings) -> None:
 @click.option("--probe-interval", type=float, default=None, help="Seconds; see docs.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None)
 @click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Log lines as text (default) or JSON, one object a line.",
+)
+@click.option(
+    "--access-log",
+    is_flag=True,
+    default=None,
+    help="Also log every HTTP request (off by default: admission decisions are logged).",
+)
+@click.option(
     "--ready-file",
     default=None,
     type=click.Path(dir_okay=False),
@@ -85,10 +98,7 @@ def command(ready_file: str | None, show_settings: bool, demo: bool, **flags: An
 
         click.echo(json.dumps(settings.describe(), indent=2))
         return
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s [%(process)d] [%(levelname)s] %(name)s: %(message)s",
-    )
+    configure_logging(settings.log_level, settings.log_format)
     if settings.uses_cluster:
         # Bad credentials settings fail here, once, not in a crash loop of every worker.
         from sigverify.imageapi.factory import image_source, open_image_api

@@ -108,12 +108,11 @@ def create_app(
     if settings.serve_store_api and isinstance(api, ImageStore):
         app.register_blueprint(create_rest_blueprint(api))
     if settings.admission:
-        init_admission(
-            app,
-            AdmissionController(
-                _AdmissionConfigSource(holder), api, holder.verifier, wall_clock=state.clock
-            ),
+        controller = AdmissionController(
+            _AdmissionConfigSource(holder), api, holder.verifier, wall_clock=state.clock
         )
+        service_metrics.include([controller.metrics.registry])  # one /metrics
+        init_admission(app, controller)
     return app
 
 

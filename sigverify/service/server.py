@@ -24,6 +24,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 
+from sigverify.logs import logging_config
 from sigverify.settings import Settings
 
 __all__ = ["CertificateReloader", "SigverifyServer"]
@@ -126,9 +127,12 @@ class SigverifyServer(BaseApplication):  # type: ignore[misc]
             "threads": s.threads,
             "timeout": int(max(s.request_timeout_seconds, 1)),
             "graceful_timeout": int(max(s.graceful_timeout_seconds, 1)),
-            "accesslog": "-",
+            # One formatter for sigverify's lines and gunicorn's (--log-format); the access
+            # log only when asked (--access-log): a line per request drowns the decisions.
+            "accesslog": "-" if s.access_log else None,
             "errorlog": "-",
             "loglevel": s.log_level,
+            "logconfig_dict": logging_config(s.log_level, s.log_format, access_log=s.access_log),
             "proc_name": "sigverify",
             "post_worker_init": _post_worker_init,
             "child_exit": _child_exit,

@@ -16,6 +16,7 @@ read-modify-write under optimistic concurrency:
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Collection
@@ -43,6 +44,15 @@ __all__ = [
     "needs_write",
     "verification_body",
 ]
+
+_log = logging.getLogger("sigverify.writeback")
+
+
+def _resource_version(document: JSONObject) -> str | None:
+    metadata = document.get("metadata")
+    version = metadata.get("resourceVersion") if isinstance(metadata, dict) else None
+    return version if isinstance(version, str) else None
+
 
 #: PUT attempts before giving up on an Image that keeps changing under us.
 DEFAULT_MAX_ATTEMPTS = 5
@@ -198,6 +208,10 @@ class ConditionWriter:
             except ConflictError as exc:
                 conflicts += 1
                 if attempts >= self.max_attempts:
+                    _log.warning(
+                        "conditions not written: the Image changed under every attempt",
+                        extra={"fields": {"image": name, "attempts": attempts}},
+                    )
                     raise WriteConflictError(name, attempts) from exc
                 self._pause(attempts)
                 document = self.api.get_image(name)
@@ -206,6 +220,19 @@ class ConditionWriter:
                     verdict = self._verify(image, expected_identity, only)
                     inputs = _verified_inputs(image)
                 continue
+            _log.info(
+                "conditions written",
+                extra={
+                    "fields": {
+                        "image": name,
+                        "trusted": verdict.trusted,
+                        "reason": verdict.reason.value,
+                        "attempts": attempts,
+                        "conflicts": conflicts,
+                        "resourceVersion": _resource_version(stored),
+                    }
+                },
+            )
             return Recorded(verdict, stored, True, attempts, conflicts)
 
     def _verify(

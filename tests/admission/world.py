@@ -145,6 +145,7 @@ def service_with_webhook(
     holder = app.extensions[SERVICE].holder
     config = parse_admission_config(ADMISSION if admission is None else admission)
     controller = AdmissionController(config, api, holder.verifier)
+    app.extensions[SERVICE].metrics.include([controller.metrics.registry])  # as create_app
     init_app(app, controller)
     return app, controller
 

@@ -4,7 +4,13 @@
   kept) with a ``resourceVersion`` drawn from one monotonic counter, as etcd revisions are.
 - Safe under several processes: SQLite in WAL mode, one connection per operation, and every
   read-modify-write inside ``BEGIN IMMEDIATE`` (one writer at a time, readers never blocked).
-- Lists are read in pages ordered by ``namespace/name``, resumed from a ``continue`` token.
+- Lists are read in pages ordered by ``namespace/name`` (etcd's key order), resumed from a
+  ``continue`` token: each page is an index range scan from the token's key (the
+  ``objects_by_key`` expression index, or the primary key within one namespace), so a page
+  costs the same at the start of a million objects as at the end. ``remainingItemCount``
+  is counted once, on the first page, and carried in the token (``left``), as etcd answers
+  it from the first page's snapshot; a token without ``left`` (written before) is still
+  read, and its page counts once more.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ CREATE TABLE IF NOT EXISTS revision (
     value INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO revision (id, value) VALUES (1, 1000);
+CREATE INDEX IF NOT EXISTS objects_by_key ON objects (kind, namespace || '/' || name);
 """
 
 
@@ -75,8 +82,8 @@ def _stored(body: str) -> JSONObject:
     return value
 
 
-def _encode_token(key: str, revision: int) -> str:
-    raw = json.dumps({"v": 1, "rv": revision, "start": key}, separators=(",", ":"))
+def _encode_token(key: str, revision: int, left: int) -> str:
+    raw = json.dumps({"v": 1, "rv": revision, "start": key, "left": left}, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -90,18 +97,45 @@ _TOKEN = Wording(
 )
 
 
-def _decode_token(token: str) -> str:
+def _decode_token(token: str) -> tuple[str, int | None]:
+    """The key to resume after, and the items left after it when the token says."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         data = read_json(raw, _TOKEN, max_depth=1)
         start = data["start"]
         if data.get("v") != 1 or not isinstance(start, str):
             raise ValueError("unknown continue token version")
+        left = data.get("left")
+        if left is not None and (isinstance(left, bool) or not isinstance(left, int) or left < 0):
+            raise ValueError("left must be a count")
     except StrictInputError as exc:
         raise BadRequestError(f"continue key is not valid: {exc.located}") from exc
     except (binascii.Error, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise BadRequestError(f"continue key is not valid: {exc}") from exc
-    return start
+    return start, left
+
+
+def _range(kind: str, namespace: str | None, start: str) -> tuple[str, list[Any], str] | None:
+    """WHERE clause, arguments and ORDER BY of the keys after ``start``, each an index range.
+
+    None when no key of ``namespace`` can follow ``start``. Within one namespace the key is
+    ``namespace/`` + name, so its order is the name's and the primary key serves.
+    """
+    if namespace is None:
+        return "kind = ? AND (namespace || '/' || name) > ?", [kind, start], _KEY
+    prefix = namespace + "/"
+    if start.startswith(prefix):
+        after = start[len(prefix) :]
+    elif start < prefix:
+        after = None  # every key of the namespace follows start
+    else:
+        return None  # start is past the whole namespace
+    if after is None:
+        return "kind = ? AND namespace = ?", [kind, namespace], "name"
+    return "kind = ? AND namespace = ? AND name > ?", [kind, namespace, after], "name"
+
+
+_KEY = "namespace || '/' || name"
 
 
 class SQLiteObjects:
@@ -166,35 +200,32 @@ class SQLiteObjects:
         continue_token: str | None,
     ) -> tuple[list[JSONObject], str | None, JSONObject]:
         """One page of a list, its ``continue`` token, and the list's ``metadata``."""
-        start = _decode_token(continue_token) if continue_token else ""
-        where = "kind = ? AND (namespace || '/' || name) > ?"
-        args: list[Any] = [kind, start]
-        if namespace is not None:
-            where += " AND namespace = ?"
-            args.append(namespace)
+        start, left = _decode_token(continue_token) if continue_token else ("", None)
+        size = limit if limit is not None and limit > 0 else 0
+        paged = size > 0
+        selected = _range(kind, namespace, start)
         with self._read() as db:
             revision = _revision(db)
-            if limit is not None and limit > 0:
-                rows = db.execute(
-                    f"SELECT namespace || '/' || name, body FROM objects WHERE {where} "  # noqa: S608
-                    "ORDER BY namespace || '/' || name LIMIT ?",
-                    [*args, limit + 1],
-                ).fetchall()
-            else:
-                rows = db.execute(
-                    f"SELECT namespace || '/' || name, body FROM objects WHERE {where} "  # noqa: S608
-                    "ORDER BY namespace || '/' || name",
-                    args,
-                ).fetchall()
+            rows: list[tuple[str, str]] = []
+            if selected is not None:
+                where, args, order = selected
+                query = f"SELECT {_KEY}, body FROM objects WHERE {where} ORDER BY {order}"  # noqa: S608
+                if paged:
+                    rows = db.execute(query + " LIMIT ?", [*args, size + 1]).fetchall()
+                else:
+                    rows = db.execute(query, args).fetchall()
+                if paged and left is None and len(rows) > size:
+                    # Counted once per listing (the first page), never per page.
+                    left = db.execute(
+                        f"SELECT COUNT(*) FROM objects WHERE {where}",  # noqa: S608
+                        args,
+                    ).fetchone()[0]
             remaining = 0
             token = None
-            if limit is not None and limit > 0 and len(rows) > limit:
-                rows = rows[:limit]
-                token = _encode_token(rows[-1][0], revision)
-                remaining = db.execute(
-                    f"SELECT COUNT(*) FROM objects WHERE {where}",  # noqa: S608
-                    [kind, rows[-1][0], *args[2:]],
-                ).fetchone()[0]
+            if paged and len(rows) > size:
+                rows = rows[:size]
+                remaining = max((left or 0) - size, 0)
+                token = _encode_token(rows[-1][0], revision, remaining)
         items = [_stored(body) for _, body in rows]
         meta: JSONObject = {"resourceVersion": str(revision)}
         if token is not None:

@@ -6,7 +6,11 @@ inside the caller's transaction, so the stream and its images are one consistent
 
 from __future__ import annotations
 
+import bisect
+import copy
+import json
 import sqlite3
+from dataclasses import dataclass
 
 from sigverify.imageapi.errors import BadRequestError, NotFoundError
 from sigverify.imageapi.protocol import JSONObject
@@ -18,7 +22,7 @@ from sigverify.imageapi.store._objects import (
     _meta,
     _not_found,
 )
-from sigverify.imageapi.store._sqlite import _load
+from sigverify.imageapi.store._sqlite import _load, _revision, _stored
 
 
 def image_stream_image_name(name: str) -> tuple[str, str]:
@@ -52,37 +56,90 @@ def _load_stream(db: sqlite3.Connection, namespace: str, stream_name: str) -> JS
     return stream
 
 
-def read_image_stream_image(
-    db: sqlite3.Connection, namespace: str, stream_name: str, image_id: str
-) -> JSONObject:
-    """``<stream_name>@<image_id>`` as openshift-apiserver ``imagestreamimage.REST.Get``."""
-    name = f"{stream_name}@{image_id}"
+@dataclass(frozen=True)
+class StreamLayers:
+    """A stream's "layers" at one store revision: every tagged image and the sub-manifests of
+    tagged lists (openshift-apiserver ``imagestreamimage``), indexed for the id lookup."""
+
+    revision: int
+    annotations: JSONObject | None
+    #: Every layer, sorted: those starting with an id are one run (bisect).
+    layers: tuple[str, ...]
+    #: (the part after "algorithm:", layer) for layers of that form, sorted by that part.
+    hex_parts: tuple[tuple[str, str], ...]
+
+    def greatest_match(self, image_id: str) -> str | None:
+        """The greatest layer ``_digest_or_image_match`` matches with ``image_id``."""
+        found: list[str] = []
+        index = bisect.bisect_left(self.layers, image_id)
+        while index < len(self.layers) and self.layers[index].startswith(image_id):
+            found.append(self.layers[index])
+            index += 1
+        index = bisect.bisect_left(self.hex_parts, (image_id, ""))
+        while index < len(self.hex_parts) and self.hex_parts[index][0].startswith(image_id):
+            found.append(self.hex_parts[index][1])
+            index += 1
+        return max(found, default=None)
+
+
+def stream_layers(
+    db: sqlite3.Connection, namespace: str, stream_name: str, revision: int
+) -> StreamLayers:
+    """Read the stream and the sub-manifests of its tagged lists (one query for those)."""
     stream = _load_stream(db, namespace, stream_name)
-    # The stream's "layers": every tagged image and the sub-manifests of tagged lists.
     candidates: set[str] = set()
     for tag in (stream.get("status") or {}).get("tags") or []:
         for item in tag.get("items") or []:
             if isinstance(item.get("image"), str) and item["image"]:
                 candidates.add(item["image"])
-    for digest in list(candidates):
-        tagged = _load(db, _IMAGE, "", digest)
-        for manifest in (tagged or {}).get("dockerImageManifests") or []:
+    # Only an Image whose stored text names the member can list sub-manifests (a key is
+    # written as is), so the others are not read at all.
+    rows = db.execute(
+        "SELECT body FROM objects WHERE kind = ? AND namespace = '' AND name IN "
+        "(SELECT value FROM json_each(?)) AND instr(body, '\"dockerImageManifests\"') > 0",
+        (_IMAGE, json.dumps(sorted(candidates))),
+    ).fetchall()
+    for (body,) in rows:
+        for manifest in _stored(body).get("dockerImageManifests") or []:
             if isinstance(manifest, dict) and isinstance(manifest.get("digest"), str):
                 candidates.add(manifest["digest"])
-    matches = sorted(c for c in candidates if _digest_or_image_match(c, image_id))
-    if not matches:
+    hex_parts = []
+    for layer in candidates:
+        algorithm, sep, hex_part = layer.partition(":")
+        if sep and algorithm and hex_part:
+            hex_parts.append((hex_part, layer))
+    annotations = (stream.get("metadata") or {}).get("annotations")
+    return StreamLayers(revision, annotations, tuple(sorted(candidates)), tuple(sorted(hex_parts)))
+
+
+def read_image_stream_image(
+    db: sqlite3.Connection,
+    namespace: str,
+    stream_name: str,
+    image_id: str,
+    layers: StreamLayers | None = None,
+) -> JSONObject:
+    """``<stream_name>@<image_id>`` as openshift-apiserver ``imagestreamimage.REST.Get``.
+
+    ``layers``: the stream's layers read at this transaction's revision (a cache); read here
+    when None.
+    """
+    name = f"{stream_name}@{image_id}"
+    if layers is None:
+        layers = stream_layers(db, namespace, stream_name, _revision(db))
+    match = layers.greatest_match(image_id)
+    if match is None:
         raise NotFoundError(f'imagestreamimage.{GROUP} "{name}" not found')
-    image = _load(db, _IMAGE, "", matches[-1])
+    image = _load(db, _IMAGE, "", match)
     if image is None:
-        raise _not_found("images", matches[-1])
+        raise _not_found("images", match)
     image.pop("dockerImageManifest", None)
     image.pop("dockerImageConfig", None)
     meta: JSONObject = {"name": name, "namespace": namespace}
     created = (image.get("metadata") or {}).get("creationTimestamp")
     meta["creationTimestamp"] = created
-    annotations = (stream.get("metadata") or {}).get("annotations")
-    if annotations:
-        meta["annotations"] = annotations
+    if layers.annotations:
+        meta["annotations"] = copy.deepcopy(layers.annotations)
     return {
         "kind": "ImageStreamImage",
         "apiVersion": GROUP_VERSION,

@@ -24,8 +24,9 @@ import base64
 import binascii
 import copy
 import hashlib
+import sqlite3
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,12 +51,14 @@ from sigverify.imageapi.store._objects import (
     _typed,
     _untyped,
 )
-from sigverify.imageapi.store._sqlite import SQLiteObjects, _load, _save
+from sigverify.imageapi.store._sqlite import SQLiteObjects, _load, _revision, _save
 from sigverify.imageapi.store._streams import (
+    StreamLayers,
     image_stream_image_name,
     image_stream_tag_name,
     read_image_stream_image,
     read_image_stream_tag,
+    stream_layers,
 )
 from sigverify.imageapi.validation import (
     ConditionScanCrash,
@@ -67,6 +70,9 @@ from sigverify.imageapi.validation import (
 )
 
 __all__ = ["GROUP", "GROUP_VERSION", "ImageStore", "image_stream_image_name"]
+
+#: Streams whose layers one store keeps (the oldest read is dropped first).
+_MAX_CACHED_STREAMS = 256
 
 # Kept from the stored Image on update: openshift-apiserver imageStrategy.PrepareForUpdate.
 _IMMUTABLE_IMAGE_FIELDS = (
@@ -87,6 +93,7 @@ class ImageStore(SQLiteObjects):
 
     def __init__(self, path: str | Path, *, clock: Callable[[], str] = _now) -> None:
         self._clock = clock
+        self._layers: dict[tuple[str, str], StreamLayers] = {}
         super().__init__(path)
 
     def __repr__(self) -> str:
@@ -125,7 +132,17 @@ class ImageStore(SQLiteObjects):
         """Resolve ``<stream>@<id>`` as openshift-apiserver ``imagestreamimage.REST.Get``."""
         stream_name, image_id = image_stream_image_name(name)
         with self._read() as db:
-            return read_image_stream_image(db, namespace, stream_name, image_id)
+            # A stream's layers are read once per store revision (any write moves it): a
+            # stream of a thousand tags is not re-read, nor its lists, on every GET.
+            revision = _revision(db)
+            key = (namespace, stream_name)
+            layers = self._layers.get(key)
+            if layers is None or layers.revision != revision:
+                layers = stream_layers(db, namespace, stream_name, revision)
+                if len(self._layers) >= _MAX_CACHED_STREAMS:
+                    self._layers.pop(next(iter(self._layers)), None)
+                self._layers[key] = layers
+            return read_image_stream_image(db, namespace, stream_name, image_id, layers)
 
     def get_imagestreamtag(self, namespace: str, name: str) -> JSONObject:
         """Resolve ``<stream>:<tag>`` as openshift-apiserver ``imagestreamtag.REST.Get``."""
@@ -283,6 +300,13 @@ class ImageStore(SQLiteObjects):
         An ImageStreamImage stores its ``image``. The object is validated like a create;
         system fields (``uid``, ``creationTimestamp``) are filled in when absent.
         """
+        kind, namespace, body = self._prepare(obj)
+        with self._write() as db:
+            stored = self._store(db, kind, namespace, body)
+        return _typed(stored, kind)
+
+    def _prepare(self, obj: JSONObject) -> tuple[str, str, JSONObject]:
+        """Validate one object for :meth:`put_object`: (kind, namespace, body to store)."""
         if not isinstance(obj, dict):
             raise InputError("an object must be a JSON/YAML mapping")
         kind = obj.get("kind")
@@ -290,7 +314,7 @@ class ImageStore(SQLiteObjects):
             image = obj.get("image")
             if not isinstance(image, dict):
                 raise InputError("the ImageStreamImage has no image", path="image")
-            return self.put_object({"kind": "Image", "apiVersion": GROUP_VERSION, **image})
+            return self._prepare({"kind": "Image", "apiVersion": GROUP_VERSION, **image})
         if kind not in (_IMAGE, _STREAM):
             raise InputError(f"kind {kind!r} cannot be stored; expected Image or ImageStream")
         body = _untyped(copy.deepcopy(obj))
@@ -314,23 +338,43 @@ class ImageStore(SQLiteObjects):
             if causes:
                 raise InputError(str(_invalid("Image", name, causes)), path=name)
         meta.pop("resourceVersion", None)
-        with self._write() as db:
-            old = _load(db, kind, namespace, name)
-            old_meta = _meta(old) if old is not None else {}
-            meta.setdefault("uid", old_meta.get("uid") or str(uuid.uuid4()))
-            meta.setdefault("creationTimestamp", old_meta.get("creationTimestamp") or self._clock())
-            stored = _save(db, kind, namespace, body)
-        return _typed(stored, kind)
+        return kind, namespace, body
 
-    def put_objects(self, objects: Iterable[JSONObject]) -> int:
-        """Store each object (see :meth:`put_object`); returns how many were stored."""
+    def _store(
+        self, db: sqlite3.Connection, kind: str, namespace: str, body: JSONObject
+    ) -> JSONObject:
+        meta = _meta(body)
+        old = _load(db, kind, namespace, meta["name"])
+        old_meta = _meta(old) if old is not None else {}
+        meta.setdefault("uid", old_meta.get("uid") or str(uuid.uuid4()))
+        meta.setdefault("creationTimestamp", old_meta.get("creationTimestamp") or self._clock())
+        return _save(db, kind, namespace, body)
+
+    def put_objects(self, objects: Iterable[JSONObject], *, batch: int = 1000) -> int:
+        """Store each object (see :meth:`put_object`) in order; returns how many were stored.
+
+        Objects are written ``batch`` to a transaction (one commit, not one per object). An
+        object that cannot be stored raises, as :meth:`put_object` does, after every object
+        before it was stored; it and those after it are not.
+        """
         count = 0
-        for obj in objects:
-            if isinstance(obj, dict) and obj.get("kind") == "List":
-                count += self.put_objects(obj.get("items") or [])
-                continue
-            self.put_object(obj)
-            count += 1
+        pending: list[tuple[str, str, JSONObject]] = []
+
+        def flush() -> None:
+            if pending:
+                with self._write() as db:
+                    for kind, namespace, body in pending:
+                        self._store(db, kind, namespace, body)
+                pending.clear()
+
+        try:
+            for obj in _flattened(objects):
+                pending.append(self._prepare(obj))
+                count += 1
+                if len(pending) >= batch:
+                    flush()
+        finally:
+            flush()
         return count
 
     def counts(self) -> dict[str, int]:
@@ -339,6 +383,14 @@ class ImageStore(SQLiteObjects):
             rows = db.execute("SELECT kind, COUNT(*) FROM objects GROUP BY kind").fetchall()
         found = {kind: n for kind, n in rows}
         return {"images": found.get(_IMAGE, 0), "imagestreams": found.get(_STREAM, 0)}
+
+
+def _flattened(objects: Iterable[JSONObject]) -> Iterator[JSONObject]:
+    for obj in objects:
+        if isinstance(obj, dict) and obj.get("kind") == "List":
+            yield from _flattened(obj.get("items") or [])
+        else:
+            yield obj
 
 
 def _restore(new: JSONObject, old: JSONObject, key: str) -> None:

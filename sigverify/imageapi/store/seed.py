@@ -79,14 +79,33 @@ def read_objects(path: Path) -> Iterator[dict[str, Any]]:
             yield item
 
 
+class _ReadFailed(Exception):
+    """A seed file that cannot be read (its error already names the file)."""
+
+    def __init__(self, error: InputError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _read_each(path: Path) -> Iterator[dict[str, Any]]:
+    try:
+        yield from read_objects(path)
+    except InputError as exc:
+        raise _ReadFailed(exc) from exc
+
+
 def load_paths(store: ImageStore, paths: Iterable[str | Path]) -> int:
-    """Store every object found under ``paths``; returns how many were stored."""
+    """Store every object found under ``paths``; returns how many were stored.
+
+    Each file's objects are written in batches (:meth:`ImageStore.put_objects`), in order; an
+    object that cannot be stored is reported with its file, after those before it were stored.
+    """
     count = 0
     for path in seed_files(paths):
-        for obj in read_objects(path):
-            try:
-                store.put_object(obj)
-            except InputError as exc:
-                raise InputError(str(exc), path=str(path)) from exc
-            count += 1
+        try:
+            count += store.put_objects(_read_each(path))
+        except _ReadFailed as failed:
+            raise failed.error from failed.error.__cause__
+        except InputError as exc:
+            raise InputError(str(exc), path=str(path)) from exc
     return count
