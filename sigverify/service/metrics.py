@@ -12,7 +12,7 @@ worker describes that worker only.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from prometheus_client import (
@@ -53,6 +53,10 @@ def _children(parent: int) -> list[int]:
     return found
 
 
+def _constant(pid: int) -> Callable[[], int]:
+    return lambda: pid
+
+
 class ProcessTreeCollector(Collector):
     """``process_*`` of a gunicorn master and all its workers, as one process would report
     them: memory, CPU time and open files summed; start time and fd limit the master's."""
@@ -65,7 +69,7 @@ class ProcessTreeCollector(Collector):
         own: dict[str, float] = {}
         kinds: dict[str, tuple[str, str]] = {}
         for pid in [self.master, *_children(self.master)]:
-            for metric in ProcessCollector(pid=lambda pid=pid: pid, registry=None).collect():
+            for metric in ProcessCollector(pid=_constant(pid), registry=None).collect():
                 kinds[metric.name] = (metric.type, metric.documentation)
                 for sample in metric.samples:
                     if metric.name in _SUMMED:
