@@ -32,7 +32,7 @@ from sigverify.errors import ConflictError, InputError, NotFoundError
 from sigverify.imageapi.protocol import ImageAPI, JSONObject
 from sigverify.objects.documents import dump_document, image_of
 from sigverify.objects.schemas import dump_model
-from sigverify.objects.types import Image
+from sigverify.objects.types import Image, SignatureCondition
 from sigverify.render import verdict_to_json
 
 __all__ = [
@@ -78,7 +78,11 @@ def needs_write(before: Image, after: Image, *, probe_interval: timedelta, now: 
     never). A reconciler that re-verifies often thus writes only when something changed or
     once per interval, not on every pass.
     """
-    if _without_probe_times(dump_model(before)) != _without_probe_times(dump_model(after)):
+    # Equal models dump equal documents: compare the models first (microseconds) and dump
+    # only when they differ, where the documents decide (they may still be equal).
+    if not _same_but_probe_times(before, after) and _without_probe_times(
+        dump_model(before)
+    ) != _without_probe_times(dump_model(after)):
         return True
     now = whole_seconds(now)
     for signature in after.signatures:
@@ -94,6 +98,41 @@ def needs_write(before: Image, after: Image, *, probe_interval: timedelta, now: 
             if now - previous.last_probe_time >= probe_interval:
                 return True
     return False
+
+
+_PROBE = "lastProbeTime"
+
+
+def _same_but_probe_times(before: Image, after: Image) -> bool:
+    """Whether the two Images are equal models once every ``lastProbeTime`` is forgotten
+    (unset, no preserved text, no explicit null): then their documents without probe times
+    are equal too. False says nothing (the documents decide)."""
+    if len(before.signatures) != len(after.signatures):
+        return False
+    for old, new in zip(before.signatures, after.signatures, strict=True):
+        if len(old.conditions) != len(new.conditions):
+            return False
+        for old_condition, new_condition in zip(old.conditions, new.conditions, strict=True):
+            if _without_probe(old_condition) != _without_probe(new_condition):
+                return False
+        if replace(new, conditions=old.conditions) != old:
+            return False
+    return replace(after, signatures=before.signatures) == before
+
+
+def _without_probe(condition: SignatureCondition) -> tuple[object, ...]:
+    preserved = condition.preserved
+    return (
+        condition.type,
+        condition.status,
+        condition.last_transition_time,
+        condition.reason,
+        condition.message,
+        preserved.unknown,
+        preserved.order,
+        preserved.nulls - {_PROBE},
+        {key: text for key, text in preserved.times.items() if key != _PROBE},
+    )
 
 
 class WriteConflictError(ConflictError):
