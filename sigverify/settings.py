@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.resources
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -137,6 +138,25 @@ class Settings:
     graceful_timeout_seconds: float = field(default=30.0, metadata=_doc("shutdown grace"))
     tls_cert: str | None = field(default=None, metadata=_doc("serving certificate (PEM)"))
     tls_key: str | None = field(default=None, metadata=_doc("serving key (PEM)"))
+    # -- who may call (docs/service.md, "Security")
+    token_auth_file: str | None = field(
+        default=None,
+        metadata=_doc('static tokens, kube-apiserver format: token,user,uid,"group1,group2"'),
+    )
+    state_dir: str | None = field(
+        default=None,
+        metadata=_doc("generated admin token and certificates (default $XDG_STATE_HOME/sigverify)"),
+    )
+    insecure_no_auth: bool = field(
+        default=False, metadata=_doc("no authentication, plain HTTP allowed (loopback only)")
+    )
+    auth_cache_seconds: float = field(
+        default=10.0, metadata=_doc("how long TokenReview/SubjectAccessReview answers are kept")
+    )
+    admission_client_ca: str | None = field(
+        default=None,
+        metadata=_doc("CA the API server's admission client certificate must chain to"),
+    )
     max_body_bytes: int = field(default=16 * 1024 * 1024, metadata=_doc("largest request body"))
     log_level: str = field(default="info", metadata=_doc("debug, info, warning, error"))
     log_format: str = field(default="text", metadata=_doc("text, or json (one object a line)"))
@@ -177,6 +197,15 @@ class Settings:
         ):
             if getattr(self, name) <= 0:
                 problems.append(f"{name}: must be positive")
+        if self.insecure_no_auth and not _is_loopback(self.host):
+            problems.append(
+                f"insecure_no_auth: refused on {self.host!r}; only a loopback address may serve "
+                "without authentication"
+            )
+        if self.auth_cache_seconds > 10:
+            problems.append("auth_cache_seconds: must be at most 10")
+        if self.insecure_no_auth and self.token_auth_file:
+            problems.append("insecure_no_auth and token_auth_file: give one or the other")
         if self.readiness_wait_seconds >= 1:
             problems.append("readiness_wait_seconds: must be below 1 (/readyz answers within 1 s)")
         if bool(self.tls_cert) != bool(self.tls_key):
@@ -198,6 +227,15 @@ class Settings:
             data["token"] = "***"  # noqa: S105 - a mask, not a secret
         data["seed"] = list(self.seed)
         return data
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 _HINTS = get_type_hints(Settings)

@@ -54,7 +54,7 @@ CORE_MAY_IMPORT = frozenset(
 #: Packages the engine may import: the domain, and the OpenPGP adapter behind its protocol.
 ENGINE_MAY_IMPORT = frozenset({"core", "errors", "limits", "objects", "openpgp", "engine"})
 #: Adapters: they touch the world for the engine and the faces, and know no face.
-ADAPTERS = frozenset({"openpgp", "imageapi", "objects", "policyfile", "sources"})
+ADAPTERS = frozenset({"openpgp", "imageapi", "objects", "policyfile", "sources", "authn"})
 
 
 def module_name(path: Path) -> str:

@@ -37,6 +37,35 @@ def _seed_if_empty(settings: Settings) -> None:
         click.echo(f"sigverify: seeded the empty store {settings.store} with {count} objects")
 
 
+def _secure(settings: Settings) -> Settings:
+    """Make what serving with authentication needs: the admin token (embedded mode without a
+    token file) and, without a certificate, a CA and serving certificate (HTTPS)."""
+    import dataclasses
+
+    from sigverify.authn.statedir import (
+        ensure_admin_token,
+        ensure_serving_certificate,
+        state_dir,
+    )
+
+    if settings.insecure_no_auth:
+        _log.warning(
+            "AUTHENTICATION IS OFF (--insecure-no-auth) on %s:%s: for local experiments only",
+            settings.host,
+            settings.port,
+        )
+        return settings
+    folder = state_dir(settings.state_dir)
+    if not settings.token_auth_file and not settings.uses_cluster:
+        path = ensure_admin_token(folder)
+        _log.info("the admin token (group sigverify:admin) is in %s", path)
+    if not settings.tls_cert:
+        files = ensure_serving_certificate(folder, settings.host)
+        _log.info("serving HTTPS with %s, signed by the CA in %s", files.cert, files.ca_cert)
+        settings = dataclasses.replace(settings, tls_cert=str(files.cert), tls_key=str(files.key))
+    return settings
+
+
 @click.command("serve")
 @policy_options
 @cluster_options
@@ -51,6 +80,31 @@ def _seed_if_empty(settings: Settings) -> None:
     is_flag=True,
     default=None,
     help="Also serve the embedded store's OpenShift-compatible REST under /apis.",
+)
+@click.option(
+    "--token-auth-file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help='Static tokens (kube-apiserver format: token,user,uid,"group1,group2").',
+)
+@click.option(
+    "--state-dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Where the generated admin token and certificates live "
+    "(default $XDG_STATE_HOME/sigverify or ~/.local/state/sigverify).",
+)
+@click.option(
+    "--insecure-no-auth",
+    is_flag=True,
+    default=None,
+    help="No authentication, plain HTTP: local experiments on a loopback address only.",
+)
+@click.option(
+    "--admission-client-ca",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Require the admission webhook's callers to present a certificate from this CA.",
 )
 @click.option("--probe-interval", type=float, default=None, help="Seconds; see docs.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None)
@@ -99,6 +153,7 @@ def command(ready_file: str | None, show_settings: bool, demo: bool, **flags: An
         click.echo(json.dumps(settings.describe(), indent=2))
         return
     configure_logging(settings.log_level, settings.log_format)
+    settings = _secure(settings)
     if settings.uses_cluster:
         # Bad credentials settings fail here, once, not in a crash loop of every worker.
         from sigverify.imageapi.factory import image_source, open_image_api

@@ -297,6 +297,10 @@ class OpenShiftImageAPI:
 
     # -- ImageAPI -------------------------------------------------------------------------
 
+    def create(self, path: str, body: JSONObject) -> JSONObject:
+        """``POST`` ``body`` to ``path``: the review APIs (TokenReview, SubjectAccessReview)."""
+        return self._request("POST", path, body=body)
+
     def ping(self) -> None:
         self._request("GET", API)
 

@@ -22,6 +22,7 @@ from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.imageapi.store.rest import create_rest_blueprint
 from sigverify.policyfile.admission import AdmissionConfig
 from sigverify.policyfile.holder import PolicyHolder
+from sigverify.service.auth.setup import configure_auth
 from sigverify.service.errors import install_error_handlers
 from sigverify.service.metrics import ServiceMetrics
 from sigverify.service.readiness import UpstreamProbe
@@ -101,6 +102,7 @@ def create_app(
         ),
     )
     app.extensions[EXTENSION] = state
+    configure_auth(app, settings)  # before any view: every request is checked first
     smorest = _Api(app, spec_kwargs={"info": {"description": _DESCRIPTION}})
     smorest.register_blueprint(verification)
     smorest.register_blueprint(health)

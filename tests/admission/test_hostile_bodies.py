@@ -39,7 +39,12 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     )
     store = seeded_store(folder / "store.db")
     settings = Settings(
-        policy=str(policy), keys=None, store=str(store.path), admission=True, max_body_bytes=LIMIT
+        policy=str(policy),
+        keys=None,
+        store=str(store.path),
+        admission=True,
+        max_body_bytes=LIMIT,
+        insecure_no_auth=True,  # the webhook's endpoints; who may call is tests/service/test_auth.py
     )
     return create_app(settings, api=store)
 

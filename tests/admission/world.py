@@ -139,7 +139,11 @@ def service_with_webhook(
     """The real sigverify service (``create_app``) with the admission endpoints registered,
     verifying with the service's own policy holder (reloads included)."""
     settings = Settings(
-        policy=str(policy), keys=str(policy.parent / "keys"), backend="native", admission=False
+        policy=str(policy),
+        keys=str(policy.parent / "keys"),
+        backend="native",
+        admission=False,
+        insecure_no_auth=True,  # the webhook's endpoints are not behind bearer tokens
     )
     app = create_app(settings, api=api)
     holder = app.extensions[SERVICE].holder

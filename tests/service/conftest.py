@@ -41,6 +41,8 @@ def settings(tmp_path: Path, policy_file: Path) -> Settings:
         store=str(tmp_path / "store.db"),
         policy_reload_seconds=0.0,
         max_body_bytes=64 * 1024,
+        # In-process tests that are not about who may call; tests/service/test_auth.py is.
+        insecure_no_auth=True,
     )
 
 

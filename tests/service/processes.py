@@ -26,12 +26,29 @@ class Served:
     url: str
     process: subprocess.Popen[bytes]
     log: Path
+    #: The state folder (``--state-dir``) of a server that authenticates, else None.
+    state: Path | None = None
+    #: Sent as ``Authorization: Bearer`` unless a request says otherwise.
+    token: str | None = None
+    #: Trusts the server's CA (its generated one, under ``state``), for HTTPS.
+    context: ssl.SSLContext | None = None
 
     def request(
-        self, method: str, path: str, *, body: Any = None, context: ssl.SSLContext | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        context: ssl.SSLContext | None = None,
+        token: str | None = "",
     ) -> tuple[int, Any]:
+        """``token``: "" sends the server's own (if any), None sends none, else that one."""
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.url + path, data=data, method=method)
+        bearer = self.token if token == "" else token
+        if bearer:
+            request.add_header("Authorization", f"Bearer {bearer}")
+        context = context or self.context
         if data is not None:
             request.add_header("Content-Type", "application/json")
         try:
@@ -57,7 +74,18 @@ def poll(check: Callable[[], bool], *, attempts: int = 100, pause: float = 0.1) 
 
 
 @contextmanager
-def serve(args: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> Iterator[Served]:
+def serve(
+    args: list[str], *, cwd: Path, env: dict[str, str] | None = None, secure: bool = False
+) -> Iterator[Served]:
+    """``sigverify serve ARGS`` on a free loopback port until the block ends.
+
+    Tests that are not about who may call run ``--insecure-no-auth`` (loopback, plain HTTP
+    unless they give a certificate); ``secure=True`` serves as by default, with the state
+    folder ``cwd/state`` (its admin token and CA are then the Served's ``token`` and
+    ``context``).
+    """
+    state = cwd / "state" if secure else None
+    args = [*args, "--state-dir", str(state)] if state else ["--insecure-no-auth", *args]
     ready = cwd / "ready.txt"
     log = cwd / "serve.log"
     ready.unlink(missing_ok=True)
@@ -90,7 +118,12 @@ def serve(args: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> I
         if process.poll() is not None or not started:
             raise RuntimeError(f"sigverify serve did not start:\n{log.read_text()}")
         url = ready.read_text().split()[0]
-        served = Served(url, process, log)
+        served = Served(url, process, log, state=state)
+        if state is not None:
+            admin = state / "admin.token"
+            served.token = admin.read_text().strip() if admin.exists() else None
+            if (state / "ca.crt").exists():
+                served.context = ssl.create_default_context(cafile=str(state / "ca.crt"))
         assert poll(lambda: _ready(served), attempts=STARTUP_POLLS), log.read_text()
         yield served
     finally:

@@ -69,6 +69,7 @@ class CacheEquivalence(RuleBasedStateMachine):
             store=str(self.folder / "store.db"),
             policy_reload_seconds=0.0,
             max_body_bytes=64 * 1024,
+            insecure_no_auth=True,
         )
         cached = make_app(base, self.store, self.clock)
         uncached = make_app(

@@ -53,6 +53,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
         store=str(store.path),
         policy_reload_seconds=0.0,
         max_body_bytes=LIMIT,
+        insecure_no_auth=True,  # bodies, not callers (tests/service/test_auth.py)
     )
     return make_app(settings, store, Clock())
 
