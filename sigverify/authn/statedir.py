@@ -25,8 +25,10 @@ from sigverify.errors import InputError
 __all__ = [
     "ADMIN_TOKEN_FILE",
     "CA_CERT_FILE",
+    "ClientCredentials",
     "ServingFiles",
     "admin_token_path",
+    "client_credentials",
     "ensure_admin_token",
     "ensure_serving_certificate",
     "read_admin_token",
@@ -209,3 +211,33 @@ def ensure_serving_certificate(folder: Path, host: str) -> ServingFiles:
     _write_secret(files.cert, cert.public_bytes(serialization.Encoding.PEM))
     _write_secret(files.ca_cert, ca.public_bytes(serialization.Encoding.PEM))
     return files
+
+
+@dataclass(frozen=True)
+class ClientCredentials:
+    """What a client on this account sends to ``sigverify serve``."""
+
+    token: str | None
+    #: The state folder's CA, when there is one.
+    ca_file: Path | None
+    #: The token is the state folder's admin token: it may go only to a server whose
+    #: certificate that CA signed (trust nothing else, or it could reach another server).
+    ca_only: bool
+
+
+def client_credentials(
+    token: str | None, environ: Mapping[str, str] | None = None, folder: str | None = None
+) -> ClientCredentials:
+    """``token`` (``--token``), else ``$SIGVERIFY_TOKEN``, else the state folder's admin token."""
+    env = os.environ if environ is None else environ
+    try:
+        state = state_dir(folder, env)
+    except InputError:
+        state = None
+    ca = state / CA_CERT_FILE if state is not None and (state / CA_CERT_FILE).is_file() else None
+    token = token or env.get("SIGVERIFY_TOKEN") or None
+    if token is not None:
+        return ClientCredentials(token, ca, ca_only=False)
+    if state is not None and ca is not None and admin_token_path(state).is_file():
+        return ClientCredentials(read_admin_token(admin_token_path(state)), ca, ca_only=True)
+    return ClientCredentials(None, ca, ca_only=False)

@@ -7,6 +7,7 @@ policy), an OpenShift cluster (``--kubeconfig``), or an embedded store file (``-
 from __future__ import annotations
 
 import re
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -113,10 +114,37 @@ def verify_locally(
     return verification_body(writer.record(image.name, expected_identity=expected_identity))
 
 
+def _service_tls(token: str | None) -> tuple[dict[str, str], ssl.SSLContext]:
+    """The ``Authorization`` header and TLS trust for ``sigverify serve``: ``--token``, else
+    ``$SIGVERIFY_TOKEN``, else the state folder's admin token, which goes only to a server
+    whose certificate the state folder's CA signed."""
+    from sigverify.authn.statedir import client_credentials
+
+    credentials = client_credentials(token)
+    if credentials.ca_only:
+        context = ssl.create_default_context(cafile=str(credentials.ca_file))
+    else:
+        context = ssl.create_default_context()
+        if credentials.ca_file is not None:
+            context.load_verify_locations(cafile=str(credentials.ca_file))
+    headers = {"Authorization": f"Bearer {credentials.token}"} if credentials.token else {}
+    return headers, context
+
+
 def verify_via_service(
-    server: str, ref: StreamImageRef, *, expected_identity: str | None, record: bool, timeout: float
+    server: str,
+    ref: StreamImageRef,
+    *,
+    expected_identity: str | None,
+    record: bool,
+    timeout: float,
+    token: str | None = None,
 ) -> dict[str, Any]:
-    """Ask a running sigverify service; its JSON verdict is returned as it came."""
+    """Ask a running sigverify service; its JSON verdict is returned as it came.
+
+    A bearer token is sent over HTTPS only (as kubectl does); plain http:// is for a server
+    running ``--insecure-no-auth`` on loopback.
+    """
     base = server.rstrip("/")
     if not base.startswith(("http://", "https://")):
         raise InputError(f"--server {server!r} must be an http:// or https:// URL")
@@ -129,11 +157,16 @@ def verify_via_service(
     if record:
         query["record"] = "true"
     url = base + path + ("?" + urllib.parse.urlencode(query) if query else "")
+    headers = {"Accept": "application/json"}
+    context = None
+    if base.startswith("https://"):
+        authorization, context = _service_tls(token)
+        headers |= authorization
     request = urllib.request.Request(  # noqa: S310 - scheme checked above
-        url, method="POST" if record else "GET", headers={"Accept": "application/json"}
+        url, method="POST" if record else "GET", headers=headers
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310
             return _json_body(response.read(MAX_DOCUMENT_BYTES + 1), url)
     except urllib.error.HTTPError as exc:
         body = exc.read(MAX_DOCUMENT_BYTES + 1)

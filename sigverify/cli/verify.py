@@ -101,6 +101,11 @@ __all__ = ["command"]
     help="Write the conditions back to the Image (reference mode; files use --write).",
 )
 @click.option(
+    "--token",
+    default=None,
+    help="Bearer token for --server (else $SIGVERIFY_TOKEN, else serve's generated admin token).",
+)
+@click.option(
     "--timeout",
     type=click.FloatRange(0.1, 600),
     default=30.0,
@@ -124,6 +129,7 @@ def command(
     namespace: str | None,
     store: str | None,
     record: bool,
+    token: str | None,
     timeout: float,
     registries_d: str | None,
     authfile: str | None,
@@ -219,6 +225,7 @@ def command(
             record,
             timeout,
             use_cluster=kubeconfig_default,
+            token=token,
         )
         from sigverify.render import verdict_json_to_text
 
@@ -294,6 +301,7 @@ def _verify_reference(
     timeout: float,
     *,
     use_cluster: bool,
+    token: str | None = None,
 ) -> dict[str, Any]:
     from sigverify.cli._kube import resolve_namespace
     from sigverify.cli._remote import (
@@ -313,7 +321,12 @@ def _verify_reference(
                 "--server verifies NS/STREAM@DIGEST; an Image by name needs a cluster or --store"
             )
         return verify_via_service(
-            server, ref, expected_identity=expected_identity, record=record, timeout=timeout
+            server,
+            ref,
+            expected_identity=expected_identity,
+            record=record,
+            timeout=timeout,
+            token=token,
         )
     assert policy is not None
     api = _open_api(kubeconfig, context, store, timeout)

@@ -45,14 +45,24 @@ def image_source(settings: ImageAPISettings) -> ImageSource:
     """The cluster the settings name, else their embedded store file."""
     if not settings.uses_cluster:
         return ImageSource(store=settings.store, create_store=True)
+    token, ca_file = settings.token, settings.ca_file
+    bare = not (token or settings.token_file or ca_file or settings.kubeconfig)
+    if bare and settings.server and settings.server.startswith("https://"):
+        # ``--server`` naming a ``sigverify serve`` (its store REST) on this account: its
+        # generated admin token, which goes only to a server its own CA certified.
+        from sigverify.authn.statedir import client_credentials
+
+        found = client_credentials(None, folder=getattr(settings, "state_dir", None))
+        if found.ca_only and found.ca_file is not None:
+            token, ca_file = found.token, str(found.ca_file)
     return ImageSource(
         cluster=ClusterOptions(
             kubeconfig=settings.kubeconfig,
             context=settings.context,
             server=settings.server,
-            token=settings.token,
+            token=token,
             token_file=settings.token_file,
-            ca_file=settings.ca_file,
+            ca_file=ca_file,
             insecure_skip_tls_verify=settings.insecure_skip_tls_verify,
             in_cluster=settings.in_cluster,
             timeout=settings.api_timeout_seconds,

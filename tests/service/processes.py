@@ -81,10 +81,10 @@ def serve(
 
     Tests that are not about who may call run ``--insecure-no-auth`` (loopback, plain HTTP
     unless they give a certificate); ``secure=True`` serves as by default, with the state
-    folder ``cwd/state`` (its admin token and CA are then the Served's ``token`` and
-    ``context``).
+    folder ``cwd/xdg/sigverify`` — where clients with ``XDG_STATE_HOME=cwd/xdg`` look — (its
+    admin token and CA are then the Served's ``token`` and ``context``).
     """
-    state = cwd / "state" if secure else None
+    state = cwd / "xdg" / "sigverify" if secure else None
     args = [*args, "--state-dir", str(state)] if state else ["--insecure-no-auth", *args]
     ready = cwd / "ready.txt"
     log = cwd / "serve.log"
