@@ -202,6 +202,8 @@ class Settings:
                 f"insecure_no_auth: refused on {self.host!r}; only a loopback address may serve "
                 "without authentication"
             )
+        if self.admission_client_ca and self.insecure_no_auth and not self.tls_cert:
+            problems.append("admission_client_ca: needs TLS (tls_cert and tls_key)")
         if self.auth_cache_seconds > 10:
             problems.append("auth_cache_seconds: must be at most 10")
         if self.insecure_no_auth and self.token_auth_file:

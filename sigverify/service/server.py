@@ -39,9 +39,12 @@ class CertificateReloader:
     A broken new pair (unreadable, mismatched) is refused and the old one kept.
     """
 
-    def __init__(self, cert: str, key: str, *, check_interval: float = 1.0) -> None:
+    def __init__(
+        self, cert: str, key: str, *, check_interval: float = 1.0, client_ca: str | None = None
+    ) -> None:
         self.cert = Path(cert)
         self.key = Path(key)
+        self.client_ca = client_ca
         self._interval = check_interval
         self._lock = threading.Lock()
         self._checked = time.monotonic()
@@ -63,6 +66,12 @@ class CertificateReloader:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(self.cert, self.key)
+        if self.client_ca:
+            # A client certificate is asked for and, when given, must chain to this CA; the
+            # admission endpoints then require one (service/auth/client_cert.py). Bearer-token
+            # callers need none.
+            context.verify_mode = ssl.CERT_OPTIONAL
+            context.load_verify_locations(cafile=self.client_ca)
         context.sni_callback = self._on_hello
         return context
 
@@ -153,7 +162,11 @@ class SigverifyServer(BaseApplication):  # type: ignore[misc]
     def _ssl_context(self, _config: Any, _factory: Any) -> ssl.SSLContext:
         assert self.settings.tls_cert and self.settings.tls_key
         if self.reloader is None:
-            self.reloader = CertificateReloader(self.settings.tls_cert, self.settings.tls_key)
+            self.reloader = CertificateReloader(
+                self.settings.tls_cert,
+                self.settings.tls_key,
+                client_ca=self.settings.admission_client_ca,
+            )
         return self.reloader.context
 
     def _when_ready(self, arbiter: Any) -> None:

@@ -68,6 +68,11 @@ def test_every_object_is_expected_and_well_formed() -> None:
                 "sigverify-webhook-image-reader",
             ),
             ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "sigverify-reconciler"),
+            (
+                "rbac.authorization.k8s.io/v1",
+                "ClusterRoleBinding",
+                "sigverify-webhook-auth-delegator",
+            ),
             ("v1", "ConfigMap", "sigverify-policy"),
             ("v1", "ConfigMap", "sigverify-keys"),
             ("apps/v1", "Deployment", "sigverify-webhook"),
@@ -125,6 +130,11 @@ def test_webhook_only_reads_images_and_only_the_reconciler_updates_them() -> Non
         "sigverify-reconciler": (
             {**role, "name": "sigverify-image-reconciler"},
             [{"kind": "ServiceAccount", "name": "sigverify-reconciler", "namespace": NAMESPACE}],
+        ),
+        # TokenReview and SubjectAccessReview for the HTTP API's callers (issue 9).
+        "sigverify-webhook-auth-delegator": (
+            {**role, "name": "system:auth-delegator"},
+            [{"kind": "ServiceAccount", "name": "sigverify-webhook", "namespace": NAMESPACE}],
         ),
     }
 
@@ -205,6 +215,11 @@ def test_webhook_deployment() -> None:
     assert "--policy=/etc/sigverify/policy/policy.yaml" in args
     assert "--port=8443" in args
     assert "--in-cluster" in args
+    # Who may call: cluster mode (TokenReview/SubjectAccessReview), never switched off; the
+    # webhook is served over TLS always.
+    assert "--insecure-no-auth" not in args and not any(
+        a.startswith("--token-auth-file") for a in args
+    )
     _parses("serve", args)
     # an image API call gives up before the admission deadline (20-config.yaml)
     api_timeout = float(next(a for a in args if a.startswith("--api-timeout=")).split("=")[1])

@@ -229,3 +229,19 @@ def test_no_token_file_and_no_flag_makes_an_admin_token_in_the_state_folder(
     # A second app (another worker) uses the same token.
     again = make_app(secure, store, clock).test_client()
     assert again.get(APP_PATH, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_the_admission_client_check_fails_closed_without_tls(
+    settings: Settings, store: ImageStore, clock: Clock, tmp_path: Path
+) -> None:
+    """In process there is no TLS socket to read a client certificate from: 401, never on."""
+    ca = tmp_path / "ca.crt"
+    ca.write_text("unused in process")
+    checked = dataclasses.replace(settings, admission_client_ca=str(ca), tls_cert="c", tls_key="k")
+    client = make_app(checked, store, clock).test_client()
+    response = client.post("/admission/validate", json={})
+    assert (response.status_code, response.get_json()["message"]) == (
+        401,
+        "Unauthorized: a client certificate is required",
+    )
+    assert client.get("/healthz").status_code == 200

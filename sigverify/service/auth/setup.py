@@ -16,6 +16,7 @@ from flask import Flask
 from sigverify.authn.statedir import ensure_admin_token, read_admin_token, state_dir
 from sigverify.authn.tokenfile import StaticTokens, load_token_file
 from sigverify.authn.users import GROUP_ADMIN, User
+from sigverify.service.auth.client_cert import install_admission_client_check
 from sigverify.service.auth.embedded import GroupRights, TokenFileAuthenticator
 from sigverify.service.auth.gate import install_auth
 from sigverify.settings import Settings
@@ -30,6 +31,8 @@ ADMIN_USER = User(name="sigverify-admin", uid="sigverify-admin", groups=(GROUP_A
 
 def configure_auth(app: Flask, settings: Settings) -> str:
     """Install the request check the settings call for; returns the mode's name."""
+    if settings.admission_client_ca:
+        install_admission_client_check(app)
     if settings.insecure_no_auth:
         _log.warning(
             "AUTHENTICATION IS OFF (--insecure-no-auth): anyone who reaches %s may read every "
