@@ -127,3 +127,17 @@ def test_verify_file_mode_imports_only_what_it_uses() -> None:
         if any(module == name or module.startswith(name + ".") for name in FILE_MODE_NEVER)
     )
     assert loaded == []
+
+
+def test_json_in_json_out_imports_no_yaml(tmp_path: Path) -> None:
+    import yaml
+
+    policy = yaml.safe_load(DEMO_POLICY.read_text())
+    policy["keysDirectory"] = str(ROOT / "keys")
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(policy))
+    code, modules = modules_after(
+        "verify", "--policy", str(path), "-f", str(SIGNED), "--backend", "native"
+    )
+    assert code == 0
+    assert not any(module == "yaml" or module.startswith("yaml.") for module in modules)
