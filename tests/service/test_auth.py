@@ -133,6 +133,9 @@ def _status(code: int, reason: str, message: str) -> dict[str, Any]:
     }
 
 
+# The exhaustive sweeps (a fresh app per case, about 110 cases) are slow; the quick run keeps
+# the single-case checks below.
+@pytest.mark.slow
 @pytest.mark.parametrize("caller", CALLERS)
 @pytest.mark.parametrize("endpoint", sorted(ENDPOINTS))
 def test_every_endpoint_for_every_caller(
@@ -163,6 +166,7 @@ def test_every_endpoint_for_every_caller(
         assert caplog.records == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", OPEN)
 @pytest.mark.parametrize("caller", CALLERS)
 def test_health_readiness_and_the_openapi_document_stay_open(
