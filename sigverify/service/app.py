@@ -22,9 +22,11 @@ from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.imageapi.store.rest import create_rest_blueprint
 from sigverify.policyfile.admission import AdmissionConfig
 from sigverify.policyfile.holder import PolicyHolder
+from sigverify.service.auth.openapi import document_security
 from sigverify.service.auth.setup import configure_auth
 from sigverify.service.errors import install_error_handlers
 from sigverify.service.metrics import ServiceMetrics
+from sigverify.service.openapi_exact import document_parameters
 from sigverify.service.readiness import UpstreamProbe
 from sigverify.service.schemas import ErrorSchema
 from sigverify.service.state import EXTENSION, ServiceState
@@ -106,6 +108,8 @@ def create_app(
     smorest = _Api(app, spec_kwargs={"info": {"description": _DESCRIPTION}})
     smorest.register_blueprint(verification)
     smorest.register_blueprint(health)
+    document_security(smorest.spec)
+    document_parameters(smorest.spec)
     install_error_handlers(app)
     if settings.serve_store_api and isinstance(api, ImageStore):
         app.register_blueprint(create_rest_blueprint(api))

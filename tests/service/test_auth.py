@@ -249,3 +249,26 @@ def test_the_admission_client_check_fails_closed_without_tls(
         "Unauthorized: a client certificate is required",
     )
     assert client.get("/healthz").status_code == 200
+
+
+def test_the_openapi_document_declares_the_bearer_scheme_and_every_secured_operation_is_401(
+    secured: Flask,
+) -> None:
+    client = secured.test_client()
+    document = client.get("/openapi.json").get_json()
+    assert document["components"]["securitySchemes"]["BearerToken"]["scheme"] == "bearer"
+    assert document["security"] == [{"BearerToken": []}]
+    seen = []
+    for path, operations in document["paths"].items():
+        concrete = path.replace("{namespace}", "demo").replace("{name}", f"app@{APP}")
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            if path in ("/healthz", "/readyz"):
+                assert operation["security"] == []
+                continue
+            assert {"401", "403"} <= set(operation["responses"]), (path, method)
+            response = client.open(concrete, method=method.upper())
+            assert response.status_code == 401, (path, method)
+            seen.append((path, method))
+    assert len(seen) == 4
