@@ -135,22 +135,14 @@ def policy_outside(tmp_path: Path) -> Path:
 def served(installed: Path, elsewhere: Path, policy_outside: Path) -> Iterator[str]:
     ready = elsewhere / "ready.txt"
     log = elsewhere / "serve.log"
+    args = [str(installed / "sigverify"), "serve", "--policy", str(policy_outside)]
+    args += ["--host", "127.0.0.1", "--port", "0", "--workers", "1", "--ready-file", str(ready)]
+    helps = run([str(installed / "sigverify"), "serve", "--help"], cwd=elsewhere).stdout
+    if "--insecure-no-auth" in helps:
+        args.append("--insecure-no-auth")  # plain HTTP on loopback: who may call is not tested here
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [
-                str(installed / "sigverify"),
-                "serve",
-                "--policy",
-                str(policy_outside),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--workers",
-                "1",
-                "--ready-file",
-                str(ready),
-            ],
+            args,
             cwd=elsewhere,
             stdout=output,
             stderr=subprocess.STDOUT,
