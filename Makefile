@@ -40,7 +40,7 @@ bench: setup
 ## image: the container image (Containerfile) with buildah, else podman. BASE: a Debian 12
 ## image; IMAGE: the name to tag. The Python packages come from .cache/image/wheels.
 IMAGE ?= localhost/sigverify:0.1.0
-BASE ?= docker.io/library/debian:bookworm-slim
+BASE ?= debian:bookworm-slim
 BUILDER ?= $(shell command -v buildah >/dev/null 2>&1 && echo buildah || echo podman)
 
 image-wheels: setup
