@@ -71,13 +71,7 @@ def read_plain_yaml(
     max_bytes: int | None = None,
     allow_empty: bool = False,
 ) -> object:
-    """``data`` as one plain YAML document nested at most ``max_depth`` levels (as
-    :func:`read_json` counts them).
-
-    Anchors, aliases, merge keys, non-string keys and tags other than the JSON-like scalars,
-    ``!!map`` and ``!!seq`` are refused; problems inside the document carry their path. A
-    stream without a document is refused, or None with ``allow_empty``.
-    """
+    """As :func:`sigverify.strict_input.read_plain_yaml` documents it (call that)."""
     loader = _PlainLoader(_text(data, wording, max_bytes, True))
     try:
         node = loader.get_single_node()
@@ -191,13 +185,7 @@ def read_json_like_yaml(
     max_depth: int | None = None,
     max_bytes: int | None = None,
 ) -> Any:
-    """``data`` as one YAML document read as JSON would be (see :class:`_JsonLikeLoader`).
-
-    Without ``max_depth``, values are whatever the safe loader builds (``!!binary`` gives
-    bytes, ``.nan`` a float): the caller checks them, and their depth, itself. With it, the
-    document is refused unless nested at most that deep with only what JSON can hold: string
-    keys, finite numbers, strings, booleans and nulls.
-    """
+    """As :func:`sigverify.strict_input.read_json_like_yaml` documents it (call that)."""
     documents = _json_like_yaml(data, wording, max_depth, max_bytes, stream=False)
     if not documents:
         raise StrictInputError(wording.empty)
@@ -211,8 +199,7 @@ def read_json_like_yaml_stream(
     max_depth: int | None = None,
     max_bytes: int | None = None,
 ) -> list[Any]:
-    """Every document of a YAML stream (``---``), each read as :func:`read_json_like_yaml`
-    reads one; an empty document is None."""
+    """As :func:`sigverify.strict_input.read_json_like_yaml_stream` documents it (call that)."""
     return _json_like_yaml(data, wording, max_depth, max_bytes, stream=True)
 
 
