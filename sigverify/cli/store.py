@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 
 from sigverify.cli._common import handle_errors
+from sigverify.cli._kube import dump_output
 from sigverify.cli._settings_options import config_option, settings_from, store_option
 from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.imageapi.store.seed import load_paths
@@ -46,7 +46,7 @@ def load(paths: tuple[str, ...], **flags: Any) -> None:
     show_default=True,
 )
 @click.option("--namespace", "-n", default=None, help="ImageStreams of one namespace.")
-@click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text")
+@click.option("--output", "-o", type=click.Choice(["text", "json", "yaml"]), default="text")
 @config_option
 @store_option
 @handle_errors
@@ -58,8 +58,8 @@ def list_objects(kind: str, namespace: str | None, output: str, **flags: Any) ->
         items, _ = store.list_images()
     else:
         items, _ = store.list_imagestreams(namespace)
-    if output == "json":
-        click.echo(json.dumps(items, indent=2))
+    if output != "text":
+        click.echo(dump_output(items, output), nl=False)
         return
     for item in items:
         meta = item.get("metadata") or {}

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from sigverify.cli import cli
@@ -82,6 +83,8 @@ def test_store_commands(tmp_path: Path) -> None:
     assert "demo/app  rv=" in result.output and "tags=1.0" in result.output
     result = runner.invoke(cli, ["store", "list", "--store", db, "-o", "json"])
     assert [i["metadata"]["name"] for i in json.loads(result.output)] == [TOOLS, APP]
+    as_yaml = runner.invoke(cli, ["store", "list", "--store", db, "-o", "yaml"])
+    assert yaml.safe_load(as_yaml.output) == json.loads(result.output)
     bad = tmp_path / "bad.json"
     bad.write_text("{")
     result = runner.invoke(cli, ["store", "load", str(bad), "--store", db])
