@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +73,19 @@ def test_the_cli_exits_1_for_another_digest() -> None:
     assert result.returncode == 1, result.stderr
     verdict = json.loads(result.stdout)
     assert (verdict["trusted"], verdict["reason"]) == (False, "DigestMismatch")
+
+
+def test_the_audit_reports_digest_mismatch(tmp_path: Path) -> None:
+    from sigverify.cli.audit import audit_image_api
+    from sigverify.imageapi.store.image_store import ImageStore
+    from tests.imageapi.demo import demo_verifier, seeded_store
+
+    store: ImageStore = seeded_store(tmp_path / "store.db")
+    document = store.get_image(APP)
+    document["dockerImageReference"] = f"{NAME}@{SHA512}"
+    document["metadata"].pop("resourceVersion", None)
+    store.put_object(document)
+    report = audit_image_api(store, demo_verifier(Clock()), policy="demo.yaml")
+    assert (Reason.DIGEST_MISMATCH, 1) in report.reasons
+    [row] = [r for r in report.images if r.image == APP]
+    assert (row.trusted, row.reason) == (False, Reason.DIGEST_MISMATCH)
