@@ -99,5 +99,13 @@ def logging_config(level: str, log_format: str, *, access_log: bool = False) -> 
 
 
 def configure_logging(level: str, log_format: str) -> None:
-    """Configure this process's logging (the CLI's commands)."""
+    """Configure this process's logging (the CLI's commands).
+
+    Like :func:`logging.basicConfig`, it leaves a logging that is already set up alone (a
+    program embedding the command, a test runner) but for its level.
+    """
+    root = logging.getLogger()
+    if root.handlers:
+        root.setLevel(level.upper())
+        return
     logging.config.dictConfig(logging_config(level, log_format))

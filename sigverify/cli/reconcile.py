@@ -19,6 +19,7 @@ from sigverify.cli._settings_options import (
 )
 from sigverify.errors import SigverifyError
 from sigverify.imageapi.factory import image_source, open_image_api
+from sigverify.logs import configure_logging
 from sigverify.policyfile.holder import PolicyHolder
 from sigverify.writeback.reconciler import PassSummary, Reconciler
 
@@ -41,6 +42,12 @@ __all__ = ["command"]
     help="Rewrite unchanged conditions once their probe is this old (e.g. 10m).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Only the pass summaries.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Log lines (one per condition write, on stderr) as text or JSON.",
+)
 @handle_errors
 def command(
     interval: str | None,
@@ -59,6 +66,7 @@ def command(
     if page_size is not None:
         flags["reconcile_page_size"] = page_size
     settings = settings_from(flags)
+    configure_logging(settings.log_level, settings.log_format)
     source = image_source(settings)
     api, kind = open_image_api(source), source.kind
     holder = PolicyHolder(

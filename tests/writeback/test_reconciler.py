@@ -149,3 +149,27 @@ def test_reconcile_command_refuses_a_zero_interval(interval: str) -> None:
     assert "invalid settings: reconcile_interval_seconds: must be positive" in result.output, (
         result.output
     )
+
+
+@pytest.mark.slow
+def test_reconcile_logs_one_json_line_per_condition_write(
+    store: ImageStore, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    command = [str(Path(sys.executable).with_name("sigverify")), "reconcile", "--once", "-q"]
+    command += ["--store", str(store.path), "--policy", str(DEMO_POLICY), "--keys", str(KEYS)]
+    command += ["--log-format", "json"]
+    done = subprocess.run(
+        command, capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    writes = [entry for entry in lines if entry["message"] == "conditions written"]
+    assert sorted(entry["image"] for entry in writes) == sorted([APP, TOOLS])
+    for entry in writes:
+        assert entry["logger"] == "sigverify.writeback" and entry["level"] == "info"
+        assert (entry["attempts"], entry["conflicts"]) == (1, 0)
+        assert isinstance(entry["resourceVersion"], str)
+    assert {entry["image"]: entry["trusted"] for entry in writes}[APP] is True
