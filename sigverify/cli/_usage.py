@@ -18,6 +18,10 @@ from sigverify.cli._commands import LazyGroup
 __all__ = ["EXIT_USAGE", "OneLineErrors", "one_line"]
 
 EXIT_USAGE = 2
+# click ≥ 8.2 raises it (a UsageError) for a group called without a command.
+_NO_ARGS_IS_HELP: type[click.UsageError] = getattr(
+    click.exceptions, "NoArgsIsHelpError", type("_Never", (click.UsageError,), {})
+)
 
 
 def one_line(text: str) -> str:
@@ -46,6 +50,10 @@ class OneLineErrors(LazyGroup):
             result = super().main(args, prog_name, complete_var, False, **extra)
         except click.exceptions.Exit as exc:  # --help, --version
             sys.exit(exc.exit_code)
+        except _NO_ARGS_IS_HELP as exc:  # a group called alone: its help, as kubectl does
+            if exc.ctx is not None:
+                click.echo(exc.ctx.get_help())
+            sys.exit(0)
         except click.UsageError as exc:
             hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
             _fail(exc.format_message() + hint)

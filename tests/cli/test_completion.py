@@ -50,3 +50,12 @@ def test_the_plugin_names_run_the_same_command(name: str) -> None:
     assert done.stderr == (
         "sigverify: error: No such option '--bogus'. (see 'sigverify verify --help')\n"
     )
+
+
+@pytest.mark.parametrize("args", [[], ["store"]])
+def test_a_group_alone_prints_its_help_not_an_error(args: list[str]) -> None:
+    done = subprocess.run(
+        [str(BIN / "sigverify"), *args], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith(f"Usage: {' '.join(['sigverify', *args])} [OPTIONS] COMMAND")
