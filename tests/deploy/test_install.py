@@ -105,6 +105,7 @@ def test_the_monitoring_component(tmp_path: Path) -> None:
     assert endpoint["port"] in {p["name"] for p in service["spec"]["ports"]}
     assert (endpoint["path"], endpoint["scheme"]) == ("/metrics", "https")
     assert endpoint["tlsConfig"]["serverName"] == "sigverify-webhook.sigverify.svc"
+    assert endpoint["bearerTokenFile"] == "/var/run/secrets/kubernetes.io/serviceaccount/token"
     policy = added["NetworkPolicy"]["spec"]
     assert policy["podSelector"]["matchLabels"] == pod_labels
     assert policy["policyTypes"] == ["Ingress"]
