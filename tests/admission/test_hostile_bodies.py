@@ -44,7 +44,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
         store=str(store.path),
         admission=True,
         max_body_bytes=LIMIT,
-        insecure_no_auth=True,  # the webhook's endpoints; who may call is tests/service/test_auth.py
+        insecure_no_auth=True,  # the webhook; who may call: tests/service/test_auth.py
     )
     return create_app(settings, api=store)
 
