@@ -55,12 +55,13 @@ def _secure(settings: Settings) -> Settings:
             settings.port,
         )
         return settings
-    folder = state_dir(settings.state_dir)
+    # The state folder only when something goes there: a pod with a certificate in cluster
+    # mode (deploy/) writes nothing and needs no home.
     if not settings.token_auth_file and not settings.uses_cluster:
-        path = ensure_admin_token(folder)
+        path = ensure_admin_token(state_dir(settings.state_dir))
         _log.info("the admin token (group sigverify:admin) is in %s", path)
     if not settings.tls_cert:
-        files = ensure_serving_certificate(folder, settings.host)
+        files = ensure_serving_certificate(state_dir(settings.state_dir), settings.host)
         _log.info("serving HTTPS with %s, signed by the CA in %s", files.cert, files.ca_cert)
         settings = dataclasses.replace(settings, tls_cert=str(files.cert), tls_key=str(files.key))
     return settings

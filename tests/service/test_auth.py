@@ -272,3 +272,22 @@ def test_the_openapi_document_declares_the_bearer_scheme_and_every_secured_opera
             assert response.status_code == 401, (path, method)
             seen.append((path, method))
     assert len(seen) == 4
+
+
+def test_serve_in_cluster_with_a_certificate_needs_no_state_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """deploy/'s pod: cluster mode, the service CA's certificate, no home to write to."""
+    from sigverify.cli.serve import _secure
+
+    monkeypatch.delenv("HOME", raising=False)
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    pod = Settings(in_cluster=True, tls_cert="/tls/tls.crt", tls_key="/tls/tls.key")
+    assert _secure(pod) == pod
+    from sigverify.errors import InputError
+
+    with pytest.raises(InputError) as caught:
+        _secure(Settings(store=str(tmp_path / "s.db")))  # embedded: an admin token is due
+    assert str(caught.value) == (
+        "no state folder: set --state-dir, $XDG_STATE_HOME or $HOME (an absolute path)"
+    )
