@@ -59,6 +59,16 @@ def document_security(spec: APISpec) -> None:
                 operation["security"] = []
                 continue
             responses = operation.setdefault("responses", {})
+            # Cluster mode: a review the API server cannot make is a 503 Status; the image
+            # API's own 503 stays the service's Error.
+            unavailable: list[dict[str, str]] = [{"$ref": "#/components/schemas/Status"}]
+            if "503" in responses:
+                unavailable.insert(0, {"$ref": "#/components/schemas/Error"})
+            responses["503"] = {
+                "description": "Service Unavailable: the image API (Error) or, in cluster "
+                "mode, the TokenReview/SubjectAccessReview API (Status).",
+                "content": {"application/json": {"schema": {"anyOf": unavailable}}},
+            }
             for code, description in _ANSWERS.items():
                 responses.setdefault(
                     code,
