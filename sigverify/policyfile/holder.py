@@ -9,22 +9,33 @@ missing file) is refused: the old verifier stays, the error is logged and shown 
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sigverify.engine.verifier import Verifier, make_backend
 from sigverify.errors import PolicyError, SigverifyError
 from sigverify.openpgp.backend import SignatureBackend
 from sigverify.policyfile.loader import LoadedPolicy, load_policy
 
+if TYPE_CHECKING:
+    import logging
+
 __all__ = ["PolicyHolder", "PolicyInUse", "PolicyStatus", "load_verifier", "verifier_for"]
 
-_log = logging.getLogger("sigverify.service")
+
+def _log() -> logging.Logger:
+    """The service's logger; logging is imported by the holder's reloads only (a one-shot
+    ``sigverify verify`` never loads it)."""
+    import logging
+
+    return logging.getLogger("sigverify.service")
+
+
 #: Seconds a replaced backend is kept open for requests still using it.
 _RETIRE_AFTER_SECONDS = 120.0
 
@@ -158,9 +169,9 @@ class PolicyHolder:
             self._fingerprint = fingerprint  # do not retry an unchanged broken file
             self._error = str(exc)
             if self._in_use is None:
-                _log.error("cannot load the trust policy: %s", exc)
+                _log().error("cannot load the trust policy: %s", exc)
             else:
-                _log.error("refusing the changed trust policy, keeping the old one: %s", exc)
+                _log().error("refusing the changed trust policy, keeping the old one: %s", exc)
             if self._on_reload is not None:
                 self._on_reload(False)
             return
@@ -172,7 +183,9 @@ class PolicyHolder:
         self._reloads += 1
         if previous is not None:
             self._retired.append((self._monotonic(), previous.verifier.backend))
-            _log.info("reloaded the trust policy %s (revision %s)", loaded.source, loaded.revision)
+            _log().info(
+                "reloaded the trust policy %s (revision %s)", loaded.source, loaded.revision
+            )
         if self._on_reload is not None and previous is not None:
             self._on_reload(True)
 

@@ -109,6 +109,7 @@ FILE_MODE_NEVER = (
     "sigverify.openpgp.gnupg",
     "sigverify.openpgp.gpghome",
     "subprocess",
+    "logging",
     "sigverify.cli.demo",
     "sigverify.cli.serve",
     "sigverify.cli._remote",
