@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sigverify.limits import MAX_SIGNATURE_BLOB_BYTES, MAX_SIGNATURES_PER_IMAGE
+from sigverify.limits import MAX_SIGNATURES_PER_IMAGE
 from sigverify.objects.types import (
     CONDITION_STATUSES,
     Image,
@@ -266,7 +266,8 @@ _SIGNATURE = _Model(
         _Member(
             "content",
             "content",
-            lambda value: _base64(value, MAX_SIGNATURE_BLOB_BYTES, True),
+            # No size limit, as the schema: an oversize blob is the engine's InvalidSignature.
+            lambda value: _base64(value, None, True),
             nullable=False,
             required=True,
         ),
