@@ -76,7 +76,7 @@ def test_key_lists_in_messages(
         },
     )
     verifier = verifier_for(policy, keyring, NativeBackend(keyring))  # type: ignore[arg-type]
-    listed = ", ".join(sorted("0x" + f[-16:] for f in both))
+    listed = ", ".join("0x" + f[-16:] for f in sorted(both))  # ordered by fingerprint
     [signature] = verifier.verify_image(
         image(f"quay.io/acme/app@{DIGEST}", sign(gpg_factory, stranger, "quay.io/acme/app:1"))
     ).signatures
