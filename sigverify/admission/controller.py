@@ -71,10 +71,6 @@ def _log_decision(
     if not _log.isEnabledFor(logging.INFO):
         return
     annotations = decision.response.audit_annotations
-    try:
-        entries = json.loads(annotations.get("verdicts", "[]"))
-    except ValueError:  # written by decide.py: never, but a log line must not fail
-        entries = []
     fields = {
         "webhook": webhook,
         "uid": request.uid,
@@ -85,7 +81,7 @@ def _log_decision(
         "decision": decision.decision,
         "allowed": decision.response.allowed,
         "reason": decision.reason,
-        "images": [{k: e[k] for k in _IMAGE_FIELDS if k in e} for e in entries],
+        "images": [{k: e[k] for k in _IMAGE_FIELDS if k in e} for e in decision.images],
         "latencyMs": round(seconds * 1000, 3),
     }
     if request.dry_run:

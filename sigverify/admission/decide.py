@@ -83,11 +83,13 @@ class ImageCheck:
 
 @dataclass(frozen=True)
 class Decision:
-    """The response plus the labels metrics count it by."""
+    """The response plus the labels metrics count it by and the images it judged."""
 
     response: AdmissionResponse
     decision: str  # allow | warn | audit | deny
     reason: str
+    #: Each checked image's audit entry (image, digest, result, mode, …), for the log line.
+    images: tuple[Mapping[str, Any], ...] = ()
 
 
 def shorten(text: str, width: int) -> str:
@@ -176,6 +178,10 @@ def _audit_entry(check: ImageCheck) -> dict[str, Any]:
     return entry
 
 
+def _images(checks: Sequence[ImageCheck]) -> tuple[Mapping[str, Any], ...]:
+    return tuple(_audit_entry(c) for c in checks)
+
+
 def _audit(
     request: AdmissionRequest, decision: str, reason: str, checks: Sequence[ImageCheck]
 ) -> dict[str, str]:
@@ -248,7 +254,7 @@ def decide(request: AdmissionRequest, checks: Sequence[ImageCheck]) -> Decision:
             warnings=warnings,
             audit_annotations=_audit(request, "deny", reason, checks),
         )
-        return Decision(response, "deny", reason)
+        return Decision(response, "deny", reason, _images(checks))
     failing = [c for c in checks if not c.result.passed and not c.treatment.exempt]
     if failing:
         reason = failing[0].result.reason
@@ -263,4 +269,4 @@ def decide(request: AdmissionRequest, checks: Sequence[ImageCheck]) -> Decision:
         warnings=warnings,
         audit_annotations=_audit(request, decision, reason, checks),
     )
-    return Decision(response, decision, reason)
+    return Decision(response, decision, reason, _images(checks))
