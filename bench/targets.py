@@ -229,7 +229,11 @@ def main(argv: list[str] | None = None) -> int:
                 figures.append(figure)
     for store_figure in store_figures(quick):
         figure = Figure(
-            store_figure.name, store_figure.value, store_figure.target, store_figure.detail
+            store_figure.name,
+            store_figure.value,
+            store_figure.target,
+            store_figure.detail,
+            unit=" s" if store_figure.name.endswith("wall s") else "x",
         )
         print(figure.line(), flush=True)
         figures.append(figure)
