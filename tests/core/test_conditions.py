@@ -492,8 +492,11 @@ def test_apply_verdict_output_passes_server_validation(
             assert json.dumps(dump_model(new)) == json.dumps(dump_model(old))
             continue
         # Only metadata problems that were already there (generated labels, odd names) may
-        # remain: nothing about conditions or claims.
-        expected = [p for p in server_problems(old) if p.startswith("metadata.")]
+        # remain: nothing about conditions or claims. (Checked without the old conditions:
+        # a condition order the server crashes on hides the metadata causes behind it.)
+        expected = [
+            p for p in server_problems(replace(old, conditions=())) if p.startswith("metadata.")
+        ]
         assert server_problems(new) == expected
         # Nothing removed: every condition type that was there is still there.
         assert {c.type for c in old.conditions} <= {c.type for c in new.conditions}
