@@ -22,7 +22,16 @@ from sigverify.errors import InputError
 from sigverify.limits import MAX_JSON_DEPTH
 from sigverify.strict_input import StrictInputError, Wording, read_json, read_plain_yaml
 
-__all__ = ["ENV_PREFIX", "Settings", "bundled", "demo_seed", "load_settings", "repository_root"]
+__all__ = [
+    "ENV_PREFIX",
+    "STORE_FILE",
+    "Settings",
+    "bundled",
+    "default_store",
+    "demo_seed",
+    "load_settings",
+    "repository_root",
+]
 
 ENV_PREFIX = "SIGVERIFY_"
 _TRUE = {"1", "true", "yes", "on"}
@@ -57,6 +66,22 @@ def bundled(*parts: str) -> Path:
     # A wheel is installed unpacked, so the resource is a real file: gpg and the policy
     # loader need paths (a zipped install is not supported).
     return Path(str(root))
+
+
+#: The embedded store's file name in the state folder.
+STORE_FILE = "sigverify.db"
+
+
+def default_store(state_folder: str | None, environ: Mapping[str, str] | None = None) -> str:
+    """The embedded store's default file: ``sigverify.db`` in the state folder."""
+    from sigverify.authn.statedir import state_dir
+
+    try:
+        return str(state_dir(state_folder, environ) / STORE_FILE)
+    except InputError:
+        # No home and no $XDG_STATE_HOME (a bare service account): a name relative to the
+        # working directory is all that is left; --store or --state-dir says otherwise.
+        return str(Path("var") / STORE_FILE)
 
 
 def demo_seed() -> tuple[str, ...]:
@@ -109,9 +134,11 @@ class Settings:
         default=0.8, metadata=_doc("how long /readyz waits for a refresh (below 1)")
     )
     # -- embedded store
-    # Seam: relative to the working directory until the service's state directory
-    # ($XDG_STATE_HOME/sigverify, --state-dir) holds it.
-    store: str = field(default="var/sigverify.db", metadata=_doc("embedded store file"))
+    # "": sigverify.db in the state folder (state_dir, else $XDG_STATE_HOME/sigverify, else
+    # ~/.local/state/sigverify), never the working directory (resolved in __post_init__).
+    store: str = field(
+        default="", metadata=_doc("embedded store file (default: sigverify.db in the state folder)")
+    )
     seed: tuple[str, ...] = field(
         default=(),
         metadata=_doc("files/directories loaded into an empty embedded store (--demo: samples)"),
@@ -168,6 +195,10 @@ class Settings:
         default=600.0, metadata=_doc("pause between reconcile passes")
     )
     reconcile_page_size: int = field(default=100, metadata=_doc("Images per list page"))
+
+    def __post_init__(self) -> None:
+        if not self.store:
+            object.__setattr__(self, "store", default_store(self.state_dir))
 
     @property
     def uses_cluster(self) -> bool:

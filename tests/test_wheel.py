@@ -11,6 +11,7 @@ so this venv's editable install of sigverify is not seen).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -144,6 +145,8 @@ def served(installed: Path, elsewhere: Path, policy_outside: Path) -> Iterator[s
         process = subprocess.Popen(
             args,
             cwd=elsewhere,
+            # the default store lives in the state folder: this test's, not the account's
+            env={**os.environ, "XDG_STATE_HOME": str(elsewhere / "state")},
             stdout=output,
             stderr=subprocess.STDOUT,
         )

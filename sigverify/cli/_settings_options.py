@@ -63,7 +63,9 @@ policy_options = _options(
     _flag("--backend", "OpenPGP backend.", type=click.Choice(["auto", "gnupg", "native"])),
 )
 
-store_option = _flag("--store", "Embedded store file (default var/sigverify.db).")
+store_option = _flag(
+    "--store", "Embedded store file (default: sigverify.db in the state folder, --state-dir)."
+)
 
 cluster_options = _options(
     store_option,

@@ -197,7 +197,8 @@ def _open_api(
     "--store",
     default=None,
     metavar="FILE",
-    help="Embedded store file (default with no kubeconfig at all: var/sigverify.db).",
+    help="Embedded store file (default with no kubeconfig at all: sigverify.db in the state "
+    "folder, $XDG_STATE_HOME/sigverify).",
 )
 @click.option(
     "--kubeconfig",
@@ -266,7 +267,7 @@ def command(
 
     \b
     sigverify audit --policy P -n prod -o csv     ($KUBECONFIG's current context)
-    sigverify audit --policy P --store var/sigverify.db
+    sigverify audit --policy P --store FILE
     sigverify audit --policy P --images pull-specs.txt [--registries-d DIR] [--authfile F]
 
     Exit status: 0 every audited image is trusted, 1 some would be denied, 2 an error

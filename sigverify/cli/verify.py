@@ -146,7 +146,7 @@ def command(
                      sigverify verify sha256:DIGEST --policy P    (the Image by name)
                      (the cluster of $KUBECONFIG or ~/.kube/config and its current
                      context and namespace, as oc; or --kubeconfig, --context, or
-                     --store var/sigverify.db for an embedded store)
+                     --store FILE for an embedded store)
     Registry mode:   sigverify verify docker://HOST[:PORT]/REPO@DIGEST|:TAG --policy P
                      [--registries-d DIR] [--authfile F] [--tls-verify=false] [--cert-dir DIR]
 

@@ -644,6 +644,7 @@ def _run(
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIGVERIFY_")}
     # $KUBECONFIG and ~/.kube/config are the default cluster: none unless a test gives one
     env.pop("KUBECONFIG", None)
+    env.pop("XDG_STATE_HOME", None)
     env["HOME"] = "/nonexistent"
     env.update(kube or {})
     return subprocess.run(
@@ -765,10 +766,12 @@ def test_cli_malformed_input_is_one_line_and_exit_2(
 def test_cli_without_store_or_cluster_uses_the_default_store_and_never_creates_it(
     tmp_path: Path,
 ) -> None:
-    done = _run("--policy", str(DEMO_POLICY), cwd=tmp_path)
+    state = tmp_path / "state"
+    done = _run("--policy", str(DEMO_POLICY), cwd=tmp_path, kube={"XDG_STATE_HOME": str(state)})
     assert done.returncode == 2
-    assert done.stderr == "sigverify: error: --store var/sigverify.db: no such store file\n"
-    assert not (tmp_path / "var").exists()
+    default = state / "sigverify" / "sigverify.db"  # the state folder's, not the cwd's
+    assert done.stderr == f"sigverify: error: --store {default}: no such store file\n"
+    assert not state.exists() and not (tmp_path / "var").exists()
 
 
 # -- a cluster: the OpenShift client over real HTTP against the store's REST -----------------

@@ -7,14 +7,16 @@ from pathlib import Path
 import pytest
 
 from sigverify.errors import InputError
-from sigverify.settings import Settings, bundled, load_settings
+from sigverify.settings import Settings, bundled, default_store, load_settings
 
 
 def test_defaults() -> None:
     settings = load_settings(environ={})
     assert settings == Settings()
     assert (settings.host, settings.port, settings.workers) == ("127.0.0.1", 8080, 2)
-    assert settings.store == "var/sigverify.db"
+    # the state folder's, never the working directory's
+    assert settings.store == str(default_store(None))
+    assert Path(settings.store).is_absolute() and settings.store.endswith("/sigverify/sigverify.db")
     # cwd-free: the bundled demo policy; its keysDirectory, not a relative keys/, names keys
     assert settings.policy == str(bundled("policies", "demo.yaml"))
     assert Path(settings.policy).is_absolute() and Path(settings.policy).is_file()
@@ -99,3 +101,14 @@ def test_serve_refuses_unusable_cluster_credentials_before_starting(tmp_path: Pa
     result = CliRunner().invoke(cli, ["serve", "--kubeconfig", str(tmp_path / "missing")])
     assert result.exit_code == 2
     assert "cannot load the cluster credentials" in result.output
+
+
+def test_the_default_store_is_in_the_state_folder(tmp_path: Path) -> None:
+    assert default_store(None, {"XDG_STATE_HOME": str(tmp_path)}) == str(
+        tmp_path / "sigverify" / "sigverify.db"
+    )
+    assert default_store(None, {"HOME": "/home/u"}) == "/home/u/.local/state/sigverify/sigverify.db"
+    assert default_store(str(tmp_path / "s"), {}) == str(tmp_path / "s" / "sigverify.db")
+    # --state-dir moves it; --store names it
+    assert Settings(state_dir=str(tmp_path / "s")).store == str(tmp_path / "s" / "sigverify.db")
+    assert Settings(store="x.db", state_dir=str(tmp_path)).store == "x.db"

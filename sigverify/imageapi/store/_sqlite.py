@@ -144,7 +144,9 @@ class SQLiteObjects:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # A folder made for the store is private (the default one is the state folder,
+            # which also holds the generated admin token and CA key: 0700, as authn makes it).
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             with self._connect() as db:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.executescript(_SCHEMA)
