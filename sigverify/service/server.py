@@ -23,6 +23,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
+from gunicorn.workers.gthread import ThreadWorker
 
 from sigverify.logs import logging_config
 from sigverify.settings import Settings
@@ -92,12 +93,33 @@ class CertificateReloader:
             connection.context = self.context
 
 
+class _Worker(ThreadWorker):  # type: ignore[misc]
+    """gunicorn's gthread worker, with SIGHUP caught from the moment signals are set up.
+
+    gunicorn leaves SIGHUP at its default (terminate) in a worker until the app is loaded; a
+    SIGHUP forwarded while a worker is still starting would kill it. Until the app is there,
+    a SIGHUP only notes that a reload was asked for.
+    """
+
+    hup_pending = False
+
+    def init_signals(self) -> None:
+        super().init_signals()
+        signal.signal(signal.SIGHUP, self._early_hup)
+        signal.siginterrupt(signal.SIGHUP, False)
+
+    def _early_hup(self, *_: object) -> None:
+        self.hup_pending = True
+
+
 def _post_worker_init(worker: Any) -> None:
     from sigverify.service.state import EXTENSION
 
     state = worker.wsgi.extensions[EXTENSION]
     signal.signal(signal.SIGHUP, lambda *_: state.holder.request_reload())
     signal.siginterrupt(signal.SIGHUP, False)
+    if getattr(worker, "hup_pending", False):
+        state.holder.request_reload()
 
 
 def _child_exit(_: Any, worker: Any) -> None:
@@ -132,7 +154,7 @@ class SigverifyServer(BaseApplication):  # type: ignore[misc]
         config: dict[str, Any] = {
             "bind": [f"{s.host}:{s.port}"],
             "workers": s.workers,
-            "worker_class": "gthread",
+            "worker_class": _Worker,
             "threads": s.threads,
             "timeout": int(max(s.request_timeout_seconds, 1)),
             "graceful_timeout": int(max(s.graceful_timeout_seconds, 1)),

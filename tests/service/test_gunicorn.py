@@ -3,9 +3,13 @@ and over the OpenShift client; SIGHUP reloads, TLS certificate reload, graceful 
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import socket
 import ssl
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +20,7 @@ from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.imageapi.store.rest import create_store_app
 from tests.imageapi.demo import APP, KEYS, PARTNER_ONLY_POLICY, TOOLS, seeded_store
 from tests.imageapi.servers import self_signed_certificate, serve_wsgi
-from tests.service.processes import Served, poll, serve
+from tests.service.processes import SIGVERIFY, Served, poll, serve
 
 # Real gunicorn processes; the quick run keeps tests/cli/test_reference.py's service check.
 pytestmark = pytest.mark.slow
@@ -224,3 +228,42 @@ def test_serve_tls_and_reload_the_certificate(
         assert poll(lambda: _peer_certificate(served.url) == _der(second.cert), attempts=50)
         renewed = ssl.create_default_context(cafile=str(second.cert))
         assert served.request("GET", "/healthz", context=renewed)[0] == 200
+
+
+def test_a_sighup_while_workers_start_kills_none(
+    tmp_path: Path, store: ImageStore, policy_file: Path
+) -> None:
+    # gunicorn leaves SIGHUP at "terminate" in a worker until its app is loaded; the worker
+    # class catches it from the start, so a reload asked during startup loses no worker.
+    ready = tmp_path / "ready.txt"
+    log = tmp_path / "serve.log"
+    args = [SIGVERIFY, "serve", "--insecure-no-auth", "--host", "127.0.0.1", "--port", "0"]
+    args += ["--ready-file", str(ready), "--workers", "3", "--store", str(store.path)]
+    args += ["--policy", str(policy_file), "--keys", str(KEYS)]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("SIGVERIFY_")}
+    environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    environment |= {"HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state")}
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            args, cwd=tmp_path, env=environment, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        assert poll(lambda: ready.exists() and bool(ready.read_text().strip()), attempts=300)
+        for _ in range(5):  # while the workers load the app
+            process.send_signal(signal.SIGHUP)
+            time.sleep(0.02)
+        served = Served(ready.read_text().split()[0], process, log)
+        assert poll(lambda: _healthy(served), attempts=300), log.read_text()
+        text = log.read_text()
+        assert "Worker (pid" not in text and "was sent SIGHUP" not in text, text
+    finally:
+        process.terminate()
+        code = process.wait(timeout=60)
+    assert code == 0, log.read_text()
+
+
+def _healthy(served: Served) -> bool:
+    try:
+        return served.request("GET", "/healthz")[0] == 200
+    except OSError:
+        return False
