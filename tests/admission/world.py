@@ -161,7 +161,10 @@ def service_with_webhook(
 def serving(app: Flask) -> Iterator[str]:
     """``app`` on a real threaded werkzeug server on 127.0.0.1; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="test-server", daemon=True)
+    # A short poll interval: shutdown() waits for it (the default, 0.5 s, per server).
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name="test-server", daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
