@@ -120,6 +120,7 @@ def _post_worker_init(worker: Any) -> None:
     signal.siginterrupt(signal.SIGHUP, False)
     if getattr(worker, "hup_pending", False):
         state.holder.request_reload()
+    worker.log.info("app loaded in worker %s", worker.pid)
 
 
 def _child_exit(_: Any, worker: Any) -> None:

@@ -4,7 +4,7 @@
 imagestreamimages and imagestreamtags, plus ``POST``/``DELETE`` of imagesignatures, with
 every failure a Kubernetes ``Status`` body (``reason``, ``message``, ``code``, ``details``).
 The OpenShift client is tested end to end against it over a real HTTP server, and the
-tests in ``tests/imageapi`` hold it to domain.md §1.
+tests in ``tests/imageapi`` hold it to docs/domain.md §1.
 
 Optional bearer-token checks (``tokens``: token → ``"read"`` or ``"write"``) give the 401 and
 403 answers a real cluster gives, for the client's fault tests and for serving the store to
