@@ -7,7 +7,7 @@ import base64
 import binascii
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +19,7 @@ __all__ = [
     "Credentials",
     "auth_files",
     "find_credentials",
+    "parse_auths",
     "parse_challenge",
 ]
 
@@ -64,22 +65,57 @@ def auth_files(authfile: str | None = None, env: Mapping[str, str] | None = None
 
 
 def find_credentials(
-    host: str, repository: str, files: list[Path], *, explicit: bool = False
+    host: str,
+    repository: str,
+    files: list[Path],
+    *,
+    explicit: bool = False,
+    first: Sequence[tuple[str, Mapping[str, object]]] = (),
 ) -> Credentials | None:
     """The credentials for ``host/repository``: in each file the most specific key
     (``host/ns/repo``, …, ``host``, then docker's ``https://host/v1/`` forms); the first file
-    that has one wins. A missing file is skipped unless it was named explicitly."""
+    that has one wins. A missing file is skipped unless it was named explicitly.
+
+    ``first``: in-memory ``auths`` mappings (``(where, auths)``, e.g. the webhook's pod pull
+    secrets read by :func:`parse_auths`), looked up the same way before any file. A key
+    names its host, so credentials are only ever found for the host they are for."""
     keys = _keys(host, repository)
-    for path in files:
-        auths = _read_auths(path, explicit=explicit)
+    sources: list[tuple[str, Mapping[str, object] | Path]] = [*first]
+    sources += [(f"auth file {path}", path) for path in files]
+    for where, source in sources:
+        auths = _read_auths(source, explicit=explicit) if isinstance(source, Path) else source
         for key in keys:
             entry = auths.get(key)
             if entry is None:
                 continue
-            credentials = _credentials(path, key, entry)
+            credentials = _credentials(where, key, entry)
             if credentials is not None:
                 return credentials
     return None
+
+
+def parse_auths(
+    data: bytes, where: str, *, legacy: bool = False, check_entries: bool = True
+) -> Mapping[str, object]:
+    """The ``auths`` mapping of a containers-auth.json / docker ``config.json`` document
+    (``legacy``: a ``.dockercfg``, the mapping itself), parsed strictly and bounded, every
+    entry checked unless ``check_entries`` is false; :class:`InputError` naming ``where``
+    (``auth file PATH``, ``pull secret NS/NAME``) when it is not one."""
+    if len(data) > MAX_AUTH_FILE_BYTES:
+        raise InputError(f"{where} is larger than {MAX_AUTH_FILE_BYTES} bytes")
+    try:
+        value = read_json(data.decode("utf-8"), _WORDING, max_depth=8)
+    except (UnicodeDecodeError, StrictInputError) as exc:
+        message = exc.message if isinstance(exc, StrictInputError) else "not valid UTF-8"
+        raise InputError(f"{where}: {message}") from None
+    if not isinstance(value, dict):
+        raise InputError(f"{where}: must be a JSON object")
+    auths = value if legacy else value.get("auths", {})
+    if not isinstance(auths, dict):
+        raise InputError(f"{where}: auths must be an object")
+    for key, entry in auths.items() if check_entries else ():
+        _credentials(where, key, entry)
+    return auths
 
 
 def _keys(host: str, repository: str) -> list[str]:
@@ -106,36 +142,26 @@ def _read_auths(path: Path, *, explicit: bool) -> Mapping[str, object]:
         return {}
     except OSError as exc:
         raise InputError(f"cannot read auth file {path}: {exc.strerror}") from exc
-    if len(data) > MAX_AUTH_FILE_BYTES:
-        raise InputError(f"auth file {path} is larger than {MAX_AUTH_FILE_BYTES} bytes")
-    try:
-        value = read_json(data.decode("utf-8"), _WORDING, max_depth=8)
-    except (UnicodeDecodeError, StrictInputError) as exc:
-        message = exc.message if isinstance(exc, StrictInputError) else "not valid UTF-8"
-        raise InputError(f"auth file {path}: {message}") from None
-    if not isinstance(value, dict):
-        raise InputError(f"auth file {path}: must be a JSON object")
-    auths = value.get("auths", {})
-    if not isinstance(auths, dict):
-        raise InputError(f"auth file {path}: auths must be an object")
-    return auths
+    # An entry is checked when it is used: a bad one for another registry is not our error.
+    return parse_auths(data, f"auth file {path}", check_entries=False)
 
 
-def _credentials(path: Path, key: str, entry: object) -> Credentials | None:
+def _credentials(where: str, key: str, entry: object) -> Credentials | None:
+    path = where  # "auth file PATH", "pull secret NS/NAME"
     if not isinstance(entry, dict):
-        raise InputError(f"auth file {path}: auths[{key!r}] must be an object")
+        raise InputError(f"{path}: auths[{key!r}] must be an object")
     auth = entry.get("auth")
     if auth is None or auth == "":
         return None  # e.g. an entry served by a credential helper: not ours to run
     if not isinstance(auth, str):
-        raise InputError(f"auth file {path}: auths[{key!r}].auth must be a string")
+        raise InputError(f"{path}: auths[{key!r}].auth must be a string")
     try:
         decoded = base64.b64decode(auth, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
-        raise InputError(f"auth file {path}: auths[{key!r}].auth is not base64") from None
+        raise InputError(f"{path}: auths[{key!r}].auth is not base64") from None
     username, colon, password = decoded.partition(":")
     if not colon or not username:
-        raise InputError(f"auth file {path}: auths[{key!r}].auth is not USER:PASSWORD")
+        raise InputError(f"{path}: auths[{key!r}].auth is not USER:PASSWORD")
     return Credentials(username, password)
 
 

@@ -65,6 +65,9 @@ class SourceOptions:
     allowed: Callable[[str], bool] | None = None
     #: Read at most this: registries.d (already loaded), else the directory above.
     registries: RegistriesConfig | None = None
+    #: In-memory ``auths`` mappings looked up before any auth file, first first, as
+    #: ``(where, auths)`` (the webhook's pod pull secrets; sources.auth.parse_auths).
+    auths: tuple[tuple[str, Mapping[str, object]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,11 @@ def fetch_image(reference: DockerReference, options: SourceOptions) -> RegistryI
     host, repository = reference.domain, reference.path
     tls = TLSSettings(options.tls_verify, options.cert_dir or default_cert_dir(host))
     credentials = find_credentials(
-        host, repository, auth_files(options.authfile), explicit=bool(options.authfile)
+        host,
+        repository,
+        auth_files(options.authfile),
+        explicit=bool(options.authfile),
+        first=options.auths,
     )
     client = RegistryClient(host, repository, transport=transport, tls=tls, credentials=credentials)
     transport.check_allowed(f"https://{host}/")
