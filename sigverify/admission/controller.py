@@ -34,10 +34,11 @@ from sigverify.admission.decide import (
 )
 from sigverify.admission.metrics import AdmissionMetrics
 from sigverify.admission.modes import ImageTreatment, treatment_for
+from sigverify.admission.pullsecrets import PullSecrets, SecretReader
 from sigverify.admission.registry import RegistryGate, check_without_image
 from sigverify.admission.resolve import ImageLookup, Resolution, ResolutionKind, Resolver
 from sigverify.admission.review import AdmissionRequest, AdmissionResponse
-from sigverify.admission.workloads import ImageUse, changed_images, pod_spec_path
+from sigverify.admission.workloads import ImageUse, changed_images, pod_spec, pod_spec_path
 from sigverify.core.clock import utcnow
 from sigverify.core.reference import ReferenceError, parse_reference
 from sigverify.core.verdict import ImageVerdict
@@ -116,6 +117,9 @@ class AdmissionController:
         self.metrics = metrics if metrics is not None else AdmissionMetrics()
         self._verifier = verifier
         hosts = config.internal_registry_hosts
+        # Pull secrets and service accounts come from the cluster client, when it reads them
+        # (the embedded store has none: pods then have no pull credentials but authFile).
+        self._secrets = image_api if isinstance(image_api, SecretReader) else None
         # The cached-only resolver answers warm admissions on the request's own thread; only
         # what needs the API or the verifier goes to the pool, under the deadline.
         self._cached_resolver: Resolver | None = None
@@ -260,11 +264,13 @@ class AdmissionController:
         namespace = request.namespace
         treatments = {use.image: self._treatment(use.image, namespace) for use in uses}
         texts = [text for text, t in treatments.items() if not t.exempt]
+        spec = pod_spec(request.kind.group, request.kind.kind, request.object)
+        secrets = PullSecrets(self._secrets, namespace, spec)  # read only if a lookup needs it
         results = self._run(
             texts,
             deadline,
             lambda text, cached_only: self._check(
-                text, namespace, treatments[text], deadline, cached_only
+                text, namespace, treatments[text], deadline, cached_only, secrets
             ),
         )
         exempt = ImageResult(passed=True, reason=CheckReason.EXEMPT.value, detail="exempt image")
@@ -280,6 +286,7 @@ class AdmissionController:
         treatment: ImageTreatment,
         deadline: float,
         cached_only: bool = False,
+        secrets: PullSecrets | None = None,
     ) -> ImageResult:
         resolver = self._cached_resolver if cached_only else self._resolver
         assert resolver is not None
@@ -295,7 +302,7 @@ class AdmissionController:
         if resolution.kind is ResolutionKind.IMAGE:
             return self._verify(resolution, deadline, cached_only)
         if resolution.kind in (ResolutionKind.NOT_FOUND, ResolutionKind.UNPINNED):
-            decided = self._without_image(resolution, deadline, cached_only)
+            decided = self._without_image(resolution, deadline, cached_only, secrets)
             if decided is not None:
                 return decided
         if resolution.kind is ResolutionKind.UNPINNED:
@@ -330,7 +337,11 @@ class AdmissionController:
         )
 
     def _without_image(
-        self, resolution: Resolution, deadline: float, cached_only: bool
+        self,
+        resolution: Resolution,
+        deadline: float,
+        cached_only: bool,
+        secrets: PullSecrets | None = None,
     ) -> ImageResult | None:
         """No Image object: the scope alone, or the registry sources (admission/registry.py)."""
         verifier = self._verifier()
@@ -346,6 +357,7 @@ class AdmissionController:
                 gate=self._registries,
                 seconds_left=lambda: deadline - self._clock(),
                 cached_only=cached_only,
+                pull_secrets=secrets,
             )
         except FutureTimeout:
             return ImageResult(

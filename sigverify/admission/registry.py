@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sigverify.admission.decide import CheckReason, ImageResult
+from sigverify.admission.pullsecrets import Auths, PullSecrets
 from sigverify.admission.resolve import Resolution, ResolutionKind
 from sigverify.core.policy import Policy
 from sigverify.core.reference import DockerReference, ReferenceError, parse_reference
@@ -114,8 +115,10 @@ class RegistryGate:
         access: RegistryAccess,
         allowed: Callable[[str], bool],
         seconds_left: float,
+        auths: Auths = (),
     ) -> RegistryImage:
-        """The image and its signatures from its registry, within ``seconds_left``."""
+        """The image and its signatures from its registry, within ``seconds_left``;
+        ``auths`` (the pod's pull secrets) before ``authFile``."""
         certs = Path(access.certs_directory, reference.domain)
         return fetch_image(
             reference,
@@ -128,6 +131,7 @@ class RegistryGate:
                 retries=1,
                 allowed=allowed,
                 registries=self._registries(access),
+                auths=auths,
             ),
         )
 
@@ -145,6 +149,7 @@ def check_without_image(
     gate: RegistryGate,
     seconds_left: Callable[[], float],
     cached_only: bool,
+    pull_secrets: PullSecrets | None = None,
 ) -> ImageResult | None:
     """The result for an image the cluster has no Image for, or None to let the caller's
     own rule stand (signatures are needed and the registry is not to be asked)."""
@@ -181,8 +186,13 @@ def check_without_image(
     if cached_only:
         raise CacheMiss(reference)  # the network belongs on the pool, under the deadline
     identity = f"{reference.name}@{reference.digest}"
+    # A failed lookup is never cached: a pod whose pull secrets open the registry is never
+    # answered by a failure another pod (with none, or other ones) met. Only verdicts are,
+    # keyed by what they depend on (digest, signature contents, policy, identity), never by
+    # the credentials that fetched the signatures.
+    auths = pull_secrets.auths() if pull_secrets is not None else ()
     try:
-        fetched = gate.fetch(reference, access, allowed, max(0.0, seconds_left()))
+        fetched = gate.fetch(reference, access, allowed, max(0.0, seconds_left()), auths)
     except SourceError as exc:
         return ImageResult(
             passed=False,

@@ -19,6 +19,7 @@ __all__ = [
     "ImageUse",
     "changed_images",
     "extract_images",
+    "pod_spec",
     "pod_spec_path",
 ]
 
@@ -60,6 +61,15 @@ class ImageUse:
 def pod_spec_path(group: str, kind: str) -> tuple[str, ...] | None:
     """Where the pod spec sits in objects of this kind; ``None`` for kinds without pods."""
     return POD_SPEC_PATHS.get((group, kind))
+
+
+def pod_spec(group: str, kind: str, obj: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """The pod spec of ``obj`` (a pod's, or its template's), or None when it has none."""
+    path = pod_spec_path(group, kind)
+    node: Any = obj
+    for step in path or ():
+        node = node.get(step) if isinstance(node, Mapping) else None
+    return node if path is not None and isinstance(node, Mapping) else None
 
 
 def _object(value: Any, where: str) -> Mapping[str, Any]:

@@ -60,6 +60,7 @@ __all__ = [
 ]
 
 API = "/apis/image.openshift.io/v1"
+CORE_API = "/api/v1"
 #: Largest response body read (a page of a list included), in bytes.
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 _PATH_SAFE = "@:"
@@ -319,6 +320,23 @@ class OpenShiftImageAPI:
             "GET",
             f"{API}/namespaces/{quote(namespace, safe='')}/imagestreamtags/"
             f"{quote(name, safe=_PATH_SAFE)}",
+        )
+
+    # -- pull credentials (admission; read-only, docs/admission.md "RBAC") ----------------
+
+    def get_secret(self, namespace: str, name: str) -> JSONObject:
+        """A Secret of ``namespace`` (the webhook reads pods' image pull secrets)."""
+        return self._request(
+            "GET",
+            f"{CORE_API}/namespaces/{quote(namespace, safe='')}/secrets/{quote(name, safe='')}",
+        )
+
+    def get_service_account(self, namespace: str, name: str) -> JSONObject:
+        """A ServiceAccount of ``namespace`` (for its ``imagePullSecrets``)."""
+        return self._request(
+            "GET",
+            f"{CORE_API}/namespaces/{quote(namespace, safe='')}/serviceaccounts/"
+            f"{quote(name, safe='')}",
         )
 
     def _list(self, path: str, limit: int | None, continue_token: str | None) -> Page:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import json
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -146,3 +147,46 @@ def self_signed_certificate(folder: Path, *, common_name: str = "127.0.0.1") -> 
         )
     )
     return files
+
+
+@dataclass
+class CoreObjects:
+    """A WSGI middleware serving ``GET /api/v1/namespaces/NS/{secrets,serviceaccounts}/NAME``
+    from dictionaries (what the webhook reads for pull credentials; the store has neither),
+    404 Status for any other such name, and passing everything else to the wrapped app."""
+
+    app: WSGIApp
+    secrets: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    service_accounts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    seen: list[str] = field(default_factory=list)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = environ.get("PATH_INFO", "")
+        parts = path.strip("/").split("/")
+        if (
+            environ["REQUEST_METHOD"] != "GET"
+            or len(parts) != 6
+            or parts[:3] != ["api", "v1", "namespaces"]
+            or parts[4] not in ("secrets", "serviceaccounts")
+        ):
+            return self.app(environ, start_response)
+        self.seen.append(path)
+        table = self.secrets if parts[4] == "secrets" else self.service_accounts
+        found = table.get((parts[3], parts[5]))
+        status = "200 OK" if found is not None else "404 Not Found"
+        body = json.dumps(
+            found
+            if found is not None
+            else {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "status": "Failure",
+                "message": f'{parts[4]} "{parts[5]}" not found',
+                "reason": "NotFound",
+                "code": 404,
+            }
+        ).encode()
+        start_response(
+            status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        )
+        return [body]

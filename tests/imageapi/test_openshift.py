@@ -30,6 +30,7 @@ from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.imageapi.store.rest import create_store_app, status_body
 from tests.imageapi.builders import conditions, digest_of, image, stream
 from tests.imageapi.servers import (
+    CoreObjects,
     Faults,
     closed_port,
     self_signed_certificate,
@@ -295,3 +296,27 @@ def test_in_cluster_service_account(
     assert api.get_image(NAME)["metadata"]["name"] == NAME
     with pytest.raises(ForbiddenError):
         api.update_image(api.get_image(NAME))
+
+
+# -- pull credentials (admission) ------------------------------------------------------------
+
+
+def test_get_secret_and_service_account_read_the_core_api(faults: Faults) -> None:
+    secret = {"kind": "Secret", "type": "kubernetes.io/dockerconfigjson", "data": {}}
+    account = {"kind": "ServiceAccount", "imagePullSecrets": [{"name": "pull"}]}
+    core = CoreObjects(
+        faults, secrets={("team", "pull"): secret}, service_accounts={("team", "default"): account}
+    )
+    with serve_wsgi(core) as url:
+        api = _api(url, token="reader")
+        assert api.get_secret("team", "pull") == secret
+        assert api.get_service_account("team", "default") == account
+        with pytest.raises(NotFoundError):
+            api.get_secret("other", "pull")
+        # Names are path segments, never paths.
+        with pytest.raises(NotFoundError):
+            api.get_secret("team", "../../secrets/pull")
+    assert core.seen[:2] == [
+        "/api/v1/namespaces/team/secrets/pull",
+        "/api/v1/namespaces/team/serviceaccounts/default",
+    ]
