@@ -62,6 +62,12 @@ def test_every_object_is_expected_and_well_formed() -> None:
             ("v1", "ServiceAccount", "sigverify-reconciler"),
             ("rbac.authorization.k8s.io/v1", "ClusterRole", "sigverify-image-reader"),
             ("rbac.authorization.k8s.io/v1", "ClusterRole", "sigverify-image-reconciler"),
+            ("rbac.authorization.k8s.io/v1", "ClusterRole", "sigverify-pull-secret-reader"),
+            (
+                "rbac.authorization.k8s.io/v1",
+                "ClusterRoleBinding",
+                "sigverify-webhook-pull-secret-reader",
+            ),
             (
                 "rbac.authorization.k8s.io/v1",
                 "ClusterRoleBinding",
@@ -116,6 +122,10 @@ def test_webhook_only_reads_images_and_only_the_reconciler_updates_them() -> Non
         {"apiGroups": ["image.openshift.io"], "resources": resources, "verbs": ["get", "list"]},
         {"apiGroups": ["image.openshift.io"], "resources": ["images"], "verbs": ["update"]},
     ]
+    # Pull credentials (admission.registries): get by name, never list, watch or write.
+    assert one("ClusterRole", "sigverify-pull-secret-reader")["rules"] == [
+        {"apiGroups": [""], "resources": ["secrets", "serviceaccounts"], "verbs": ["get"]}
+    ]
     bindings = {
         b["metadata"]["name"]: (b["roleRef"], b["subjects"])
         for b in DOCS
@@ -130,6 +140,10 @@ def test_webhook_only_reads_images_and_only_the_reconciler_updates_them() -> Non
         "sigverify-reconciler": (
             {**role, "name": "sigverify-image-reconciler"},
             [{"kind": "ServiceAccount", "name": "sigverify-reconciler", "namespace": NAMESPACE}],
+        ),
+        "sigverify-webhook-pull-secret-reader": (
+            {**role, "name": "sigverify-pull-secret-reader"},
+            [{"kind": "ServiceAccount", "name": "sigverify-webhook", "namespace": NAMESPACE}],
         ),
         # TokenReview and SubjectAccessReview for the HTTP API's callers (issue 9).
         "sigverify-webhook-auth-delegator": (
