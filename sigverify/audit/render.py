@@ -24,6 +24,7 @@ CSV_COLUMNS = (
     "signers",
     "tags",
     "message",
+    "sources",
 )
 
 
@@ -116,9 +117,16 @@ def report_to_json(report: AuditReport) -> dict[str, Any]:
     }
 
 
+def _sources_cell(sources: tuple[tuple[str, int], ...]) -> str:
+    """``lookaside=1 registry=2``: the JSON's ``sources`` (empty when it has none)."""
+    return " ".join(f"{source}={count}" for source, count in sources)
+
+
 def report_to_csv(report: AuditReport) -> str:
     """One row per Image: ``status`` is ``trusted``, ``denied`` or ``failed``; lists
-    (signers, tags) are space-separated."""
+    (signers, tags, sources) are space-separated; ``sources`` (last, so the columns before
+    it keep their places) is ``source=signatures`` as the JSON's ``sources``, empty where
+    the JSON has none (a cluster audit's signatures are all on the Image object)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -134,6 +142,7 @@ def report_to_csv(report: AuditReport) -> str:
                 " ".join(row.signers),
                 " ".join(str(tag) for tag in row.tags),
                 row.message,
+                _sources_cell(row.sources),
             )
         )
     for failure in report.failures:
@@ -148,6 +157,7 @@ def report_to_csv(report: AuditReport) -> str:
                 "",
                 " ".join(str(tag) for tag in failure.tags),
                 failure.message,
+                "",
             )
         )
     return out.getvalue()

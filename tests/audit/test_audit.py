@@ -571,6 +571,7 @@ def test_csv_header_and_rows(world: World) -> None:
         "signers",
         "tags",
         "message",
+        "sources",
     ]
     by_image = {row[0]: row for row in rows[1:]}
     assert [row[0] for row in rows[1:]] == sorted(by_image)
@@ -605,13 +606,15 @@ def test_csv_header_and_rows(world: World) -> None:
         "",
     ]
     assert len(rows) == 7
+    # A cluster audit names no sources (its signatures are on the Image objects), as the JSON.
+    assert {row[9] for row in rows[1:]} == {""}
 
 
 def test_csv_failure_rows() -> None:
     report = build_report(
         [], [AuditFailure("sha256:ab", "gone", _tags("a/b:1", "a/c:2"))], policy="p"
     )
-    assert report_to_csv(report).splitlines()[1] == "sha256:ab,failed,,,,,,a/b:1 a/c:2,gone"
+    assert report_to_csv(report).splitlines()[1] == "sha256:ab,failed,,,,,,a/b:1 a/c:2,gone,"
 
 
 def test_text_report(world: World) -> None:

@@ -3,6 +3,8 @@ source in the report, failures reported, never a trust."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -77,6 +79,15 @@ def test_audit_of_pull_specs(world: World, tmp_path: Path) -> None:
     assert status == 2
     assert "SIGNATURE SOURCES" in text
     assert "    sources: lookaside 1" in text
+    status, table, _ = audit(world, images, "-o", "csv")
+    assert status == 2
+    csv_rows = list(csv.DictReader(io.StringIO(table)))
+    by_image = {row["image"]: row for row in csv_rows}
+    # The JSON's sources, as the CSV's sources column; none where the JSON has none.
+    assert by_image[world.digests["app"]]["sources"] == "lookaside=1"
+    assert by_image[world.digests["wrongdigest"]]["sources"] == "lookaside=1"
+    assert by_image[world.digests["unsigned"]]["sources"] == ""
+    assert by_image[f"docker://{down}"]["sources"] == ""
 
 
 def test_images_and_a_cluster_are_exclusive(world: World, tmp_path: Path) -> None:
