@@ -245,3 +245,25 @@ def test_revision_names_policy_and_backend(keyring: Keyring) -> None:
         Policy(default=(Reject(),), scopes={}), NativeBackend(keyring), revision="r7"
     )
     assert verifier.revision == "r7:native"
+
+
+def test_a_reference_pinned_to_another_digest_rewrites_only_trusted_signatures(
+    gpg_factory: GpgFactory, keyring: Keyring, acme: GeneratedKey
+) -> None:
+    good = sign(gpg_factory, acme, IDENTITY)
+    policy = Policy(default=(Reject(),), scopes={"quay.io/acme": (acme_signed_by(acme),)})
+    verifier = verifier_for(policy, keyring, NativeBackend(keyring))  # type: ignore[arg-type]
+    verdict = verifier.verify_image(
+        image(REFERENCE, b"garbage", good), expected_identity=f"quay.io/acme/app@{OTHER_DIGEST}"
+    )
+    assert (verdict.trusted, verdict.reason) == (False, Reason.DIGEST_MISMATCH)
+    untouched, rewritten = verdict.signatures
+    assert (untouched.reason, untouched.message.endswith("not this image " + DIGEST)) == (
+        Reason.INVALID_SIGNATURE,
+        False,
+    )
+    assert (rewritten.trusted, rewritten.for_image, rewritten.reason) == (
+        False,
+        False,
+        Reason.DIGEST_MISMATCH,
+    )
