@@ -18,7 +18,7 @@ from sigverify.engine.cache import Lookup, Origin, verdict_key
 from sigverify.errors import ClusterError
 from sigverify.http_body import check_declared_length, read_body
 from sigverify.limits import MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH
-from sigverify.objects.documents import image_of, load_document, parse_document_bytes
+from sigverify.objects.documents import image_of, load_document
 from sigverify.objects.types import Image
 from sigverify.service.errors import MalformedRequest, UnsupportedMediaType
 from sigverify.service.schemas import (
@@ -29,7 +29,13 @@ from sigverify.service.schemas import (
     VerifyArgsSchema,
 )
 from sigverify.service.state import EXTENSION, ServiceState
-from sigverify.strict_input import StrictInputError, Wording, json_path, read_json
+from sigverify.strict_input import (
+    StrictInputError,
+    Wording,
+    json_path,
+    read_json,
+    read_json_like_yaml,
+)
 from sigverify.writeback.writer import WriteConflictError, verification_body
 
 __all__ = ["health", "verification"]
@@ -207,15 +213,19 @@ def _posted_image() -> Image:
             f"unsupported media type {mimetype!r}: send application/json or application/yaml"
         )
     data = read_body(MAX_DOCUMENT_BYTES)
-    if yaml_body:
-        loaded = parse_document_bytes(data, source="request body")
-    else:
-        try:
+    # JSON or YAML, the body is read by the one strict reader: anything it refuses (syntax,
+    # duplicate keys, NaN, depth, UTF-8) is 400 in both, as every body endpoint answers.
+    as_yaml = yaml_body and not data.lstrip(b" \t\r\n").startswith((b"{", b"["))
+    try:
+        if as_yaml:
+            document = read_json_like_yaml(data, _BODY_WORDING, max_depth=MAX_DOCUMENT_DEPTH)
+        else:
             document = read_json(data, _BODY_WORDING, max_depth=MAX_DOCUMENT_DEPTH)
-        except StrictInputError as exc:
-            raise MalformedRequest(exc.message, path=json_path(exc.path) or None) from exc
-        loaded = load_document(document)
-    return image_of(loaded)
+    except StrictInputError as exc:
+        raise MalformedRequest(exc.message, path=json_path(exc.path) or None) from exc
+    if document is None:
+        raise MalformedRequest(_BODY_WORDING.empty)
+    return image_of(load_document(document))
 
 
 @health.route("/healthz")
