@@ -21,16 +21,16 @@ def padded(payload: bytes, size: int) -> bytes:
 def message_of_size(forger: Forger, payload: bytes, size: int, *, created: int) -> bytes:
     """An uncompressed signed message of exactly ``size`` bytes (payload padded to fit).
 
-    Each padding byte adds one byte to the message; only the signature's own size moves a
-    little (an MPI loses a byte when its top byte is zero), so a few neighbours are tried.
+    Each padding byte adds one byte, but a packet's length header grows past 191 and 8383
+    bytes, and a signature value is a byte shorter when its top byte is zero (one in 256):
+    so the padding is corrected from each measured size. Should one padding give a short
+    signature and the next a long message, another JSON whitespace changes the signature.
     """
-    base = len(forger.message(payload, created=created))
-    guess = size - base
-    for delta in (0, 1, -1, 2, -2, 3, -3):
-        pad = guess + delta
-        if pad < 0:
-            continue
-        blob = forger.message(payload + b" " * pad, created=created)
-        if len(blob) == size:
-            return blob
-    raise ValueError(f"no message of exactly {size} bytes near padding {guess}")
+    pad = max(0, size - len(forger.message(payload, created=created)))
+    for filler in (b" ", b"\t", b"\n", b"\r"):
+        for _ in range(8):
+            blob = forger.message(payload + filler * pad, created=created)
+            if len(blob) == size:
+                return blob
+            pad = max(0, pad + size - len(blob))
+    raise ValueError(f"no message of exactly {size} bytes near padding {pad}")
