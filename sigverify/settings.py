@@ -20,7 +20,12 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from sigverify.errors import InputError
 from sigverify.limits import MAX_JSON_DEPTH
-from sigverify.strict_input import StrictInputError, Wording, read_json, read_plain_yaml
+from sigverify.strict_input import (
+    StrictInputError,
+    config_file_wording,
+    read_json,
+    read_plain_yaml,
+)
 
 __all__ = [
     "ENV_PREFIX",
@@ -39,15 +44,7 @@ _FALSE = {"0", "false", "no", "off"}
 _MAX_SETTINGS_BYTES = 256 * 1024
 # A settings file is read as strictly as a policy: plain YAML (no anchors, aliases or tags),
 # no repeated keys; an empty file is no settings.
-_FILE_WORDING = Wording(
-    invalid_json="not valid YAML/JSON",
-    invalid_yaml="not valid YAML/JSON",
-    not_a_number="{name} is not a JSON number",
-    duplicate_key="duplicate key {key!r}",
-    too_deep=f"nested deeper than {MAX_JSON_DEPTH} levels",
-    empty="the settings file is empty",
-    not_utf8="not valid YAML/JSON: not UTF-8 (byte {start})",
-)
+_FILE_WORDING = config_file_wording(empty="the settings file is empty", max_depth=MAX_JSON_DEPTH)
 
 
 def repository_root() -> Path:

@@ -29,6 +29,7 @@ __all__ = [
     "PathPart",
     "StrictInputError",
     "Wording",
+    "config_file_wording",
     "decode_text",
     "json_path",
     "parse_json",
@@ -87,6 +88,20 @@ class Wording:
     syntax: str = "{invalid_json}: {msg} (line {line}, column {column})"
     too_large: str = "larger than {limit} bytes"  # with {limit}
     not_utf8: str = "not valid UTF-8 (byte {start})"  # with {start}
+
+
+def config_file_wording(*, empty: str, max_depth: int) -> Wording:
+    """The wording of a configuration file read as strictly as a policy (settings, the
+    admission configuration): one phrase, "not valid YAML/JSON", for either syntax."""
+    return Wording(
+        invalid_json="not valid YAML/JSON",
+        invalid_yaml="not valid YAML/JSON",
+        not_a_number="{name} is not a JSON number",
+        duplicate_key="duplicate key {key!r}",
+        too_deep=f"nested deeper than {max_depth} levels",
+        empty=empty,
+        not_utf8="not valid YAML/JSON: not UTF-8 (byte {start})",
+    )
 
 
 def scalar_kind(value: object) -> str | None:

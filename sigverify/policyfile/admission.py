@@ -22,7 +22,12 @@ from sigverify.core.reference import DOMAIN_PATTERN
 from sigverify.errors import InputError, PolicyError
 from sigverify.limits import MAX_JSON_DEPTH
 from sigverify.objects.strict_fields import StrictBoolean, StrictNumber
-from sigverify.strict_input import StrictInputError, Wording, read_json, read_plain_yaml
+from sigverify.strict_input import (
+    StrictInputError,
+    config_file_wording,
+    read_json,
+    read_plain_yaml,
+)
 
 __all__ = [
     "DEFAULT_INTERNAL_REGISTRY_HOSTS",
@@ -42,15 +47,7 @@ DEFAULT_INTERNAL_REGISTRY_HOSTS = ("image-registry.openshift-image-registry.svc:
 #: Largest admission configuration file read, in bytes.
 MAX_CONFIG_BYTES = 1024 * 1024
 # The file is read as strictly as the policy whose section it stands in for.
-_FILE_WORDING = Wording(
-    invalid_json="not valid YAML/JSON",
-    invalid_yaml="not valid YAML/JSON",
-    not_a_number="{name} is not a JSON number",
-    duplicate_key="duplicate key {key!r}",
-    too_deep=f"nested deeper than {MAX_JSON_DEPTH} levels",
-    empty="the file is empty",
-    not_utf8="not valid YAML/JSON: not UTF-8 (byte {start})",
-)
+_FILE_WORDING = config_file_wording(empty="the file is empty", max_depth=MAX_JSON_DEPTH)
 #: Kubernetes caps a webhook's timeoutSeconds at 30 (admissionregistration.k8s.io/v1).
 MAX_WEBHOOK_TIMEOUT_SECONDS = 30
 
