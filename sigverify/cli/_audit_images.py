@@ -9,15 +9,34 @@ a trust. Each digest is judged once, by the first line that names it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from sigverify.audit.report import AuditAccumulator, AuditedImage, AuditFailure, AuditReport
+from sigverify.audit.report import (
+    AuditAccumulator,
+    AuditedImage,
+    AuditFailure,
+    AuditReport,
+    TagRef,
+)
+from sigverify.core.verdict import ImageVerdict
 from sigverify.engine.verifier import Verifier
 from sigverify.errors import InputError
+from sigverify.objects.types import Image
 from sigverify.sources import SourceError, SourceOptions, fetch_image, label_sources
 from sigverify.sources import parse_pull_spec as parse_spec
 
-__all__ = ["MAX_IMAGES", "MAX_IMAGES_FILE_BYTES", "audit_pull_specs", "read_pull_specs"]
+__all__ = [
+    "MAX_IMAGES",
+    "MAX_IMAGES_FILE_BYTES",
+    "Observer",
+    "audit_pull_specs",
+    "read_pull_specs",
+]
+
+#: Sees each Image as judged: (Image, its tags, its verdict, the identity it was verified
+#: for); the --compare-policy dry run judges it again with the other policy.
+Observer = Callable[[Image, Iterable[TagRef], ImageVerdict, str | None], None]
 
 #: Largest ``--images`` file read, and most pull specs audited from it.
 MAX_IMAGES_FILE_BYTES = 1024 * 1024
@@ -48,7 +67,12 @@ def read_pull_specs(path: str) -> list[str]:
 
 
 def audit_pull_specs(
-    specs: list[str], verifier: Verifier, options: SourceOptions, *, policy: str
+    specs: list[str],
+    verifier: Verifier,
+    options: SourceOptions,
+    *,
+    policy: str,
+    observe: Observer | None = None,
 ) -> AuditReport:
     """Audit every pull spec; failures (bad spec, registry unreachable) are reported."""
     accumulator = AuditAccumulator(policy=policy)
@@ -64,4 +88,6 @@ def audit_pull_specs(
             continue
         seen.add(fetched.digest)
         accumulator.add(AuditedImage(label_sources(verdict, fetched.sources)))
+        if observe is not None:
+            observe(fetched.image, (), verdict, fetched.identity)
     return accumulator.report()

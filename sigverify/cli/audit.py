@@ -19,13 +19,13 @@ import click
 from sigverify.audit.render import report_to_csv, report_to_json, report_to_text
 from sigverify.audit.report import AuditAccumulator, AuditedImage, AuditFailure, AuditReport, TagRef
 from sigverify.audit.report import current_tags as stream_tags
-from sigverify.cli._audit_images import audit_pull_specs, read_pull_specs
+from sigverify.cli._audit_dryrun import DryRun, dry_run_options
+from sigverify.cli._audit_images import Observer, audit_pull_specs, read_pull_specs
 from sigverify.cli._common import (
     EXIT_ERROR,
     EXIT_TRUSTED,
     EXIT_UNTRUSTED,
     backend_option,
-    build_verifier,
     handle_errors,
 )
 from sigverify.cli._kube import dump_output, kubeconfig_in_use
@@ -36,6 +36,7 @@ from sigverify.imageapi.factory import open_image_api
 from sigverify.imageapi.options import ClusterOptions, ImageSource
 from sigverify.imageapi.protocol import ImageAPI, JSONObject, Page
 from sigverify.objects.documents import UpstreamDocumentError, image_of
+from sigverify.policyfile.holder import load_verifier
 from sigverify.settings import Settings
 from sigverify.sources import SourceOptions
 
@@ -68,10 +69,17 @@ def _name_of(item: JSONObject) -> str | None:
 class _Audit:
     """One audit run: the tags found, the images judged, the accumulating report."""
 
-    def __init__(self, api: ImageAPI, verifier: Verifier, accumulator: AuditAccumulator) -> None:
+    def __init__(
+        self,
+        api: ImageAPI,
+        verifier: Verifier,
+        accumulator: AuditAccumulator,
+        observe: Observer | None = None,
+    ) -> None:
         self.api = api
         self.verifier = verifier
         self.accumulator = accumulator
+        self.observe = observe  # sees each Image judged (the --compare-policy dry run)
         self.tags: dict[str, list[TagRef]] = {}
         self.seen: set[str] = set()
 
@@ -102,6 +110,8 @@ class _Audit:
             self.accumulator.add_failure(AuditFailure(name, str(exc), tags))
             return
         self.accumulator.add(AuditedImage(verdict, tags))
+        if self.observe is not None:
+            self.observe(image, tags, verdict, None)
 
     def judge_all_images(self, page_size: int) -> None:
         def fetch(token: str | None) -> Page:
@@ -139,12 +149,14 @@ def audit_image_api(
     policy: str,
     namespace: str | None = None,
     page_size: int = DEFAULT_PAGE_SIZE,
+    observe: Observer | None = None,
 ) -> AuditReport:
     """Audit the image API read-only: every tagged Image of ``namespace`` (all namespaces
-    when None, plus every Image no tag points at), each verified exactly once."""
+    when None, plus every Image no tag points at), each verified exactly once (and shown to
+    ``observe`` with its verdict)."""
     if page_size < 1:
         raise InputError("the page size must be at least 1")
-    run = _Audit(api, verifier, AuditAccumulator(policy=policy, namespace=namespace))
+    run = _Audit(api, verifier, AuditAccumulator(policy=policy, namespace=namespace), observe)
     run.collect_tags(namespace, page_size)
     if namespace is None:
         run.judge_all_images(page_size)
@@ -242,6 +254,7 @@ def _open_api(
     help="Audit these pull specs (one per line, docker://HOST/REPO@DIGEST or :TAG) "
     "against their registries instead of a cluster or store.",
 )
+@dry_run_options
 @registry_options
 @backend_option
 @handle_errors
@@ -256,6 +269,9 @@ def command(
     page_size: int,
     timeout: float,
     images_file: str | None,
+    compare_policy: str | None,
+    compare_keys: str | None,
+    workloads: str | None,
     registries_d: str | None,
     authfile: str | None,
     tls_verify: bool,
@@ -269,9 +285,13 @@ def command(
     sigverify audit --policy P -n prod -o csv     ($KUBECONFIG's current context)
     sigverify audit --policy P --store FILE
     sigverify audit --policy P --images pull-specs.txt [--registries-d DIR] [--authfile F]
+    sigverify audit --policy CURRENT --compare-policy NEW     (what NEW would change)
+    sigverify audit --policy P --workloads pods.yaml|-|cluster (what enforce would deny)
 
     Exit status: 0 every audited image is trusted, 1 some would be denied, 2 an error
-    (including images that could not be audited; the report is still printed).
+    (including images that could not be audited; the report is still printed). With
+    --compare-policy: 1 when NEW would deny an image the policy admits, else 0; with
+    --workloads also 1 when enforce would deny a workload.
     """
     if policy is None:
         raise InputError("--policy is required (the trust policy to audit against)")
@@ -283,7 +303,24 @@ def command(
             "--registries-d, --authfile, --tls-verify and --cert-dir need --images"
         )
     specs = read_pull_specs(images_file) if images_file is not None else []
-    verifier = build_verifier(policy, keys, backend)
+    dry_run = DryRun.start(
+        policy=policy,
+        compare_policy=compare_policy,
+        compare_keys=compare_keys,
+        keys=keys,
+        backend=backend,
+        workloads=workloads,
+        images_file=images_file,
+        store=store,
+        namespace=namespace,
+        output=output,
+    )
+    observe = dry_run.comparer.observe if dry_run.comparer is not None else None
+    try:
+        loaded, verifier = load_verifier(policy, keys, backend)
+    except BaseException:
+        dry_run.close()
+        raise
     try:
         if images_file is not None:
             options = SourceOptions(
@@ -294,22 +331,37 @@ def command(
                 timeout=timeout,
                 deadline=timeout,
             )
-            report = audit_pull_specs(specs, verifier, options, policy=policy)
+            report = audit_pull_specs(specs, verifier, options, policy=policy, observe=observe)
         else:
             api = _open_api(store, kubeconfig, context, timeout)
             report = audit_image_api(
-                api, verifier, policy=policy, namespace=namespace, page_size=page_size
+                api,
+                verifier,
+                policy=policy,
+                namespace=namespace,
+                page_size=page_size,
+                observe=observe,
             )
+            dry_run.judge_workloads(
+                api,
+                loaded.admission,
+                verifier,
+                namespace=namespace,
+                page_size=page_size,
+                timeout=timeout,
+            )
+        dry_run.finish()
     finally:
         verifier.backend.close()
+        dry_run.close()
     if output in ("json", "yaml"):
-        sys.stdout.write(dump_output(report_to_json(report), output))
+        sys.stdout.write(dump_output({**report_to_json(report), **dry_run.json_members()}, output))
     elif output == "csv":
-        sys.stdout.write(report_to_csv(report))
+        sys.stdout.write(dry_run.csv() or report_to_csv(report))
     else:
-        sys.stdout.write(report_to_text(report))
+        sys.stdout.write(report_to_text(report) + dry_run.text())
     sys.stdout.flush()
-    status = exit_status(report)
+    status = dry_run.exit_status(exit_status(report))
     if status == EXIT_ERROR:
         click.echo(
             f"sigverify: error: {report.totals.failed} images or image streams could not be "

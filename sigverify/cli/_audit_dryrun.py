@@ -1,0 +1,181 @@
+"""``sigverify audit --compare-policy NEW`` and ``--workloads``: the two dry runs' options,
+their set-up and their share of the output and the exit status (docs/audit.md).
+
+The logic is in :mod:`sigverify.audit.compare` and :mod:`sigverify.audit.workloads`; this
+only wires it into the command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+
+from sigverify.audit.compare import PolicyComparer, PolicyComparison
+from sigverify.audit.manifests import WorkloadSet, list_cluster_workloads, read_workloads
+from sigverify.audit.render_dryrun import (
+    comparison_to_csv,
+    comparison_to_json,
+    comparison_to_text,
+    workloads_to_csv,
+    workloads_to_json,
+    workloads_to_text,
+)
+from sigverify.audit.workloads import WorkloadReport, judge_workloads
+from sigverify.cli._common import EXIT_ERROR, EXIT_TRUSTED, EXIT_UNTRUSTED
+from sigverify.engine.verifier import Verifier
+from sigverify.errors import InputError
+from sigverify.imageapi.protocol import ImageAPI
+from sigverify.policyfile.admission import AdmissionConfig
+from sigverify.policyfile.holder import load_verifier
+
+__all__ = ["DryRun", "dry_run_options"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+CLUSTER = "cluster"
+
+
+def dry_run_options(function: F) -> F:
+    options = (
+        click.option(
+            "--compare-policy",
+            default=None,
+            metavar="NEW",
+            help="Also judge every image by the policy NEW and list what would change "
+            "(newly denied, newly admitted); exit 1 when NEW denies an image --policy admits.",
+        ),
+        click.option(
+            "--compare-keys",
+            default=None,
+            metavar="DIR",
+            help="Key directory for --compare-policy (default: --keys, else NEW's own).",
+        ),
+        click.option(
+            "--workloads",
+            default=None,
+            metavar="FILE|DIR|-|cluster",
+            help="Judge these workloads (oc get pods,deploy,dc,cronjob -A -o yaml), or the "
+            "cluster's, with the policy's admission: section: what enforce would deny.",
+        ),
+    )
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+@dataclass
+class DryRun:
+    """The dry runs one ``sigverify audit`` asked for."""
+
+    comparer: PolicyComparer | None = None
+    workloads_target: str | None = None
+    found: WorkloadSet | None = None  # read before anything else: bad input fails fast
+    comparison: PolicyComparison | None = None
+    workloads: WorkloadReport | None = None
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        policy: str,
+        compare_policy: str | None,
+        compare_keys: str | None,
+        keys: str | None,
+        backend: str,
+        workloads: str | None,
+        images_file: str | None,
+        store: str | None,
+        namespace: str | None,
+        output: str,
+    ) -> DryRun:
+        """Check the options, read manifest files, load NEW (errors: exit 2, one line)."""
+        if compare_keys is not None and compare_policy is None:
+            raise click.UsageError("--compare-keys needs --compare-policy")
+        if workloads is not None and images_file is not None:
+            raise click.UsageError(
+                "--workloads resolves images in a cluster or store: drop --images"
+            )
+        if workloads == CLUSTER and store is not None:
+            raise click.UsageError("--workloads cluster needs a cluster, not --store")
+        if output == "csv" and compare_policy is not None and workloads is not None:
+            raise click.UsageError(
+                "-o csv prints one table: give --compare-policy or --workloads (or -o json)"
+            )
+        run = cls(workloads_target=workloads)
+        if workloads is not None and workloads != CLUSTER:
+            run.found = read_workloads(workloads, namespace=namespace)
+        if compare_policy is not None:
+            new = load_verifier(compare_policy, compare_keys or keys, backend)[1]
+            run.comparer = PolicyComparer(new, policy=policy, compare_policy=compare_policy)
+        return run
+
+    def close(self) -> None:
+        if self.comparer is not None and isinstance(self.comparer.verifier, Verifier):
+            self.comparer.verifier.backend.close()
+
+    def judge_workloads(
+        self,
+        api: ImageAPI,
+        config: AdmissionConfig | None,
+        verifier: Verifier,
+        *,
+        namespace: str | None,
+        page_size: int,
+        timeout: float,
+    ) -> None:
+        """Read the cluster's workloads if asked, then judge them (after the image audit)."""
+        if self.workloads_target is None:
+            return
+        found = self.found
+        if found is None:
+            lister = getattr(api, "list_objects", None)
+            if lister is None:
+                raise InputError("--workloads cluster needs a cluster (--kubeconfig)")
+            found = list_cluster_workloads(lister, namespace=namespace, page_size=page_size)
+        self.workloads = judge_workloads(
+            found, config or AdmissionConfig(), api, verifier, deadline_seconds=timeout
+        )
+
+    def finish(self) -> None:
+        if self.comparer is not None:
+            self.comparison = self.comparer.comparison()
+
+    # -- output -----------------------------------------------------------------------------
+
+    def json_members(self) -> dict[str, Any]:
+        members: dict[str, Any] = {}
+        if self.comparison is not None:
+            members["comparison"] = comparison_to_json(self.comparison)
+        if self.workloads is not None:
+            members["workloads"] = workloads_to_json(self.workloads)
+        return members
+
+    def text(self) -> str:
+        parts = []
+        if self.comparison is not None:
+            parts.append(comparison_to_text(self.comparison))
+        if self.workloads is not None:
+            parts.append(workloads_to_text(self.workloads))
+        return "".join("\n" + part for part in parts)
+
+    def csv(self) -> str | None:
+        """The table ``-o csv`` prints instead of the image rows, if a dry run was asked."""
+        if self.comparison is not None:
+            return comparison_to_csv(self.comparison)
+        if self.workloads is not None:
+            return workloads_to_csv(self.workloads)
+        return None
+
+    def exit_status(self, status: int) -> int:
+        """The audit's ``status`` as the dry runs change it: 2 stays; with --compare-policy
+        the comparison alone decides 1 (something newly denied) or 0; workloads that
+        enforce would deny make it 1."""
+        if status == EXIT_ERROR or (self.comparison is not None and self.comparison.failures):
+            return EXIT_ERROR
+        if self.comparison is not None:
+            status = EXIT_UNTRUSTED if self.comparison.newly_denied else EXIT_TRUSTED
+        if self.workloads is not None and self.workloads.would_deny:
+            status = EXIT_UNTRUSTED
+        return status
