@@ -302,7 +302,6 @@ def command(
         raise click.UsageError(
             "--registries-d, --authfile, --tls-verify and --cert-dir need --images"
         )
-    specs = read_pull_specs(images_file) if images_file is not None else []
     dry_run = DryRun.start(
         policy=policy,
         compare_policy=compare_policy,
@@ -317,6 +316,7 @@ def command(
     )
     observe = dry_run.comparer.observe if dry_run.comparer is not None else None
     try:
+        specs = read_pull_specs(images_file) if images_file is not None else []
         loaded, verifier = load_verifier(policy, keys, backend)
     except BaseException:
         dry_run.close()

@@ -271,9 +271,7 @@ def _compare(world: World, current: Path, new: Path) -> Any:
 
 
 def _summary(changes: Any) -> list[tuple[str, list[str], str, str]]:
-    return [
-        (c.image, [str(t) for t in c.tags], c.current.reason, c.new.reason) for c in changes
-    ]
+    return [(c.image, [str(t) for t in c.tags], c.current.reason, c.new.reason) for c in changes]
 
 
 def test_compare_lists_newly_denied_and_newly_admitted(world: World) -> None:
@@ -287,9 +285,7 @@ def test_compare_lists_newly_denied_and_newly_admitted(world: World) -> None:
             (OPEN, [], "Accepted", "Rejected"),
         ]
     )
-    assert _summary(comparison.newly_admitted) == [
-        (NEXT, ["team/next:1"], "UnknownKey", "Trusted")
-    ]
+    assert _summary(comparison.newly_admitted) == [(NEXT, ["team/next:1"], "UnknownKey", "Trusted")]
     assert comparison.failures == ()
 
 
@@ -317,9 +313,15 @@ def test_compare_text_has_two_tables(world: World) -> None:
 
 def test_cli_compare_json_exit_1_when_new_denies(world: World) -> None:
     done = _run(
-        "--policy", str(world.current), "--compare-policy", str(world.new),
-        "--store", str(world.store), "-o", "json",
-    )  # fmt: skip
+        "--policy",
+        str(world.current),
+        "--compare-policy",
+        str(world.new),
+        "--store",
+        str(world.store),
+        "-o",
+        "json",
+    )
     assert (done.returncode, done.stderr) == (1, "")
     body = json.loads(done.stdout)
     comparison = body["comparison"]
@@ -338,7 +340,8 @@ def test_cli_compare_json_exit_1_when_new_denies(world: World) -> None:
         "current": {
             "trusted": True,
             "reason": "Trusted",
-            "message": f"{reference} is trusted (scope registry.example.com/team): signed by {team}",
+            "message": f"{reference} is trusted (scope registry.example.com/team): "
+            f"signed by {team}",
         },
         "new": {
             "trusted": False,
@@ -359,9 +362,15 @@ def test_cli_compare_json_exit_1_when_new_denies(world: World) -> None:
 
 def test_cli_compare_exit_0_when_new_only_admits_and_csv(world: World) -> None:
     done = _run(
-        "--policy", str(world.current), "--compare-policy", str(world.loose),
-        "--store", str(world.store), "-o", "csv",
-    )  # fmt: skip
+        "--policy",
+        str(world.current),
+        "--compare-policy",
+        str(world.loose),
+        "--store",
+        str(world.store),
+        "-o",
+        "csv",
+    )
     assert (done.returncode, done.stderr) == (0, "")
     rows = list(csv.reader(io.StringIO(done.stdout)))
     assert rows[0] == list(COMPARISON_CSV_COLUMNS)
@@ -381,9 +390,13 @@ def test_cli_compare_exit_0_when_new_only_admits_and_csv(world: World) -> None:
 @pytest.mark.slow
 def test_cli_compare_text_and_reverse_exit_1(world: World) -> None:
     done = _run(
-        "--policy", str(world.new), "--compare-policy", str(world.current),
-        "--store", str(world.store),
-    )  # fmt: skip
+        "--policy",
+        str(world.new),
+        "--compare-policy",
+        str(world.current),
+        "--store",
+        str(world.store),
+    )
     assert (done.returncode, done.stderr) == (1, "")
     assert "\nNEWLY DENIED (1)\n" in done.stdout
     assert "\nNEWLY ADMITTED (2)\n" in done.stdout
@@ -393,9 +406,13 @@ def test_cli_compare_policy_errors_are_one_line(world: World, tmp_path: Path) ->
     broken = tmp_path / "broken.yaml"
     broken.write_text("apiVersion: sigverify/v1\nkind: TrustPolicy\ndefault: [{type: nope}]\n")
     done = _run(
-        "--policy", str(world.current), "--compare-policy", str(broken),
-        "--store", str(world.store),
-    )  # fmt: skip
+        "--policy",
+        str(world.current),
+        "--compare-policy",
+        str(broken),
+        "--store",
+        str(world.store),
+    )
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.startswith(f"sigverify: error: {broken}")
     assert done.stderr.count("\n") == 1
@@ -441,14 +458,19 @@ def test_workloads_from_a_manifest_file(world: World) -> None:
         )
         for r in report.namespaces
     ] == EXPECTED_NAMESPACES
-    assert [(d.namespace, d.kind, d.name, d.container, d.image, d.reason) for d in report.denied] == [
+    assert [
+        (d.namespace, d.kind, d.name, d.container, d.image, d.reason) for d in report.denied
+    ] == [
         ("prod", "DeploymentConfig", "legacy", "app", UNPINNED, "Rejected"),
         ("team", "Deployment", "web", "web", TEAM_BATCH, "NotSigned"),
     ]
     assert report.denied[1].message == _denial(
-        world, TEAM_BATCH, "spec.template.spec.containers[0] (web)", "NotSigned",
+        world,
+        TEAM_BATCH,
+        "spec.template.spec.containers[0] (web)",
+        "NotSigned",
         "registry.example.com/team",
-    )  # fmt: skip
+    )
     # No Image object and no image stream: judged by its policy scope with no signatures.
     assert report.denied[0].message == (
         f'image "{UNPINNED}" at spec.template.spec.containers[0] (app) is not trusted '
@@ -488,16 +510,25 @@ def test_cli_workloads_json_csv_and_exit_1(world: World) -> None:
             "image": TEAM_BATCH,
             "reason": "NotSigned",
             "message": _denial(
-                world, TEAM_BATCH, "spec.template.spec.containers[0] (web)", "NotSigned",
+                world,
+                TEAM_BATCH,
+                "spec.template.spec.containers[0] (web)",
+                "NotSigned",
                 "registry.example.com/team",
-            ),  # fmt: skip
+            ),
         }
     ]
     as_csv = _run(
-        "--policy", str(world.current), "--store", str(world.store),
-        "--workloads", "-", "-o", "csv",
+        "--policy",
+        str(world.current),
+        "--store",
+        str(world.store),
+        "--workloads",
+        "-",
+        "-o",
+        "csv",
         stdin=world.manifests.read_text(),
-    )  # fmt: skip
+    )
     assert as_csv.returncode == 1
     rows = list(csv.reader(io.StringIO(as_csv.stdout)))
     assert rows[0] == list(WORKLOADS_CSV_COLUMNS)
@@ -512,15 +543,27 @@ def test_cli_workloads_json_csv_and_exit_1(world: World) -> None:
 @pytest.mark.slow
 def test_cli_workloads_ready_namespace_exit_0_text(world: World) -> None:
     done = _run(
-        "--policy", str(world.current), "--store", str(world.store), "-n", "prod",
-        "--workloads", str(world.manifests),
-    )  # fmt: skip
+        "--policy",
+        str(world.current),
+        "--store",
+        str(world.store),
+        "-n",
+        "prod",
+        "--workloads",
+        str(world.manifests),
+    )
     assert done.returncode == 1  # prod: the DeploymentConfig would be denied
     assert "ENFORCE WOULD DENY (1 container images)" in done.stdout
     ready = _run(
-        "--policy", str(world.loose), "--store", str(world.store),
-        "--workloads", str(world.manifests), "-n", "ready",
-    )  # fmt: skip
+        "--policy",
+        str(world.loose),
+        "--store",
+        str(world.store),
+        "--workloads",
+        str(world.manifests),
+        "-n",
+        "ready",
+    )
     # LOOSE has no admission: section: the defaults (enforce everywhere), nothing exempt.
     assert (ready.returncode, ready.stderr) == (0, "")
     assert "  ready for enforce: ready\n" in ready.stdout
@@ -583,15 +626,29 @@ def _kubeconfig(folder: Path, server: str) -> Path:
 @pytest.mark.slow
 def test_cli_workloads_cluster_matches_the_file(world: World, tmp_path: Path) -> None:
     from_file = _run(
-        "--policy", str(world.current), "--store", str(world.store),
-        "--workloads", str(world.manifests), "-o", "json",
-    )  # fmt: skip
+        "--policy",
+        str(world.current),
+        "--store",
+        str(world.store),
+        "--workloads",
+        str(world.manifests),
+        "-o",
+        "json",
+    )
     with serve_wsgi(_cluster_app(ImageStore(world.store))) as url:
         kubeconfig = str(_kubeconfig(tmp_path, url))
         from_cluster = _run(
-            "--policy", str(world.current), "--kubeconfig", kubeconfig,
-            "--workloads", "cluster", "-o", "json", "--page-size", "2",
-        )  # fmt: skip
+            "--policy",
+            str(world.current),
+            "--kubeconfig",
+            kubeconfig,
+            "--workloads",
+            "cluster",
+            "-o",
+            "json",
+            "--page-size",
+            "2",
+        )
     assert (from_cluster.returncode, from_cluster.stderr) == (1, "")
     cluster = json.loads(from_cluster.stdout)["workloads"]
     file = json.loads(from_file.stdout)["workloads"]
@@ -630,4 +687,7 @@ def test_list_cluster_workloads_pages_and_missing_apis() -> None:
         ("Pod", "team", "b"),
     ]
     assert dict(found.skipped) == {"DeploymentConfig (no such API)": 1}
-    assert asked[:2] == [("/api/v1/namespaces/team/pods", None), ("/api/v1/namespaces/team/pods", "next")]
+    assert asked[:2] == [
+        ("/api/v1/namespaces/team/pods", None),
+        ("/api/v1/namespaces/team/pods", "next"),
+    ]
