@@ -572,36 +572,102 @@ def test_cli_workloads_ready_namespace_exit_0_text(world: World) -> None:
 # -- --workloads cluster: the OpenShift client over real HTTP -----------------------------------
 
 
+# Discovery as kube-apiserver serves it, for the kinds of the manifest (kubectl asks first).
+_GROUPS = {
+    "v1": [
+        ("pods", "Pod", ["po"]),
+        ("replicationcontrollers", "ReplicationController", ["rc"]),
+        ("services", "Service", ["svc"]),
+    ],
+    "apps/v1": [
+        ("deployments", "Deployment", ["deploy"]),
+        ("statefulsets", "StatefulSet", ["sts"]),
+        ("daemonsets", "DaemonSet", ["ds"]),
+        ("replicasets", "ReplicaSet", ["rs"]),
+    ],
+    "batch/v1": [("cronjobs", "CronJob", ["cj"]), ("jobs", "Job", [])],
+    "apps.openshift.io/v1": [("deploymentconfigs", "DeploymentConfig", ["dc"])],
+}
+
+
 def _cluster_app(store: ImageStore) -> Flask:
+    """The store's image API plus workload lists and their discovery: enough of an API
+    server for ``kubectl get`` and for ``sigverify audit --workloads cluster``."""
     app = create_store_app(store)
     by_path: dict[str, list[dict[str, Any]]] = {}
     for item in _manifest_objects():
-        group = item["apiVersion"].rpartition("/")[0]
-        resource = item["kind"].lower() + "s"
-        prefix = f"/apis/{item['apiVersion']}" if group else "/api/v1"
+        resource = next(r for r, kind, _ in _GROUPS[item["apiVersion"]] if kind == item["kind"])
+        group = item["apiVersion"]
+        prefix = "/api/v1" if group == "v1" else f"/apis/{group}"
         by_path.setdefault(f"{prefix}/{resource}", []).append(item)
     # A ReplicaSet its Deployment owns (skipped: the Deployment's template is judged).
     owned = {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
         "metadata": {**_meta("team", "web-5c"), "ownerReferences": [{"controller": True}]},
         "spec": {"template": _template(_container("web", TEAM_BATCH))},
     }
     by_path["/apis/apps/v1/replicasets"] = [owned]
 
-    def listing(path: str) -> Any:
-        return jsonify({"kind": "List", "metadata": {}, "items": by_path.get(path, [])})
+    def listing(path: str, kind: str, group: str, namespace: str | None = None) -> Any:
+        # As kube-apiserver lists them: the items without kind and apiVersion.
+        items = [
+            {k: v for k, v in i.items() if k not in ("kind", "apiVersion")}
+            for i in by_path.get(path, [])
+            if namespace in (None, i["metadata"]["namespace"])
+        ]
+        return jsonify({"kind": f"{kind}List", "apiVersion": group, "metadata": {}, "items": items})
 
-    for path in (
-        "/api/v1/pods",
-        "/apis/apps/v1/deployments",
-        "/apis/batch/v1/cronjobs",
-        "/apis/apps/v1/statefulsets",
-        "/apis/apps/v1/daemonsets",
-        "/apis/batch/v1/jobs",
-        "/apis/apps/v1/replicasets",
-        "/api/v1/replicationcontrollers",
-        "/apis/apps.openshift.io/v1/deploymentconfigs",
-    ):
-        app.add_url_rule(path, path, lambda path=path: listing(path))
+    def resources(group: str) -> Any:
+        return jsonify(
+            {
+                "kind": "APIResourceList",
+                "apiVersion": "v1",
+                "groupVersion": group,
+                "resources": [
+                    {
+                        "name": name,
+                        "singularName": kind.lower(),
+                        "namespaced": True,
+                        "kind": kind,
+                        "verbs": ["get", "list"],
+                        "shortNames": short,
+                    }
+                    for name, kind, short in _GROUPS[group]
+                ],
+            }
+        )
+
+    app.add_url_rule("/api", "api", lambda: jsonify({"kind": "APIVersions", "versions": ["v1"]}))
+    groups = [
+        {
+            "name": group.split("/")[0],
+            "versions": [{"groupVersion": group, "version": "v1"}],
+            "preferredVersion": {"groupVersion": group, "version": "v1"},
+        }
+        for group in [*_GROUPS, "image.openshift.io/v1"]
+        if group != "v1"
+    ]
+    app.add_url_rule(
+        "/apis",
+        "apis",
+        lambda: jsonify({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}),
+    )
+    for group, kinds in _GROUPS.items():
+        prefix = "/api/v1" if group == "v1" else f"/apis/{group}"
+        app.add_url_rule(prefix, prefix, lambda group=group: resources(group))
+        for resource, kind, _ in kinds:
+            path = f"{prefix}/{resource}"
+            app.add_url_rule(
+                path, path, lambda path=path, kind=kind, group=group: listing(path, kind, group)
+            )
+            app.add_url_rule(
+                f"{prefix}/namespaces/<namespace>/{resource}",
+                f"{path}/namespaced",
+                lambda namespace, path=path, kind=kind, group=group: listing(
+                    path, kind, group, namespace
+                ),
+            )
     return app
 
 
@@ -624,38 +690,39 @@ def _kubeconfig(folder: Path, server: str) -> Path:
 
 
 @pytest.mark.slow
-def test_cli_workloads_cluster_matches_the_file(world: World, tmp_path: Path) -> None:
-    from_file = _run(
-        "--policy",
-        str(world.current),
-        "--store",
-        str(world.store),
-        "--workloads",
-        str(world.manifests),
-        "-o",
-        "json",
-    )
+def test_cli_workloads_cluster_and_real_kubectl_output_agree(world: World, tmp_path: Path) -> None:
+    """``--workloads cluster`` lists what the real kubectl's ``get pods,deploy,dc,cronjob -A
+    -o yaml`` prints from the same server, and both judge alike."""
     with serve_wsgi(_cluster_app(ImageStore(world.store))) as url:
         kubeconfig = str(_kubeconfig(tmp_path, url))
+        got = subprocess.run(
+            ["kubectl", "--kubeconfig", kubeconfig, "get", "pods,deploy,dc,cronjob", "-A",
+             "-o", "yaml"],
+            capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
         from_cluster = _run(
-            "--policy",
-            str(world.current),
-            "--kubeconfig",
-            kubeconfig,
-            "--workloads",
-            "cluster",
-            "-o",
-            "json",
-            "--page-size",
-            "2",
-        )
+            "--policy", str(world.current), "--kubeconfig", kubeconfig,
+            "--workloads", "cluster", "-o", "json", "--page-size", "2",
+        )  # fmt: skip
+    printed = tmp_path / "oc-get.yaml"
+    printed.write_text(got.stdout, encoding="utf-8")
+    from_kubectl = _run(
+        "--policy", str(world.current), "--store", str(world.store),
+        "--workloads", str(printed), "-o", "json",
+    )  # fmt: skip
     assert (from_cluster.returncode, from_cluster.stderr) == (1, "")
+    assert (from_kubectl.returncode, from_kubectl.stderr) == (1, "")
     cluster = json.loads(from_cluster.stdout)["workloads"]
-    file = json.loads(from_file.stdout)["workloads"]
-    assert cluster["namespaces"] == file["namespaces"]
-    assert cluster["denied"] == file["denied"]
-    assert cluster["source"] == "cluster"
+    kubectl = json.loads(from_kubectl.stdout)["workloads"]
+    assert [(n["namespace"], n["workloads"], n["wouldDeny"]) for n in cluster["namespaces"]] == [
+        (name, workloads, deny) for name, _, _, workloads, _, deny, _ in EXPECTED_NAMESPACES
+    ]
+    assert cluster["namespaces"] == kubectl["namespaces"]
+    assert cluster["denied"] == kubectl["denied"]
+    assert len(cluster["denied"]) == 2
+    assert (cluster["source"], kubectl["source"]) == ("cluster", str(printed))
     assert cluster["skipped"] == {"ReplicaSet (owned by a controller)": 1}
+    assert kubectl["skipped"] == {}
 
 
 def test_list_cluster_workloads_pages_and_missing_apis() -> None:
