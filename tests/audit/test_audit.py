@@ -50,6 +50,7 @@ from sigverify.objects.types import Image
 from tests.imageapi.builders import digest_of, image, signature, stream
 from tests.imageapi.demo import APP, KEYS, TOOLS, seeded_store
 from tests.imageapi.servers import closed_port, serve_wsgi
+from tests.support.audit_schema import validate_report
 from tests.support.gpgfactory import GeneratedKey, GpgFactory, KeySpec, atomic_payload
 
 REPO = Path(__file__).resolve().parents[2]
@@ -703,6 +704,7 @@ def test_cli_json_exit_1_and_read_only(world: World) -> None:
     assert body["totals"]["denied"] == 3
     assert body["policy"] == str(world.policy)
     assert _objects(world.store_path) == before
+    validate_report(body)  # the real command's output, against docs/audit-report.schema.json
 
 
 @pytest.mark.slow
