@@ -21,6 +21,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +41,7 @@ from sigverify.audit.report import (
     TagRef,
     UnsignedRow,
     build_report,
+    whole_days,
 )
 from sigverify.cli.audit import audit_image_api
 from sigverify.core.claims import SignedClaims
@@ -52,6 +55,7 @@ from tests.support.audit_schema import validate_report
 from tests.support.gpgfactory import GeneratedKey, GpgFactory, KeySpec, atomic_payload
 
 REPO = Path(__file__).resolve().parents[2]
+SIGVERIFY = REPO / ".venv" / "bin" / "sigverify"
 NOW = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
 SIGNED_AT = datetime(2026, 6, 1, tzinfo=UTC)  # 183.5 days before NOW
 
@@ -570,3 +574,119 @@ def test_text_keys_table_and_unsigned_list(keys_world: KeysWorld, report: AuditR
         "    namespaces: ns1, ns2",
         "    tags:       ns1/one:5, ns2/five:latest",
     ]
+
+
+# -- the command, in a real subprocess (the real clock: figures checked against the report's
+# own generatedAt) ---------------------------------------------------------------------------
+
+
+def _run(*args: str, stderr: int | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGVERIFY_")}
+    env.pop("KUBECONFIG", None)
+    env["HOME"] = "/nonexistent"
+    return subprocess.run(
+        [str(SIGVERIFY), "audit", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=300,
+        check=False,
+    )
+
+
+def _common(world: KeysWorld) -> tuple[str, ...]:
+    return ("--policy", str(world.policy), "--store", str(world.store), "--backend", "native")
+
+
+def _rfc3339(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+@pytest.mark.slow
+def test_cli_json_days_left_and_warning_days(keys_world: KeysWorld) -> None:
+    done = _run(*_common(keys_world), "-o", "json", "--expiry-warning-days", "400")
+    assert done.returncode == 1, done.stderr
+    body = json.loads(done.stdout)
+    validate_report(body)
+    assert body["expiryWarningDays"] == 400
+    now = _rfc3339(body["generatedAt"])
+    by_id = {k["publicKeyID"]: k for k in body["keys"]}
+    assert set(by_id) == {keys_world.key_id(name) for name in SPECS}
+    for name, spec in SPECS.items():
+        key = by_id[keys_world.key_id(name)]
+        if spec.expires_at is None:
+            assert (key["expires"], key["daysLeft"], key["expiryWarning"]) == (None, None, False)
+            continue
+        days = whole_days((spec.expires_at - now).total_seconds())
+        assert key["daysLeft"] == days
+        assert key["expiryWarning"] is (days < 400)
+        assert key["expired"] is (spec.expires_at <= now)
+    assert by_id[keys_world.key_id("revoked")]["revoked"] is True
+
+
+@pytest.mark.slow
+def test_cli_output_dir_writes_every_table(keys_world: KeysWorld, tmp_path: Path) -> None:
+    out = tmp_path / "tables" / "audit"
+    done = _run(*_common(keys_world), "--output-dir", str(out))
+    assert (done.returncode, done.stdout, done.stderr) == (1, "", "")
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{name}.csv" for name in CSV_TABLES)
+    for name, (header, _) in CSV_TABLES.items():
+        rows = list(csv.reader(io.StringIO((out / f"{name}.csv").read_text(encoding="utf-8"))))
+        assert tuple(rows[0]) == header
+    assert len((out / "keys.csv").read_text().splitlines()) == 1 + len(SPECS)
+    assert len((out / "images.csv").read_text().splitlines()) == 1 + len(DIGESTS)
+    assert len((out / "signatures.csv").read_text().splitlines()) == 1 + 7
+    unsigned = (out / "unsigned.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in unsigned[1:]] == [DIGESTS["five"]]
+    # The images table is what -o csv prints.
+    default = _run(*_common(keys_world), "-o", "csv")
+    assert default.stdout == (out / "images.csv").read_text()
+
+
+@pytest.mark.slow
+def test_cli_table_prints_one_table(keys_world: KeysWorld) -> None:
+    done = _run(*_common(keys_world), "--table", "unsigned")
+    assert (done.returncode, done.stderr) == (1, "")
+    assert done.stdout.splitlines()[0] == "image,status,reason,reference,scope,tags,namespaces"
+    assert done.stdout.splitlines()[1].startswith(f"{DIGESTS['five']},denied,NotSigned,")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--table", "keys", "-o", "json"), "--table and --output-dir are CSV tables"),
+        (("--output-dir", "x", "-o", "text"), "--table and --output-dir are CSV tables"),
+        (("--table", "keys", "--output-dir", "x"), "give either --table or --output-dir"),
+        (("--table", "nope"), "Invalid value for '--table'"),
+        (("--expiry-warning-days", "-1"), "Invalid value for '--expiry-warning-days'"),
+    ],
+)
+def test_cli_table_usage_errors_are_one_line(
+    keys_world: KeysWorld, args: tuple[str, ...], expected: str
+) -> None:
+    done = _run(*_common(keys_world), *args)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.count("\n") == 1
+    assert expected in done.stderr
+
+
+def test_cli_unknown_namespace_is_an_error_not_all_trusted(keys_world: KeysWorld) -> None:
+    done = _run(*_common(keys_world), "-n", "no-such-namespace")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "sigverify: error: nothing to audit in namespace 'no-such-namespace': no such "
+        "namespace, or no ImageStream there has an imported tag\n"
+    )
+
+
+@pytest.mark.slow
+def test_cli_an_empty_store_is_an_error(keys_world: KeysWorld, tmp_path: Path) -> None:
+    ImageStore(tmp_path / "empty.db")
+    done = _run("--policy", str(keys_world.policy), "--store", str(tmp_path / "empty.db"))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "sigverify: error: nothing to audit: the store or cluster has no Images and no "
+        "ImageStreams\n"
+    )
