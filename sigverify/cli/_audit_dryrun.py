@@ -31,10 +31,12 @@ from sigverify.imageapi.protocol import ImageAPI
 from sigverify.policyfile.admission import AdmissionConfig
 from sigverify.policyfile.holder import load_verifier
 
-__all__ = ["DryRun", "dry_run_options"]
+__all__ = ["DRY_RUN_TABLES", "DryRun", "csv_table_for", "dry_run_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 CLUSTER = "cluster"
+#: The CSV tables of the dry runs (``--table``, ``--output-dir``), beside the report's.
+DRY_RUN_TABLES = ("comparison", "workloads")
 
 
 def dry_run_options(function: F) -> F:
@@ -65,6 +67,24 @@ def dry_run_options(function: F) -> F:
     return function
 
 
+def csv_table_for(table: str | None, *, compare: bool, workloads: bool) -> str | None:
+    """The CSV table ``-o csv`` prints: ``--table``'s, else the dry run's own table
+    (``comparison``, ``workloads``) when one is asked for, else None (the report's images).
+    Checked before anything is read."""
+    asked = [name for name, on in zip(DRY_RUN_TABLES, (compare, workloads), strict=True) if on]
+    if table in DRY_RUN_TABLES and table not in asked:
+        flag = "--compare-policy" if table == "comparison" else "--workloads"
+        raise click.UsageError(f"--table {table} needs {flag}")
+    if table is not None or not asked:
+        return table
+    if len(asked) > 1:
+        raise click.UsageError(
+            "-o csv prints one table: add --table comparison or --table workloads "
+            "(or --output-dir for all)"
+        )
+    return asked[0]
+
+
 @dataclass
 class DryRun:
     """The dry runs one ``sigverify audit`` asked for."""
@@ -88,7 +108,6 @@ class DryRun:
         images_file: str | None,
         store: str | None,
         namespace: str | None,
-        output: str,
     ) -> DryRun:
         """Check the options, read manifest files, load NEW (errors: exit 2, one line)."""
         if compare_keys is not None and compare_policy is None:
@@ -99,10 +118,6 @@ class DryRun:
             )
         if workloads == CLUSTER and store is not None:
             raise click.UsageError("--workloads cluster needs a cluster, not --store")
-        if output == "csv" and compare_policy is not None and workloads is not None:
-            raise click.UsageError(
-                "-o csv prints one table: give --compare-policy or --workloads (or -o json)"
-            )
         run = cls(workloads_target=workloads)
         if workloads is not None and workloads != CLUSTER:
             run.found = read_workloads(workloads, namespace=namespace)
@@ -138,6 +153,12 @@ class DryRun:
             found, config or AdmissionConfig(), api, verifier, deadline_seconds=timeout
         )
 
+    @property
+    def judged_workloads(self) -> bool:
+        """Workloads were judged: a namespace with workloads but no image stream is no
+        "nothing to audit"."""
+        return self.workloads is not None and self.workloads.workloads > 0
+
     def finish(self) -> None:
         if self.comparer is not None:
             self.comparison = self.comparer.comparison()
@@ -160,13 +181,14 @@ class DryRun:
             parts.append(workloads_to_text(self.workloads))
         return "".join("\n" + part for part in parts)
 
-    def csv(self) -> str | None:
-        """The table ``-o csv`` prints instead of the image rows, if a dry run was asked."""
+    def csv_tables(self) -> dict[str, str]:
+        """The dry runs' CSV tables, by name, of the dry runs that ran."""
+        tables: dict[str, str] = {}
         if self.comparison is not None:
-            return comparison_to_csv(self.comparison)
+            tables["comparison"] = comparison_to_csv(self.comparison)
         if self.workloads is not None:
-            return workloads_to_csv(self.workloads)
-        return None
+            tables["workloads"] = workloads_to_csv(self.workloads)
+        return tables
 
     def exit_status(self, status: int) -> int:
         """The audit's ``status`` as the dry runs change it: 2 stays; with --compare-policy

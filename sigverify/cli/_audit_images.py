@@ -10,13 +10,16 @@ a trust. Each digest is judged once, by the first line that names it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 
 from sigverify.audit.report import (
+    DEFAULT_EXPIRY_WARNING_DAYS,
     AuditAccumulator,
     AuditedImage,
     AuditFailure,
     AuditReport,
+    KeyFacts,
     TagRef,
 )
 from sigverify.core.verdict import ImageVerdict
@@ -73,11 +76,20 @@ def audit_pull_specs(
     *,
     policy: str,
     observe: Observer | None = None,
+    keys: Iterable[KeyFacts] = (),
+    now: datetime | None = None,
+    expiry_warning_days: int = DEFAULT_EXPIRY_WARNING_DAYS,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> AuditReport:
-    """Audit every pull spec; failures (bad spec, registry unreachable) are reported."""
-    accumulator = AuditAccumulator(policy=policy)
+    """Audit every pull spec; failures (bad spec, registry unreachable) are reported.
+    ``progress`` is told ``(specs done, specs)`` after each."""
+    accumulator = AuditAccumulator(
+        policy=policy, keys=keys, now=now, expiry_warning_days=expiry_warning_days
+    )
     seen: set[str] = set()
-    for spec in specs:
+    for done, spec in enumerate(specs, 1):
+        if progress is not None:
+            progress(done - 1, len(specs))
         try:
             fetched = fetch_image(parse_spec(spec), options)
             if fetched.digest in seen:
@@ -90,4 +102,6 @@ def audit_pull_specs(
         accumulator.add(AuditedImage(label_sources(verdict, fetched.sources)))
         if observe is not None:
             observe(fetched.image, (), verdict, fetched.identity)
+    if progress is not None and specs:
+        progress(len(specs), len(specs))
     return accumulator.report()

@@ -11,15 +11,30 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import click
 
-from sigverify.audit.render import report_to_csv, report_to_json, report_to_text
-from sigverify.audit.report import AuditAccumulator, AuditedImage, AuditFailure, AuditReport, TagRef
+from sigverify.audit.keyfacts import key_facts
+from sigverify.audit.render import CSV_TABLES, csv_table, report_to_json, report_to_text
+from sigverify.audit.report import (
+    DEFAULT_EXPIRY_WARNING_DAYS,
+    AuditAccumulator,
+    AuditedImage,
+    AuditFailure,
+    AuditReport,
+    KeyFacts,
+    TagRef,
+)
 from sigverify.audit.report import current_tags as stream_tags
-from sigverify.cli._audit_dryrun import DryRun, dry_run_options
+from sigverify.cli._audit_dryrun import (
+    DRY_RUN_TABLES,
+    DryRun,
+    csv_table_for,
+    dry_run_options,
+)
 from sigverify.cli._audit_images import Observer, audit_pull_specs, read_pull_specs
 from sigverify.cli._common import (
     EXIT_ERROR,
@@ -29,7 +44,9 @@ from sigverify.cli._common import (
     handle_errors,
 )
 from sigverify.cli._kube import dump_output, kubeconfig_in_use
+from sigverify.cli._progress import progress_for
 from sigverify.cli._registry_options import registry_options
+from sigverify.core.clock import utcnow
 from sigverify.engine.verifier import Verifier
 from sigverify.errors import InputError, NotFoundError
 from sigverify.imageapi.factory import open_image_api
@@ -40,7 +57,10 @@ from sigverify.policyfile.holder import load_verifier
 from sigverify.settings import Settings
 from sigverify.sources import SourceOptions
 
-__all__ = ["MAX_PAGES", "audit_image_api", "command", "exit_status"]
+__all__ = ["MAX_PAGES", "Progress", "audit_image_api", "command", "exit_status", "nothing_audited"]
+
+#: Told ``(images done, total or None when not known yet)`` after each image.
+Progress = Callable[[int, int | None], None]
 
 #: Pages one list may take at most (a runaway ``continue`` chain cannot loop forever).
 MAX_PAGES = 100_000
@@ -74,6 +94,7 @@ class _Audit:
         api: ImageAPI,
         verifier: Verifier,
         accumulator: AuditAccumulator,
+        progress: Progress | None = None,
         observe: Observer | None = None,
     ) -> None:
         self.api = api
@@ -82,6 +103,13 @@ class _Audit:
         self.observe = observe  # sees each Image judged (the --compare-policy dry run)
         self.tags: dict[str, list[TagRef]] = {}
         self.seen: set[str] = set()
+        self.progress = progress
+        #: Images to judge, when known (``--namespace``: the tagged digests).
+        self.total: int | None = None
+
+    def _tick(self) -> None:
+        if self.progress is not None:
+            self.progress(len(self.seen), self.total)
 
     def collect_tags(self, namespace: str | None, page_size: int) -> None:
         def fetch(token: str | None) -> Page:
@@ -108,10 +136,11 @@ class _Audit:
             verdict = self.verifier.verify_image(image)
         except (InputError, UpstreamDocumentError) as exc:
             self.accumulator.add_failure(AuditFailure(name, str(exc), tags))
-            return
-        self.accumulator.add(AuditedImage(verdict, tags))
-        if self.observe is not None:
-            self.observe(image, tags, verdict, None)
+        else:
+            self.accumulator.add(AuditedImage(verdict, tags))
+            if self.observe is not None:
+                self.observe(image, tags, verdict, None)
+        self._tick()
 
     def judge_all_images(self, page_size: int) -> None:
         def fetch(token: str | None) -> Page:
@@ -135,9 +164,11 @@ class _Audit:
                 document = self.api.get_image(name)
             except NotFoundError:
                 self.tags.pop(name)
+                self.seen.add(name)
                 self.accumulator.add_failure(
                     AuditFailure(name, "the tag points at an Image that does not exist", tags)
                 )
+                self._tick()
                 continue
             self.judge(name, document)
 
@@ -149,26 +180,91 @@ def audit_image_api(
     policy: str,
     namespace: str | None = None,
     page_size: int = DEFAULT_PAGE_SIZE,
+    keys: Iterable[KeyFacts] = (),
+    now: datetime | None = None,
+    expiry_warning_days: int = DEFAULT_EXPIRY_WARNING_DAYS,
+    progress: Progress | None = None,
     observe: Observer | None = None,
 ) -> AuditReport:
     """Audit the image API read-only: every tagged Image of ``namespace`` (all namespaces
     when None, plus every Image no tag points at), each verified exactly once (and shown to
-    ``observe`` with its verdict)."""
+    ``observe`` with its verdict).
+
+    ``keys``, ``now`` and ``expiry_warning_days`` go to the report
+    (:class:`~sigverify.audit.report.AuditAccumulator`); ``progress`` is told after each
+    Image (the total is known with a namespace: the distinct tagged digests)."""
     if page_size < 1:
         raise InputError("the page size must be at least 1")
-    run = _Audit(api, verifier, AuditAccumulator(policy=policy, namespace=namespace), observe)
+    accumulator = AuditAccumulator(
+        policy=policy,
+        namespace=namespace,
+        keys=keys,
+        now=now,
+        expiry_warning_days=expiry_warning_days,
+    )
+    run = _Audit(api, verifier, accumulator, progress, observe)
     run.collect_tags(namespace, page_size)
     if namespace is None:
         run.judge_all_images(page_size)
+    else:
+        run.total = len(run.tags)
     run.judge_tagged()
     return run.accumulator.report()
 
 
+def nothing_audited(report: AuditReport) -> bool:
+    """No image audited and none failed: nothing was there to judge."""
+    return not report.totals.images and not report.totals.failed
+
+
 def exit_status(report: AuditReport) -> int:
-    """2 when something could not be audited, else 1 when any image would be denied, else 0."""
-    if report.totals.failed:
+    """2 when something could not be audited or nothing was there to audit, else 1 when any
+    image would be denied, else 0 (every audited image is trusted)."""
+    if report.totals.failed or nothing_audited(report):
         return EXIT_ERROR
     return EXIT_UNTRUSTED if report.totals.denied else EXIT_TRUSTED
+
+
+def _nothing_message(namespace: str | None, images_file: str | None) -> str:
+    if images_file is not None:
+        return f"--images {images_file}: no pull spec to audit"
+    if namespace is not None:
+        return (
+            f"nothing to audit in namespace {namespace!r}: no such namespace, or no "
+            "ImageStream there has an imported tag"
+        )
+    return "nothing to audit: the store or cluster has no Images and no ImageStreams"
+
+
+def _write_tables(report: AuditReport, directory: str, dry_run: DryRun) -> None:
+    """Every CSV table into ``directory`` (created if missing), ``NAME.csv`` each; the dry
+    runs' tables too (comparison.csv, workloads.csv) when they ran."""
+    folder = Path(directory)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in CSV_TABLES:
+            (folder / f"{name}.csv").write_text(csv_table(report, name), encoding="utf-8")
+        for name, text in dry_run.csv_tables().items():
+            (folder / f"{name}.csv").write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(
+            f"cannot write: {exc.strerror or exc}", path=f"--output-dir {folder}"
+        ) from exc
+
+
+def _render(
+    report: AuditReport, output: str, table: str, output_dir: str | None, dry_run: DryRun
+) -> None:
+    if output_dir is not None:
+        _write_tables(report, output_dir, dry_run)
+    elif output in ("json", "yaml"):
+        sys.stdout.write(dump_output({**report_to_json(report), **dry_run.json_members()}, output))
+    elif output == "csv":
+        tables = dry_run.csv_tables()
+        sys.stdout.write(tables[table] if table in tables else csv_table(report, table))
+    else:
+        sys.stdout.write(report_to_text(report) + dry_run.text())
+    sys.stdout.flush()
 
 
 def _check_namespace(namespace: str | None) -> None:
@@ -229,8 +325,29 @@ def _open_api(
     "--output",
     "-o",
     type=click.Choice(["text", "json", "yaml", "csv"]),
-    default="text",
+    default=None,
+    help="Report form (default: text; csv with --table or --output-dir).",
+)
+@click.option(
+    "--table",
+    type=click.Choice([*CSV_TABLES, *DRY_RUN_TABLES]),
+    default=None,
+    help="The CSV table to print (default: images; comparison with --compare-policy, "
+    "workloads with --workloads).",
+)
+@click.option(
+    "--output-dir",
+    default=None,
+    metavar="DIR",
+    help="Write every CSV table to DIR (images.csv, keys.csv, signatures.csv, ...) instead "
+    "of printing one.",
+)
+@click.option(
+    "--expiry-warning-days",
+    type=click.IntRange(0, 36_500),
+    default=DEFAULT_EXPIRY_WARNING_DAYS,
     show_default=True,
+    help="Flag keys that expire within this many days.",
 )
 @click.option(
     "--page-size",
@@ -265,7 +382,10 @@ def command(
     kubeconfig: str | None,
     context: str | None,
     namespace: str | None,
-    output: str,
+    output: str | None,
+    table: str | None,
+    output_dir: str | None,
+    expiry_warning_days: int,
     page_size: int,
     timeout: float,
     images_file: str | None,
@@ -284,23 +404,36 @@ def command(
     \b
     sigverify audit --policy P -n prod -o csv     ($KUBECONFIG's current context)
     sigverify audit --policy P --store FILE
+    sigverify audit --policy P --table keys       (one CSV table: keys, signatures, ...)
+    sigverify audit --policy P --output-dir DIR   (every CSV table, one file each)
     sigverify audit --policy P --images pull-specs.txt [--registries-d DIR] [--authfile F]
     sigverify audit --policy CURRENT --compare-policy NEW     (what NEW would change)
     sigverify audit --policy P --workloads pods.yaml|-|cluster (what enforce would deny)
 
     Exit status: 0 every audited image is trusted, 1 some would be denied, 2 an error
-    (including images that could not be audited; the report is still printed). With
-    --compare-policy: 1 when NEW would deny an image the policy admits, else 0; with
-    --workloads also 1 when enforce would deny a workload.
+    (including images that could not be audited, when the report is still printed, and
+    nothing to audit at all, such as an unknown namespace). With --compare-policy: 1 when
+    NEW would deny an image the policy admits, else 0; with --workloads also 1 when
+    enforce would deny a workload.
     """
     if policy is None:
         raise InputError("--policy is required (the trust policy to audit against)")
+    if output is None:
+        output = "csv" if table is not None or output_dir is not None else "text"
+    if (table is not None or output_dir is not None) and output != "csv":
+        raise click.UsageError("--table and --output-dir are CSV tables: use them with -o csv")
+    if table is not None and output_dir is not None:
+        raise click.UsageError("give either --table or --output-dir, not both")
     _check_namespace(namespace)
     if images_file is not None and (store or kubeconfig or context or namespace):
         raise click.UsageError("--images audits registries: drop --store, --kubeconfig, -n")
     if images_file is None and (registries_d or authfile or cert_dir or not tls_verify):
         raise click.UsageError(
             "--registries-d, --authfile, --tls-verify and --cert-dir need --images"
+        )
+    if output == "csv" and output_dir is None:
+        table = csv_table_for(
+            table, compare=compare_policy is not None, workloads=workloads is not None
         )
     dry_run = DryRun.start(
         policy=policy,
@@ -312,7 +445,6 @@ def command(
         images_file=images_file,
         store=store,
         namespace=namespace,
-        output=output,
     )
     observe = dry_run.comparer.observe if dry_run.comparer is not None else None
     try:
@@ -321,6 +453,9 @@ def command(
     except BaseException:
         dry_run.close()
         raise
+    facts = key_facts(loaded.policy, loaded.keyring)
+    now = utcnow()
+    progress = progress_for(sys.stderr)
     try:
         if images_file is not None:
             options = SourceOptions(
@@ -331,7 +466,17 @@ def command(
                 timeout=timeout,
                 deadline=timeout,
             )
-            report = audit_pull_specs(specs, verifier, options, policy=policy, observe=observe)
+            report = audit_pull_specs(
+                specs,
+                verifier,
+                options,
+                policy=policy,
+                keys=facts,
+                now=now,
+                expiry_warning_days=expiry_warning_days,
+                progress=progress,
+                observe=observe,
+            )
         else:
             api = _open_api(store, kubeconfig, context, timeout)
             report = audit_image_api(
@@ -340,6 +485,10 @@ def command(
                 policy=policy,
                 namespace=namespace,
                 page_size=page_size,
+                keys=facts,
+                now=now,
+                expiry_warning_days=expiry_warning_days,
+                progress=progress,
                 observe=observe,
             )
             dry_run.judge_workloads(
@@ -354,14 +503,14 @@ def command(
     finally:
         verifier.backend.close()
         dry_run.close()
-    if output in ("json", "yaml"):
-        sys.stdout.write(dump_output({**report_to_json(report), **dry_run.json_members()}, output))
-    elif output == "csv":
-        sys.stdout.write(dry_run.csv() or report_to_csv(report))
-    else:
-        sys.stdout.write(report_to_text(report) + dry_run.text())
-    sys.stdout.flush()
-    status = dry_run.exit_status(exit_status(report))
+        if progress is not None:
+            progress.close()
+    if nothing_audited(report) and not dry_run.judged_workloads:
+        raise InputError(_nothing_message(namespace, images_file))
+    _render(report, output, table or "images", output_dir, dry_run)
+    # Workloads judged in a namespace without image streams: the report is not empty.
+    empty = nothing_audited(report) and dry_run.judged_workloads
+    status = dry_run.exit_status(EXIT_TRUSTED if empty else exit_status(report))
     if status == EXIT_ERROR:
         click.echo(
             f"sigverify: error: {report.totals.failed} images or image streams could not be "

@@ -37,6 +37,7 @@ from sigverify.imageapi.store.rest import create_store_app
 from sigverify.policyfile.holder import load_verifier
 from tests.imageapi.builders import digest_of, image, signature, stream
 from tests.imageapi.servers import serve_wsgi
+from tests.support.audit_schema import validate_report
 from tests.support.gpgfactory import GeneratedKey, GpgFactory, KeySpec, atomic_payload
 
 REPO = Path(__file__).resolve().parents[2]
@@ -324,6 +325,7 @@ def test_cli_compare_json_exit_1_when_new_denies(world: World) -> None:
     )
     assert (done.returncode, done.stderr) == (1, "")
     body = json.loads(done.stdout)
+    validate_report(body)  # every member documented in docs/audit-report.schema.json
     comparison = body["comparison"]
     assert (comparison["policy"], comparison["comparePolicy"]) == (
         str(world.current),
@@ -385,6 +387,30 @@ def test_cli_compare_exit_0_when_new_only_admits_and_csv(world: World) -> None:
         ]
     ]
     assert rows[1][7:9] == ["yes", "Trusted"]
+
+
+@pytest.mark.slow
+def test_cli_output_dir_has_the_dry_run_tables_and_table_picks_one(
+    world: World, tmp_path: Path
+) -> None:
+    both = (
+        "--policy", str(world.current), "--compare-policy", str(world.loose),
+        "--store", str(world.store), "--workloads", str(world.manifests),
+    )  # fmt: skip
+    done = _run(*both, "--output-dir", str(tmp_path / "tables"))
+    assert (done.returncode, done.stdout, done.stderr) == (1, "", "")
+    written = {path.name for path in (tmp_path / "tables").iterdir()}
+    assert {"images.csv", "keys.csv", "comparison.csv", "workloads.csv"} <= written
+    comparison = (tmp_path / "tables" / "comparison.csv").read_text().splitlines()
+    assert [row.split(",")[:2] for row in comparison] == [
+        ["change", "image"],
+        ["newly-admitted", NEXT],
+    ]
+    workloads = _run(*both, "--table", "workloads")
+    assert workloads.returncode == 1
+    assert workloads.stdout == (tmp_path / "tables" / "workloads.csv").read_text()
+    images = _run(*both, "--table", "images")
+    assert images.stdout.splitlines()[0].startswith("image,status,reason,")
 
 
 @pytest.mark.slow
@@ -489,6 +515,7 @@ def test_cli_workloads_json_csv_and_exit_1(world: World) -> None:
     common = ("--policy", str(world.current), "--store", str(world.store), "-n", "team")
     done = _run(*common, "--workloads", str(world.manifests), "-o", "json")
     assert (done.returncode, done.stderr) == (1, "")
+    validate_report(json.loads(done.stdout))
     workloads = json.loads(done.stdout)["workloads"]
     assert workloads["namespaces"] == [
         {

@@ -217,7 +217,12 @@ def test_cli_usage_errors(tmp_path: Path) -> None:
         (("--workloads", "cluster", "--store", "x.db"), "--workloads cluster needs a cluster"),
         (("--workloads", "w.yaml", "--images", "specs.txt"), "drop --images"),
         (("--compare-keys", "dir"), "--compare-keys needs --compare-policy"),
-        (("--workloads", "w", "--compare-policy", policy, "-o", "csv"), "-o csv prints one"),
+        (
+            ("--workloads", "w.yaml", "--compare-policy", policy, "-o", "csv"),
+            "-o csv prints one table: add --table comparison or --table workloads",
+        ),
+        (("--table", "workloads"), "--table workloads needs --workloads"),
+        (("--table", "comparison", "--workloads", "w.yaml"), "--table comparison needs"),
     ]
     for args, expected in cases:
         done = _run("--policy", policy, *args, stdin="")
