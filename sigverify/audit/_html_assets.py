@@ -75,6 +75,10 @@ div.wide { overflow-x: auto; }
   thead { display: table-header-group; }
   .charts { display: block; }
   div.wide { overflow: visible; }
+  .mono, td.digest, td.fpr, .note { font-size: 8px; }
+  td.digest, td.tags, td.fpr, .mono { overflow-wrap: anywhere; }
+  td.digest, td.fpr, td.signature-cell, td.tags { min-width: 0; }
+  td.digest { width: 16%; } td.signature-cell { width: 30%; }
   figure.chart { margin-bottom: 6mm; border: 0; }
   th { background: none; border-bottom: 2px solid #000; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }

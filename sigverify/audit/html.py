@@ -17,6 +17,7 @@ import base64
 import hashlib
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sigverify.audit._html_assets import SCRIPT, STYLE
@@ -68,7 +69,7 @@ def namespaces_of(image: Document) -> list[str]:
 # -- sections --------------------------------------------------------------------------------
 
 
-def _header(document: Document, generated: str | None) -> str:
+def _header(document: Document, generated: datetime | None) -> str:
     namespace = document.get("namespace")
     meta = [
         f"<span>policy <b>{e(document.get('policy'))}</b></span>",
@@ -76,7 +77,7 @@ def _header(document: Document, generated: str | None) -> str:
         "</span>",
     ]
     if generated:
-        meta.append(f"<span>generated {e(generated)}</span>")
+        meta.append(f"<span>generated {e(generated.strftime('%Y-%m-%dT%H:%M:%SZ'))}</span>")
     if "schemaVersion" in document:
         meta.append(f"<span>schema {e(document['schemaVersion'])}</span>")
     return f'<header><h1>sigverify audit report</h1><p class="meta">{"".join(meta)}</p></header>'
@@ -322,7 +323,7 @@ def _image_table(images: Sequence[Document]) -> Iterator[str]:
 # -- the page --------------------------------------------------------------------------------
 
 
-def iter_html(document: Document, *, generated: str | None = None) -> Iterator[str]:
+def iter_html(document: Document, *, generated: datetime | None = None) -> Iterator[str]:
     """The page in pieces (the image table a chunk of rows at a time), for streaming."""
     images = [as_map(image) for image in as_list(document.get("images"))]
     by_namespace = _namespace_counts(images)
@@ -348,6 +349,6 @@ def iter_html(document: Document, *, generated: str | None = None) -> Iterator[s
     yield f"<script>{SCRIPT}</script></body></html>\n"
 
 
-def report_to_html(document: Document, *, generated: str | None = None) -> str:
+def report_to_html(document: Document, *, generated: datetime | None = None) -> str:
     """The whole page (``sigverify audit --output html``)."""
     return "".join(iter_html(document, generated=generated))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from sigverify.audit.html import report_to_html
 from sigverify.audit.render import report_to_csv, report_to_json, report_to_text
 from sigverify.audit.report import AuditAccumulator, AuditedImage, AuditFailure, AuditReport, TagRef
 from sigverify.audit.report import current_tags as stream_tags
@@ -29,7 +30,9 @@ from sigverify.cli._common import (
     handle_errors,
 )
 from sigverify.cli._kube import dump_output, kubeconfig_in_use
+from sigverify.cli._output_file import check_output_file, write_output
 from sigverify.cli._registry_options import registry_options
+from sigverify.core.clock import utcnow
 from sigverify.engine.verifier import Verifier
 from sigverify.errors import InputError, NotFoundError
 from sigverify.imageapi.factory import open_image_api
@@ -216,9 +219,16 @@ def _open_api(
 @click.option(
     "--output",
     "-o",
-    type=click.Choice(["text", "json", "yaml", "csv"]),
+    type=click.Choice(["text", "json", "yaml", "csv", "html"]),
     default="text",
     show_default=True,
+    help="html: one self-contained page (charts, keys, a sortable, filterable image table).",
+)
+@click.option(
+    "--output-file",
+    default=None,
+    metavar="PATH",
+    help="Write the report to PATH instead of standard output.",
 )
 @click.option(
     "--page-size",
@@ -253,6 +263,7 @@ def command(
     context: str | None,
     namespace: str | None,
     output: str,
+    output_file: str | None,
     page_size: int,
     timeout: float,
     images_file: str | None,
@@ -282,6 +293,7 @@ def command(
         raise click.UsageError(
             "--registries-d, --authfile, --tls-verify and --cert-dir need --images"
         )
+    check_output_file(output_file)
     specs = read_pull_specs(images_file) if images_file is not None else []
     verifier = build_verifier(policy, keys, backend)
     try:
@@ -303,12 +315,14 @@ def command(
     finally:
         verifier.backend.close()
     if output in ("json", "yaml"):
-        sys.stdout.write(dump_output(report_to_json(report), output))
+        text = dump_output(report_to_json(report), output)
     elif output == "csv":
-        sys.stdout.write(report_to_csv(report))
+        text = report_to_csv(report)
+    elif output == "html":
+        text = report_to_html(report_to_json(report), generated=utcnow())
     else:
-        sys.stdout.write(report_to_text(report))
-    sys.stdout.flush()
+        text = report_to_text(report)
+    write_output(text, output_file)
     status = exit_status(report)
     if status == EXIT_ERROR:
         click.echo(

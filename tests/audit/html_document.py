@@ -21,7 +21,9 @@ def _digest(n: int) -> str:
     return "sha256:" + f"{n:02x}" * 32
 
 
-def _detail(n: int, signer: str | None, reason: str, age: int | None, source: str) -> dict[str, Any]:
+def _detail(
+    n: int, signer: str | None, reason: str, age: int | None, source: str
+) -> dict[str, Any]:
     return {
         "name": f"{_digest(n)}@sig{n}",
         "signer": signer,
@@ -77,7 +79,9 @@ def _images() -> list[dict[str, Any]]:
             ANGLE_MESSAGE,
         ),
         _image(4, ["team/batch:1"], False, "NotSigned", [], "no signature"),
-        _image(5, [IMG_TAG], False, "UntrustedKey", [_detail(5, OLD_FPR, "UntrustedKey", 800, "image")]),
+        _image(
+            5, [IMG_TAG], False, "UntrustedKey", [_detail(5, OLD_FPR, "UntrustedKey", 800, "image")]
+        ),
         _image(6, [], True, "Accepted", [], "insecureAcceptAnything"),
     ]
     for n in range(7, 19):  # more trusted images in two namespaces, for the charts and sorting
@@ -129,7 +133,9 @@ def html_document() -> dict[str, Any]:
                     "userID": "release <security@example.com>",
                     "fingerprint": RELEASE_FPR,
                     "images": 13,
-                    "scopes": [{"scope": "registry.example.com/team", "images": 13, "trusted": True}],
+                    "scopes": [
+                        {"scope": "registry.example.com/team", "images": 13, "trusted": True}
+                    ],
                 }
             ],
             "unknownKeys": {
