@@ -25,14 +25,14 @@ from sigverify.audit._html_parts import (
 
 
 def keys_section(document: Document) -> Iterator[str]:
-    if "keys" not in document:
+    if not as_list(document.get("keys")):
         return
     yield '<section id="keys"><h2>Keys</h2>'
     rows = []
     for key in map(as_map, as_list(document.get("keys"))):
         left = key.get("daysLeft")
         left_cls = "num"
-        if isinstance(left, int) and left < 0:
+        if key.get("expired") or (isinstance(left, int) and left < 0):
             left_cls = "num bad"
         elif key.get("expiryWarning"):
             left_cls = "num warn"

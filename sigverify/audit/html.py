@@ -76,8 +76,9 @@ def _header(document: Document, generated: datetime | None) -> str:
         f"<span>{'namespace <b>' + e(namespace) + '</b>' if namespace else 'all namespaces'}"
         "</span>",
     ]
-    if generated:
-        meta.append(f"<span>generated {e(generated.strftime('%Y-%m-%dT%H:%M:%SZ'))}</span>")
+    when = generated.strftime("%Y-%m-%dT%H:%M:%SZ") if generated else document.get("generatedAt")
+    if when:
+        meta.append(f"<span>generated {e(when)}</span>")
     if "schemaVersion" in document:
         meta.append(f"<span>schema {e(document['schemaVersion'])}</span>")
     return f'<header><h1>sigverify audit report</h1><p class="meta">{"".join(meta)}</p></header>'
@@ -146,7 +147,7 @@ def _signer_bars(document: Document, images: Sequence[Document]) -> tuple[str, l
         counts = Counter(
             names.get(str(as_map(d).get("signer")), str(as_map(d).get("signer")))
             if as_map(d).get("signer")
-            else "(no verified signer)"
+            else "(none verified)"
             for d in details
         )
         bars = [
@@ -188,7 +189,7 @@ def _key_label(key: Mapping[str, Any]) -> str:
     return str(user_ids[0]) if user_ids else str(key.get("publicKeyID") or key.get("fingerprint"))
 
 
-def _expiry_chart(keys: Sequence[Mapping[str, Any]]) -> str:
+def _expiry_chart(keys: Sequence[Mapping[str, Any]], warning_days: int) -> str:
     lefts = [as_int(k.get("daysLeft")) for k in keys if isinstance(k.get("daysLeft"), int)]
     scale = float(max(365, min(max([0, *lefts]), 5 * 365)))
     bars = []
@@ -201,14 +202,14 @@ def _expiry_chart(keys: Sequence[Mapping[str, Any]]) -> str:
             )
         elif not isinstance(left, int):
             bars.append(Bar(_key_label(key), (Segment(scale, "never", "no expiry"),), "no expiry"))
-        elif left < 0:
-            note = f"expired {-left} days ago"
+        elif left < 0 or key.get("expired"):
+            note = f"expired {-left} days ago" if left < 0 else "expired today"
             bars.append(Bar(_key_label(key), (Segment(scale / 100, "expired", note),), note))
         else:
             kind = "warning" if key.get("expiryWarning") else "ok"
             note = f"{left} days left"
             bars.append(Bar(_key_label(key), (Segment(max(left, 1), kind, note),), note))
-    ticks = [(0.0, "today"), (90.0, "90 d")] + [
+    ticks = [(0.0, "today"), (float(warning_days), f"{warning_days} d")] + [
         (365.0 * year, f"{year} y") for year in range(1, 6) if 365 * year <= scale
     ]
     return bar_chart(
@@ -239,7 +240,8 @@ def _charts(
         yield bar_chart("chart-signature-age", "Signature age", ages)
     keys = [as_map(key) for key in as_list(document.get("keys"))]
     if keys:
-        yield _expiry_chart(keys)
+        warning_days = document.get("expiryWarningDays")
+        yield _expiry_chart(keys, warning_days if isinstance(warning_days, int) else 90)
     yield "</div></section>"
 
 
@@ -252,16 +254,24 @@ def _signature_item(detail: Mapping[str, Any]) -> str:
     created = e(detail.get("created") or "unknown")
     if isinstance(age, int | float) and not isinstance(age, bool):
         created += f" ({e(age)} days old)"
-    signer = detail.get("signer")
+    signer, claimed = detail.get("signer"), detail.get("claimedKeyID")
+    if signer:
+        who = f'<span class="mono">{e(signer)}</span>'
+    elif claimed:
+        who = f'none verified (claims <span class="mono">{e(claimed)}</span>)'
+    else:
+        who = "none verified"
     fields = (
-        ("signer", f'<span class="mono">{e(signer)}</span>' if signer else "(no verified signer)"),
+        ("signer", who),
         ("identity", e(detail.get("identity") or "–")),
         ("created", created),
         ("source", e(detail.get("source") or "–")),
     )
     text = "".join(f' <span class="sig-field">{k}</span> {v}' for k, v in fields)
     cls = "sig-ok" if reason == "Trusted" else "sig-bad"
-    return f'<li class="{cls}" title="{e(detail.get("name"))}"><b>{e(reason)}</b>{text}</li>'
+    message = detail.get("message")
+    note = f'<br><span class="note">{e(message)}</span>' if message else ""
+    return f'<li class="{cls}" title="{e(detail.get("name"))}"><b>{e(reason)}</b>{text}{note}</li>'
 
 
 def _repository(image: Document) -> str:

@@ -9,9 +9,18 @@ a trust. Each digest is judged once, by the first line that names it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 
-from sigverify.audit.report import AuditAccumulator, AuditedImage, AuditFailure, AuditReport
+from sigverify.audit.report import (
+    DEFAULT_EXPIRY_WARNING_DAYS,
+    AuditAccumulator,
+    AuditedImage,
+    AuditFailure,
+    AuditReport,
+    KeyFacts,
+)
 from sigverify.engine.verifier import Verifier
 from sigverify.errors import InputError
 from sigverify.sources import SourceError, SourceOptions, fetch_image, label_sources
@@ -48,12 +57,25 @@ def read_pull_specs(path: str) -> list[str]:
 
 
 def audit_pull_specs(
-    specs: list[str], verifier: Verifier, options: SourceOptions, *, policy: str
+    specs: list[str],
+    verifier: Verifier,
+    options: SourceOptions,
+    *,
+    policy: str,
+    keys: Iterable[KeyFacts] = (),
+    now: datetime | None = None,
+    expiry_warning_days: int = DEFAULT_EXPIRY_WARNING_DAYS,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> AuditReport:
-    """Audit every pull spec; failures (bad spec, registry unreachable) are reported."""
-    accumulator = AuditAccumulator(policy=policy)
+    """Audit every pull spec; failures (bad spec, registry unreachable) are reported.
+    ``progress`` is told ``(specs done, specs)`` after each."""
+    accumulator = AuditAccumulator(
+        policy=policy, keys=keys, now=now, expiry_warning_days=expiry_warning_days
+    )
     seen: set[str] = set()
-    for spec in specs:
+    for done, spec in enumerate(specs, 1):
+        if progress is not None:
+            progress(done - 1, len(specs))
         try:
             fetched = fetch_image(parse_spec(spec), options)
             if fetched.digest in seen:
@@ -64,4 +86,6 @@ def audit_pull_specs(
             continue
         seen.add(fetched.digest)
         accumulator.add(AuditedImage(label_sources(verdict, fetched.sources)))
+    if progress is not None and specs:
+        progress(len(specs), len(specs))
     return accumulator.report()

@@ -74,7 +74,8 @@ def _images() -> list[dict[str, Any]]:
             "IdentityMismatch",
             [
                 _detail(2, TEAM_FPR, "IdentityMismatch", 40, "lookaside"),
-                _detail(3, None, "UnknownKey", None, "registry"),
+                _detail(3, None, "UnknownKey", None, "registry")
+                | {"claimedKeyID": "0x1234567890ABCDEF", "message": "no public key"},
             ],
             ANGLE_MESSAGE,
         ),

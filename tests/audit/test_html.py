@@ -162,7 +162,8 @@ def test_sections_follow_the_data_of_a_plain_report() -> None:
     page = Page(report_to_html(document))
     ids = page.ids()
     assert {"summary", "charts", "chart-namespaces", "chart-signers", "images"} <= ids
-    absent = {"keys", "unsigned", "comparison", "workloads", "failures", "signers", "scopes"}
+    assert "Unsigned images (0)" in "".join(page.text)  # listed, even when none
+    absent = {"keys", "comparison", "workloads", "failures", "signers", "scopes"}
     absent |= {"chart-signature-age", "chart-key-expiry"}
     assert ids & absent == set()
     assert "namespace demo" in " ".join("".join(page.text).split())
@@ -235,7 +236,7 @@ def test_charts_figures(page_text: str) -> None:
     ]
     assert _bars(page_text, "chart-signers") == [
         ("release &lt;security@example.com&gt;", "13"),
-        ("(no verified signer)", "1"),
+        ("(none verified)", "1"),
         ("&lt;script&gt;document.title=&#x27;pwned…", "1"),  # cut at 30 characters
         ("old &lt;old@example.com&gt;", "1"),
     ]
@@ -255,8 +256,8 @@ def test_image_table_rows_and_signature_details(page_text: str, page: Page) -> N
     assert " ".join(second[5].split()) == (
         "2 IdentityMismatch signer 1B2C3D4E5F60718293A4B5C6D7E8F90A1B2C3D4E identity "
         "registry.example.com/team/app2:1 created 2026-06-01T10:00:00Z (40 days old) source "
-        "lookaside UnknownKey signer (no verified signer) identity "
-        "registry.example.com/team/app3:1 created unknown source registry"
+        "lookaside UnknownKey signer none verified (claims 0x1234567890ABCDEF ) identity "
+        "registry.example.com/team/app3:1 created unknown source registry no public key"
     )
     assert second[6] == ANGLE_MESSAGE
 
