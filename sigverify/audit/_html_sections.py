@@ -4,7 +4,7 @@ yields nothing when its part is absent."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sigverify.audit._html_parts import (
@@ -162,7 +162,14 @@ def comparison_section(document: Document) -> Iterator[str]:
     yield (
         '<section id="comparison"><h2>Policy dry run</h2>'
         f"<p>current policy <b>{e(comparison.get('policy'))}</b>, new policy "
-        f"<b>{e(comparison.get('comparePolicy'))}</b></p>"
+        f"<b>{e(comparison.get('comparePolicy'))}</b>"
+        + (
+            f": {e(comparison['images'])} images compared, {e(comparison.get('unchanged'))} "
+            "unchanged"
+            if "images" in comparison
+            else ""
+        )
+        + "</p>"
     )
     for key, title in (("newlyDenied", "Newly denied"), ("newlyAdmitted", "Newly admitted")):
         changes = [as_map(c) for c in as_list(comparison.get(key))]
@@ -186,6 +193,11 @@ def comparison_section(document: Document) -> Iterator[str]:
     yield "</section>"
 
 
+def _mode(row: Mapping[str, Any]) -> str:
+    mode = str(row.get("mode") or "–")
+    return f"{mode} (exempt)" if row.get("exempt") else mode
+
+
 def workloads_section(document: Document) -> Iterator[str]:
     workloads = as_map(document.get("workloads"))
     if not workloads:
@@ -194,6 +206,7 @@ def workloads_section(document: Document) -> Iterator[str]:
     rows = (
         "<tr>"
         + td(n.get("namespace"))
+        + td(_mode(n))
         + num(n.get("workloads"))
         + num(n.get("containers"))
         + num(n.get("wouldDeny"))
@@ -201,8 +214,8 @@ def workloads_section(document: Document) -> Iterator[str]:
         + "</tr>"
         for n in map(as_map, as_list(workloads.get("namespaces")))
     )
-    headers = [("namespace", False), ("workloads", True), ("containers", True)]
-    headers += [("would be denied", True), ("ready for enforce", False)]
+    headers = [("namespace", False), ("mode now", False), ("workloads", True)]
+    headers += [("containers", True), ("would be denied", True), ("ready for enforce", False)]
     yield from table("workload-namespace-table", headers, rows)
     denied = [as_map(d) for d in as_list(workloads.get("denied"))]
     yield f"<h3>Would be denied ({len(denied)})</h3>"

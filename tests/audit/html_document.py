@@ -214,6 +214,8 @@ def html_document() -> dict[str, Any]:
             "comparison": {
                 "policy": "policies/prod.yaml",
                 "comparePolicy": "policies/strict.yaml",
+                "images": 17,
+                "unchanged": 16,
                 "newlyDenied": [
                     {
                         "image": _digest(7),
@@ -228,6 +230,8 @@ def html_document() -> dict[str, Any]:
                 "namespaces": [
                     {
                         "namespace": "prod",
+                        "mode": "warn",
+                        "exempt": False,
                         "workloads": 4,
                         "containers": 5,
                         "wouldDeny": 0,
@@ -235,6 +239,8 @@ def html_document() -> dict[str, Any]:
                     },
                     {
                         "namespace": "team",
+                        "mode": "enforce",
+                        "exempt": True,
                         "workloads": 2,
                         "containers": 2,
                         "wouldDeny": 1,

@@ -175,7 +175,7 @@ def _rows(page_text: str, table_id: str) -> list[list[str]]:
     rows = []
     for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body.split("<tbody>", 1)[1], flags=re.S):
         cells = re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)
-        rows.append([" ".join(Page(cell).text).strip() for cell in cells])
+        rows.append([" ".join(" ".join(Page(cell).text).split()) for cell in cells])
     return rows
 
 
@@ -246,6 +246,29 @@ def test_charts_figures(page_text: str) -> None:
         "395 days left",
         "revoked",
     ]
+
+
+def test_policy_dry_run_and_workloads(page_text: str) -> None:
+    assert _rows(page_text, "newlyDenied-table") == [
+        [
+            f"sha256:{'07' * 32}",
+            "prod/svc7:v7",
+            "trusted Trusted trusted",
+            "denied UntrustedKey no key",
+        ]
+    ]
+    assert _rows(page_text, "newlyAdmitted-table") == []
+    assert "17 images compared, 16 unchanged" in page_text
+    assert _rows(page_text, "workload-namespace-table") == [
+        ["prod", "warn", "4", "5", "0", "yes"],
+        ["team", "enforce (exempt)", "2", "2", "1", "no"],
+    ]
+    assert _rows(page_text, "workload-denied-table") == [
+        [
+            "team", "Deployment", "batch", "main",
+            f"registry.example.com/team/batch@sha256:{'04' * 32}", "NotSigned", "no signature",
+        ]
+    ]  # fmt: skip
 
 
 def test_image_table_rows_and_signature_details(page_text: str, page: Page) -> None:
