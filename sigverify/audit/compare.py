@@ -9,7 +9,7 @@ whose outcome does not (``Trusted`` → ``Accepted``) is unchanged: admission se
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -19,7 +19,18 @@ from sigverify.engine.protocol import ImageVerifier
 from sigverify.errors import InputError
 from sigverify.objects.types import Image
 
-__all__ = ["Change", "Outcome", "PolicyChange", "PolicyComparer", "PolicyComparison"]
+__all__ = [
+    "Change",
+    "ImageObserver",
+    "Outcome",
+    "PolicyChange",
+    "PolicyComparer",
+    "PolicyComparison",
+]
+
+#: Sees each Image an audit judged: (Image, its tags, its verdict, the identity it was
+#: verified for); :meth:`PolicyComparer.observe` judges it again with the other policy.
+ImageObserver = Callable[[Image, Iterable[TagRef], ImageVerdict, str | None], None]
 
 
 class Change(StrEnum):

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
+from sigverify.audit.compare import ImageObserver
 from sigverify.audit.report import (
     DEFAULT_EXPIRY_WARNING_DAYS,
     AuditAccumulator,
@@ -20,26 +21,19 @@ from sigverify.audit.report import (
     AuditFailure,
     AuditReport,
     KeyFacts,
-    TagRef,
 )
-from sigverify.core.verdict import ImageVerdict
 from sigverify.engine.verifier import Verifier
 from sigverify.errors import InputError
-from sigverify.objects.types import Image
 from sigverify.sources import SourceError, SourceOptions, fetch_image, label_sources
 from sigverify.sources import parse_pull_spec as parse_spec
 
 __all__ = [
     "MAX_IMAGES",
     "MAX_IMAGES_FILE_BYTES",
-    "Observer",
     "audit_pull_specs",
     "read_pull_specs",
 ]
 
-#: Sees each Image as judged: (Image, its tags, its verdict, the identity it was verified
-#: for); the --compare-policy dry run judges it again with the other policy.
-Observer = Callable[[Image, Iterable[TagRef], ImageVerdict, str | None], None]
 
 #: Largest ``--images`` file read, and most pull specs audited from it.
 MAX_IMAGES_FILE_BYTES = 1024 * 1024
@@ -75,7 +69,7 @@ def audit_pull_specs(
     options: SourceOptions,
     *,
     policy: str,
-    observe: Observer | None = None,
+    observe: ImageObserver | None = None,
     keys: Iterable[KeyFacts] = (),
     now: datetime | None = None,
     expiry_warning_days: int = DEFAULT_EXPIRY_WARNING_DAYS,

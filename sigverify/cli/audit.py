@@ -1,41 +1,37 @@
 """``sigverify audit``: what in the cluster is signed, by whom, and what the policy would deny.
 
-Read-only. ImageStreams are listed page by page; each tag's current image
-(``status.tags[].items[0].image``) is verified once with the engine, however many tags point
-at it; without ``--namespace`` the Images no tag points at are audited too (from the Image
-list, which also saves a GET per tagged Image). Only compact rows are kept
-(:class:`sigverify.audit.report.AuditAccumulator`), never the raw documents.
+Read-only. The walk over the image API (each tagged Image verified once, compact rows only)
+is :func:`sigverify.audit.scan.audit_image_api`, shared with the service's
+``GET /api/v1/audit``; this module adds the command's options, output forms and exit status.
 """
 
 from __future__ import annotations
 
-import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
 import click
 
+from sigverify.audit.html import report_to_html
 from sigverify.audit.keyfacts import key_facts
 from sigverify.audit.render import CSV_TABLES, csv_table, report_to_json, report_to_text
-from sigverify.audit.report import (
-    DEFAULT_EXPIRY_WARNING_DAYS,
-    AuditAccumulator,
-    AuditedImage,
-    AuditFailure,
-    AuditReport,
-    KeyFacts,
-    TagRef,
+from sigverify.audit.report import DEFAULT_EXPIRY_WARNING_DAYS, AuditReport
+from sigverify.audit.scan import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGES,
+    Progress,
+    audit_image_api,
+    check_namespace,
+    nothing_audited,
 )
-from sigverify.audit.report import current_tags as stream_tags
 from sigverify.cli._audit_dryrun import (
     DRY_RUN_TABLES,
     DryRun,
     csv_table_for,
     dry_run_options,
 )
-from sigverify.cli._audit_images import Observer, audit_pull_specs, read_pull_specs
+from sigverify.cli._audit_images import audit_pull_specs, read_pull_specs
 from sigverify.cli._common import (
     EXIT_ERROR,
     EXIT_TRUSTED,
@@ -44,177 +40,21 @@ from sigverify.cli._common import (
     handle_errors,
 )
 from sigverify.cli._kube import dump_output, kubeconfig_in_use
+from sigverify.cli._output_file import check_output_file, write_output
 from sigverify.cli._progress import progress_for
 from sigverify.cli._registry_options import registry_options
 from sigverify.core.clock import utcnow
-from sigverify.engine.verifier import Verifier
-from sigverify.errors import InputError, NotFoundError
+from sigverify.errors import InputError
 from sigverify.imageapi.factory import open_image_api
 from sigverify.imageapi.options import ClusterOptions, ImageSource
-from sigverify.imageapi.protocol import ImageAPI, JSONObject, Page
-from sigverify.objects.documents import UpstreamDocumentError, image_of
+from sigverify.imageapi.protocol import ImageAPI
 from sigverify.policyfile.holder import load_verifier
 from sigverify.settings import Settings
 from sigverify.sources import SourceOptions
 
+# audit_image_api and the rest of the read-only walk live in sigverify.audit.scan, where the
+# HTTP service (GET /api/v1/audit) calls them too; named here as before.
 __all__ = ["MAX_PAGES", "Progress", "audit_image_api", "command", "exit_status", "nothing_audited"]
-
-#: Told ``(images done, total or None when not known yet)`` after each image.
-Progress = Callable[[int, int | None], None]
-
-#: Pages one list may take at most (a runaway ``continue`` chain cannot loop forever).
-MAX_PAGES = 100_000
-DEFAULT_PAGE_SIZE = 250
-# Kubernetes namespace names are DNS-1123 labels.
-_NAMESPACE = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?")
-_MAX_NAMESPACE_LENGTH = 63
-
-
-def _pages(fetch: Callable[[str | None], Page]) -> Iterator[list[JSONObject]]:
-    token: str | None = None
-    for _ in range(MAX_PAGES):
-        items, token = fetch(token)
-        yield items
-        if token is None:
-            return
-    raise InputError(f"the list did not end after {MAX_PAGES} pages")
-
-
-def _name_of(item: JSONObject) -> str | None:
-    metadata = item.get("metadata")
-    name = metadata.get("name") if isinstance(metadata, dict) else None
-    return name if isinstance(name, str) and name else None
-
-
-class _Audit:
-    """One audit run: the tags found, the images judged, the accumulating report."""
-
-    def __init__(
-        self,
-        api: ImageAPI,
-        verifier: Verifier,
-        accumulator: AuditAccumulator,
-        progress: Progress | None = None,
-        observe: Observer | None = None,
-    ) -> None:
-        self.api = api
-        self.verifier = verifier
-        self.accumulator = accumulator
-        self.observe = observe  # sees each Image judged (the --compare-policy dry run)
-        self.tags: dict[str, list[TagRef]] = {}
-        self.seen: set[str] = set()
-        self.progress = progress
-        #: Images to judge, when known (``--namespace``: the tagged digests).
-        self.total: int | None = None
-
-    def _tick(self) -> None:
-        if self.progress is not None:
-            self.progress(len(self.seen), self.total)
-
-    def collect_tags(self, namespace: str | None, page_size: int) -> None:
-        def fetch(token: str | None) -> Page:
-            return self.api.list_imagestreams(namespace, limit=page_size, continue_token=token)
-
-        for page in _pages(fetch):
-            for stream in page:
-                found, problems = stream_tags(stream)
-                for tag, image in found:
-                    self.tags.setdefault(image, []).append(tag)
-                for subject, message in problems:
-                    self.accumulator.add_failure(AuditFailure(subject, message))
-
-    def judge(self, name: str, document: JSONObject) -> None:
-        """Verify one Image (as read) and account for it with the tags pointing at it."""
-        if name in self.seen:
-            return
-        self.seen.add(name)
-        tags = tuple(self.tags.pop(name, ()))
-        try:
-            image = image_of(document, answer_to="Image")
-            if image.name != name:
-                raise UpstreamDocumentError(f"the image API answered with Image {image.name}")
-            verdict = self.verifier.verify_image(image)
-        except (InputError, UpstreamDocumentError) as exc:
-            self.accumulator.add_failure(AuditFailure(name, str(exc), tags))
-        else:
-            self.accumulator.add(AuditedImage(verdict, tags))
-            if self.observe is not None:
-                self.observe(image, tags, verdict, None)
-        self._tick()
-
-    def judge_all_images(self, page_size: int) -> None:
-        def fetch(token: str | None) -> Page:
-            return self.api.list_images(limit=page_size, continue_token=token)
-
-        for page in _pages(fetch):
-            for item in page:
-                name = _name_of(item)
-                if name is None:
-                    self.accumulator.add_failure(
-                        AuditFailure("?", "an Image without metadata.name in the list")
-                    )
-                    continue
-                self.judge(name, item)
-
-    def judge_tagged(self) -> None:
-        """GET each tagged Image not judged yet (all of them with ``--namespace``)."""
-        for name in sorted(self.tags):
-            tags = tuple(self.tags[name])
-            try:
-                document = self.api.get_image(name)
-            except NotFoundError:
-                self.tags.pop(name)
-                self.seen.add(name)
-                self.accumulator.add_failure(
-                    AuditFailure(name, "the tag points at an Image that does not exist", tags)
-                )
-                self._tick()
-                continue
-            self.judge(name, document)
-
-
-def audit_image_api(
-    api: ImageAPI,
-    verifier: Verifier,
-    *,
-    policy: str,
-    namespace: str | None = None,
-    page_size: int = DEFAULT_PAGE_SIZE,
-    keys: Iterable[KeyFacts] = (),
-    now: datetime | None = None,
-    expiry_warning_days: int = DEFAULT_EXPIRY_WARNING_DAYS,
-    progress: Progress | None = None,
-    observe: Observer | None = None,
-) -> AuditReport:
-    """Audit the image API read-only: every tagged Image of ``namespace`` (all namespaces
-    when None, plus every Image no tag points at), each verified exactly once (and shown to
-    ``observe`` with its verdict).
-
-    ``keys``, ``now`` and ``expiry_warning_days`` go to the report
-    (:class:`~sigverify.audit.report.AuditAccumulator`); ``progress`` is told after each
-    Image (the total is known with a namespace: the distinct tagged digests)."""
-    if page_size < 1:
-        raise InputError("the page size must be at least 1")
-    accumulator = AuditAccumulator(
-        policy=policy,
-        namespace=namespace,
-        keys=keys,
-        now=now,
-        expiry_warning_days=expiry_warning_days,
-    )
-    run = _Audit(api, verifier, accumulator, progress, observe)
-    run.collect_tags(namespace, page_size)
-    if namespace is None:
-        run.judge_all_images(page_size)
-    else:
-        run.total = len(run.tags)
-    run.judge_tagged()
-    return run.accumulator.report()
-
-
-def nothing_audited(report: AuditReport) -> bool:
-    """No image audited and none failed: nothing was there to judge."""
-    return not report.totals.images and not report.totals.failed
 
 
 def exit_status(report: AuditReport) -> int:
@@ -253,29 +93,33 @@ def _write_tables(report: AuditReport, directory: str, dry_run: DryRun) -> None:
 
 
 def _render(
-    report: AuditReport, output: str, table: str, output_dir: str | None, dry_run: DryRun
+    report: AuditReport,
+    output: str,
+    table: str,
+    output_dir: str | None,
+    output_file: str | None,
+    now: datetime,
+    dry_run: DryRun,
 ) -> None:
     if output_dir is not None:
         _write_tables(report, output_dir, dry_run)
-    elif output in ("json", "yaml"):
-        sys.stdout.write(dump_output({**report_to_json(report), **dry_run.json_members()}, output))
+        return
+    document = {**report_to_json(report), **dry_run.json_members()}
+    if output in ("json", "yaml"):
+        text = dump_output(document, output)
     elif output == "csv":
         tables = dry_run.csv_tables()
-        sys.stdout.write(tables[table] if table in tables else csv_table(report, table))
+        text = tables[table] if table in tables else csv_table(report, table)
+    elif output == "html":
+        text = report_to_html(document, generated=now)
     else:
-        sys.stdout.write(report_to_text(report) + dry_run.text())
-    sys.stdout.flush()
+        text = report_to_text(report) + dry_run.text()
+    write_output(text, output_file)
 
 
 def _check_namespace(namespace: str | None) -> None:
-    if namespace is None:
-        return
-    if len(namespace) > _MAX_NAMESPACE_LENGTH or not _NAMESPACE.fullmatch(namespace):
-        raise InputError(
-            f"--namespace {namespace!r} is not a namespace name (lower-case letters, digits "
-            f"and '-', starting and ending with a letter or digit, at most "
-            f"{_MAX_NAMESPACE_LENGTH} characters)"
-        )
+    if namespace is not None:
+        check_namespace(namespace, "--namespace")
 
 
 def _open_api(
@@ -324,9 +168,16 @@ def _open_api(
 @click.option(
     "--output",
     "-o",
-    type=click.Choice(["text", "json", "yaml", "csv"]),
+    type=click.Choice(["text", "json", "yaml", "csv", "html"]),
     default=None,
-    help="Report form (default: text; csv with --table or --output-dir).",
+    help="Report form (default: text; csv with --table or --output-dir); html: one "
+    "self-contained page (charts, keys, a sortable, filterable image table).",
+)
+@click.option(
+    "--output-file",
+    default=None,
+    metavar="PATH",
+    help="Write the report to PATH instead of standard output.",
 )
 @click.option(
     "--table",
@@ -383,6 +234,7 @@ def command(
     context: str | None,
     namespace: str | None,
     output: str | None,
+    output_file: str | None,
     table: str | None,
     output_dir: str | None,
     expiry_warning_days: int,
@@ -424,6 +276,8 @@ def command(
         raise click.UsageError("--table and --output-dir are CSV tables: use them with -o csv")
     if table is not None and output_dir is not None:
         raise click.UsageError("give either --table or --output-dir, not both")
+    if output_file is not None and output_dir is not None:
+        raise click.UsageError("give either --output-file or --output-dir, not both")
     _check_namespace(namespace)
     if images_file is not None and (store or kubeconfig or context or namespace):
         raise click.UsageError("--images audits registries: drop --store, --kubeconfig, -n")
@@ -431,6 +285,7 @@ def command(
         raise click.UsageError(
             "--registries-d, --authfile, --tls-verify and --cert-dir need --images"
         )
+    check_output_file(output_file)
     if output == "csv" and output_dir is None:
         table = csv_table_for(
             table, compare=compare_policy is not None, workloads=workloads is not None
@@ -507,7 +362,7 @@ def command(
             progress.close()
     if nothing_audited(report) and not dry_run.judged_workloads:
         raise InputError(_nothing_message(namespace, images_file))
-    _render(report, output, table or "images", output_dir, dry_run)
+    _render(report, output, table or "images", output_dir, output_file, now, dry_run)
     # Workloads judged in a namespace without image streams: the report is not empty.
     empty = nothing_audited(report) and dry_run.judged_workloads
     status = dry_run.exit_status(EXIT_TRUSTED if empty else exit_status(report))

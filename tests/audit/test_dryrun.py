@@ -414,6 +414,20 @@ def test_cli_output_dir_has_the_dry_run_tables_and_table_picks_one(
 
 
 @pytest.mark.slow
+def test_cli_html_shows_both_dry_runs(world: World) -> None:
+    done = _run(
+        "--policy", str(world.current), "--compare-policy", str(world.new),
+        "--store", str(world.store), "--workloads", str(world.manifests), "-o", "html",
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (1, "")
+    page = done.stdout
+    assert '<section id="comparison"><h2>Policy dry run</h2>' in page
+    assert '<section id="workloads"><h2>Workloads: what enforce would deny today</h2>' in page
+    for text in (NEXT, API, OPEN, "DeploymentConfig", "legacy", TEAM_BATCH, UNPINNED):
+        assert text in page
+
+
+@pytest.mark.slow
 def test_cli_compare_text_and_reverse_exit_1(world: World) -> None:
     done = _run(
         "--policy",
