@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sigverify.audit.compare import Outcome, PolicyChange, PolicyComparison
-from sigverify.audit.workloads import WorkloadReport
+
+if TYPE_CHECKING:  # the workload judging loads the admission webhook's modules (Flask)
+    from sigverify.audit.workloads import WorkloadReport
 
 __all__ = [
     "COMPARISON_CSV_COLUMNS",

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from sigverify.audit.compare import PolicyComparer, PolicyComparison
-from sigverify.audit.manifests import WorkloadSet, list_cluster_workloads, read_workloads
 from sigverify.audit.render_dryrun import (
     comparison_to_csv,
     comparison_to_json,
@@ -23,13 +22,18 @@ from sigverify.audit.render_dryrun import (
     workloads_to_json,
     workloads_to_text,
 )
-from sigverify.audit.workloads import WorkloadReport, judge_workloads
 from sigverify.cli._common import EXIT_ERROR, EXIT_TRUSTED, EXIT_UNTRUSTED
 from sigverify.engine.verifier import Verifier
 from sigverify.errors import InputError
 from sigverify.imageapi.protocol import ImageAPI
-from sigverify.policyfile.admission import AdmissionConfig
 from sigverify.policyfile.holder import load_verifier
+
+if TYPE_CHECKING:
+    # Imported when --workloads is given: they load the admission webhook (Flask, its
+    # metrics), which a plain `sigverify audit` does not need.
+    from sigverify.audit.manifests import WorkloadSet
+    from sigverify.audit.workloads import WorkloadReport
+    from sigverify.policyfile.admission import AdmissionConfig
 
 __all__ = ["DRY_RUN_TABLES", "DryRun", "csv_table_for", "dry_run_options"]
 
@@ -120,6 +124,8 @@ class DryRun:
             raise click.UsageError("--workloads cluster needs a cluster, not --store")
         run = cls(workloads_target=workloads)
         if workloads is not None and workloads != CLUSTER:
+            from sigverify.audit.manifests import read_workloads
+
             run.found = read_workloads(workloads, namespace=namespace)
         if compare_policy is not None:
             new = load_verifier(compare_policy, compare_keys or keys, backend)[1]
@@ -143,6 +149,10 @@ class DryRun:
         """Read the cluster's workloads if asked, then judge them (after the image audit)."""
         if self.workloads_target is None:
             return
+        from sigverify.audit.manifests import list_cluster_workloads
+        from sigverify.audit.workloads import judge_workloads
+        from sigverify.policyfile.admission import AdmissionConfig
+
         found = self.found
         if found is None:
             lister = getattr(api, "list_objects", None)
