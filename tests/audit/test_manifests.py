@@ -167,6 +167,14 @@ def test_bounds_on_bytes_objects_and_files(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(InputError, match=r"2\.json: more than 2 objects in all$"):
         read_workloads(str(tmp_path))
     monkeypatch.setattr(manifests, "MAX_WORKLOADS", 10)
+    (tmp_path / "3.yaml").write_text("kind: List\napiVersion: v1\nitems: []\n")
+    monkeypatch.setattr(manifests, "MAX_YAML_MANIFEST_BYTES", 20)
+    with pytest.raises(InputError) as caught:
+        read_workloads(str(tmp_path))  # YAML has a tighter bound of its own
+    assert str(caught.value) == (
+        f"{tmp_path / '3.yaml'}: more than 20 bytes of YAML in all: give JSON (oc get … -o "
+        f"json, up to {10 * size} bytes) or --workloads cluster"
+    )
     monkeypatch.setattr(manifests, "MAX_MANIFEST_FILES", 2)
     with pytest.raises(InputError, match=r"more than 2 manifest files$"):
         read_workloads(str(tmp_path))
