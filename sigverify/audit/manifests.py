@@ -54,8 +54,10 @@ MAX_MANIFEST_FILES = 10_000
 #: Objects (workloads and skipped ones together) read in one audit.
 MAX_WORKLOADS = 50_000
 MANIFEST_SUFFIXES = (".json", ".yaml", ".yml")
-# Kubernetes object names (DNS-1123 subdomain, at most 253) and namespaces (label, 63).
+# Kubernetes object names (DNS-1123 subdomain, at most 253) and namespaces (label, 63):
+# anything else in a name is refused, so no control character reaches a report.
 _NAMESPACE = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
+_NAME = re.compile(r"[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?", re.ASCII)
 _MAX_NAME = 253
 
 _WORDING = Wording(
@@ -136,7 +138,7 @@ def _workload(item: Mapping[str, Any], group: str, kind: str, where: str) -> Wor
     if not isinstance(metadata, Mapping):
         raise InputError(f"a {kind} without metadata", path=where)
     name, namespace = metadata.get("name"), metadata.get("namespace")
-    if not isinstance(name, str) or not name or len(name) > _MAX_NAME:
+    if not isinstance(name, str) or len(name) > _MAX_NAME or not _NAME.fullmatch(name):
         raise InputError(f"a {kind} without a valid metadata.name", path=where)
     if not isinstance(namespace, str) or not _NAMESPACE.fullmatch(namespace):
         raise InputError(f"{kind} {name!r} has no valid metadata.namespace", path=where)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from typing import TYPE_CHECKING, Any
 
 from sigverify.audit.compare import Outcome, PolicyChange, PolicyComparison
@@ -52,6 +53,12 @@ WORKLOADS_CSV_COLUMNS = (
     "reason",
     "message",
 )
+
+
+def _shown(text: str) -> str:
+    """``text`` for a terminal: control characters (from a hostile manifest's container name
+    or image) escaped as JSON escapes them, never sent raw."""
+    return text if text.isprintable() else json.dumps(text, ensure_ascii=False)[1:-1]
 
 
 def _outcome_json(outcome: Outcome) -> dict[str, Any]:
@@ -245,9 +252,11 @@ def workloads_to_text(report: WorkloadReport) -> str:
         lines += _table(
             ("NAMESPACE", "WORKLOAD", "CONTAINER", "IMAGE", "REASON"),
             [
-                (d.namespace, f"{d.kind}/{d.name}", d.container, d.image, d.reason)
+                (d.namespace, f"{d.kind}/{d.name}", _shown(d.container), _shown(d.image), d.reason)
                 for d in report.denied
             ],
         )
-        lines += [""] + [f"  {d.kind} {d.namespace}/{d.name}: {d.message}" for d in report.denied]
+        lines += [""] + [
+            f"  {d.kind} {d.namespace}/{d.name}: {_shown(d.message)}" for d in report.denied
+        ]
     return "\n".join(lines) + "\n"

@@ -101,6 +101,12 @@ REFUSED = [
         ": a Pod without a valid metadata.name",
     ),
     (
+        "escape.json",
+        '{"apiVersion": "v1", "kind": "Pod", '
+        '"metadata": {"name": "a\\u001b[2J", "namespace": "a"}}',
+        ": a Pod without a valid metadata.name",
+    ),
+    (
         "ns.json",
         '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "A/.."}}',
         ": Pod 'p' has no valid metadata.namespace",
@@ -237,3 +243,15 @@ def test_cli_usage_errors(tmp_path: Path) -> None:
         assert (done.returncode, done.stdout) == (2, ""), args
         assert expected in done.stderr
         assert done.stderr.count("\n") == 1, done.stderr
+
+
+def test_control_characters_never_reach_the_text_report() -> None:
+    from sigverify.audit.render_dryrun import workloads_to_text
+    from sigverify.audit.workloads import DeniedContainer, NamespaceRow, WorkloadReport
+
+    denied = DeniedContainer("a", "Pod", "p", "c\x1b[2J", "img\x07:1", "InvalidReference", "m\n")
+    report = WorkloadReport("stdin", (NamespaceRow("a", "enforce", False, 1, 1, 1),), (denied,), ())
+    text = workloads_to_text(report)
+    assert "\x1b" not in text and "\x07" not in text
+    assert "  a          Pod/p     c\\u001b[2J  img\\u0007:1  InvalidReference" in text
+    assert text.endswith("  Pod a/p: m\\n\n")
