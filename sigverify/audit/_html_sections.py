@@ -140,9 +140,8 @@ def unsigned_section(document: Document) -> Iterator[str]:
         + "</tr>"
         for u in entries
     )
-    yield from table(
-        "unsigned-table", [("image", False), ("tags", False), ("namespaces", False)], rows
-    )
+    headers = [("image", False), ("tags", False), ("namespaces", False)]
+    yield from table("unsigned-table", headers, rows, if_empty="none: every image has a signature")
     yield "</section>"
 
 
@@ -189,7 +188,7 @@ def comparison_section(document: Document) -> Iterator[str]:
             ("current policy", False),
             ("new policy", False),
         ]
-        yield from table(f"{key}-table", headers, rows)
+        yield from table(f"{key}-table", headers, rows, if_empty="none")
     yield "</section>"
 
 
@@ -230,7 +229,7 @@ def workloads_section(document: Document) -> Iterator[str]:
     )
     headers = [("namespace", False), ("kind", False), ("name", False), ("container", False)]
     headers += [("image", False), ("reason", False), ("message", False)]
-    yield from table("workload-denied-table", headers, denied_rows)
+    yield from table("workload-denied-table", headers, denied_rows, if_empty="none")
     yield "</section>"
 
 

@@ -105,9 +105,11 @@ def html_document() -> dict[str, Any]:
     denied = [image for image in images if not image["trusted"]]
     return copy.deepcopy(
         {
-            "schemaVersion": "1",
+            "schemaVersion": "sigverify.audit/v2",
             "policy": "policies/prod.yaml",
             "namespace": None,
+            "generatedAt": "2026-12-01T08:00:00Z",
+            "expiryWarningDays": 90,
             "totals": {
                 "images": len(images),
                 "trusted": len(images) - len(denied),
