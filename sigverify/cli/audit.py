@@ -241,6 +241,7 @@ def command(
     sigverify audit --policy P --store FILE
     sigverify audit --policy P --table keys       (one CSV table: keys, signatures, ...)
     sigverify audit --policy P --output-dir DIR   (every CSV table, one file each)
+    sigverify audit --policy P -o html --output-file report.html   (one page to hand on)
     sigverify audit --policy P --images pull-specs.txt [--registries-d DIR] [--authfile F]
 
     Exit status: 0 every audited image is trusted, 1 some would be denied, 2 an error
