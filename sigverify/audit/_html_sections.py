@@ -45,7 +45,7 @@ def keys_section(document: Document) -> Iterator[str]:
             + td(size)
             + date(key.get("created"), "unknown")
             + date(key.get("expires"), "never")
-            + td("–" if left is None else left, cls=left_cls.strip(), sort=sort_left(left))
+            + td("–" if left is None else left, cls=left_cls, sort=sort_left(left))
             + f"<td>{yes_no(key.get('revoked'), bad_when=True)}</td>"
             + f"<td>{yes_no(key.get('trusted'))}</td>"
             + td(", ".join(str(s) for s in as_list(key.get("scopes"))))

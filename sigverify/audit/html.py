@@ -57,13 +57,10 @@ _AGE_BUCKETS = (
 _ROWS_PER_CHUNK = 200
 
 
-def namespaces_of(image: Document) -> list[str]:
+def _namespaces_of(image: Document) -> list[str]:
     """The namespaces of the tags pointing at an image (``ns/stream:tag``), sorted."""
     found = {str(tag).partition("/")[0] for tag in as_list(image.get("tags")) if "/" in str(tag)}
     return sorted(found)
-
-
-# -- small pieces ----------------------------------------------------------------------------
 
 
 # -- sections --------------------------------------------------------------------------------
@@ -87,7 +84,7 @@ def _header(document: Document, generated: datetime | None) -> str:
 def _namespace_counts(images: Sequence[Document]) -> dict[str, Counter[str]]:
     counts: dict[str, Counter[str]] = {}
     for image in images:
-        for namespace in namespaces_of(image) or [NO_TAG]:
+        for namespace in _namespaces_of(image) or [NO_TAG]:
             count = counts.setdefault(namespace, Counter())
             count["images"] += 1
             count["trusted" if image.get("trusted") else "denied"] += 1
@@ -144,12 +141,10 @@ def _signer_bars(document: Document, images: Sequence[Document]) -> tuple[str, l
     details = [d for image in images for d in as_list(image.get("signatureDetails"))]
     if details:
         names = _signer_names(document)
-        counts = Counter(
-            names.get(str(as_map(d).get("signer")), str(as_map(d).get("signer")))
-            if as_map(d).get("signer")
-            else "(none verified)"
-            for d in details
-        )
+        counts: Counter[str] = Counter()
+        for detail in details:
+            signer = as_map(detail).get("signer")
+            counts[names.get(str(signer), str(signer)) if signer else "(none verified)"] += 1
         bars = [
             Bar(name, (Segment(n, "count", f"{n} signatures"),))
             for name, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
@@ -178,7 +173,16 @@ def _age_bars(images: Sequence[Document]) -> list[Bar] | None:
         counts[next((label for limit, label in _AGE_BUCKETS if age < limit), "over 2 years")] += 1
     labels = [label for _, label in _AGE_BUCKETS] + ["over 2 years", "unknown"]
     return [
-        Bar(label, (Segment(counts[label], "unknown" if label == "unknown" else "count", ""),))
+        Bar(
+            label,
+            (
+                Segment(
+                    counts[label],
+                    "unknown" if label == "unknown" else "count",
+                    f"{counts[label]} signatures",
+                ),
+            ),
+        )
         for label in labels
         if counts[label] or label != "unknown"
     ]
