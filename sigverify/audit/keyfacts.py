@@ -10,7 +10,14 @@ module stays pure: these facts are handed to it.
 from __future__ import annotations
 
 from sigverify.audit.report import KeyFacts
-from sigverify.core.policy import DEFAULT_SCOPE, Policy, Requirement, SignedBy
+from sigverify.core.policy import (
+    DEFAULT_SCOPE,
+    Policy,
+    Reject,
+    Requirement,
+    SignedBy,
+    Unsupported,
+)
 from sigverify.openpgp.keyring import Keyring, PublicKey
 from sigverify.openpgp.keys import KeyFormatError, key_bits, parse_key_packets, user_id_packets
 
@@ -30,13 +37,18 @@ ALGORITHMS = {
 
 
 def _trusting_scopes(policy: Policy) -> dict[str, list[str]]:
-    """Fingerprint → the scopes (``default`` included) one of whose signedBy names it."""
+    """Fingerprint → the scopes (``default`` included) one of whose signedBy names it.
+
+    A scope that also has a ``reject`` (or a requirement sigverify cannot evaluate) admits
+    nothing, so it trusts no key, whatever its signedBy names."""
     lists: list[tuple[str, tuple[Requirement, ...]]] = [
         (DEFAULT_SCOPE, policy.default),
         *policy.scopes.items(),
     ]
     found: dict[str, list[str]] = {}
     for scope, requirements in lists:
+        if any(isinstance(requirement, Reject | Unsupported) for requirement in requirements):
+            continue
         for fingerprint in {
             fingerprint
             for requirement in requirements

@@ -45,6 +45,7 @@ from sigverify.audit.report import (
 )
 from sigverify.cli.audit import audit_image_api
 from sigverify.core.claims import SignedClaims
+from sigverify.core.policy import Policy, Reject, SignedBy, Unsupported
 from sigverify.core.verdict import ImageVerdict, Reason, SignatureVerdict, Signer
 from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.policyfile.holder import verifier_for
@@ -690,3 +691,19 @@ def test_cli_an_empty_store_is_an_error(keys_world: KeysWorld, tmp_path: Path) -
         "sigverify: error: nothing to audit: the store or cluster has no Images and no "
         "ImageStreams\n"
     )
+
+
+def test_a_scope_that_rejects_everything_trusts_no_key(keys_world: KeysWorld) -> None:
+    soon = keys_world.fpr("soon")
+    policy = Policy(
+        default=(SignedBy(frozenset({soon})), Reject()),
+        scopes={
+            "registry.example.com/x": (SignedBy(frozenset({soon})),),
+            "registry.example.com/y": (SignedBy(frozenset({soon})), Reject()),
+            "registry.example.com/z": (Unsupported("sigstoreSigned", "not supported"),),
+        },
+    )
+    facts = {f.fingerprint: f for f in key_facts(policy, load_policy(keys_world.policy).keyring)}
+    assert facts[soon].scopes == ("registry.example.com/x",)
+    assert {f.scopes for name, f in facts.items() if name != soon} == {()}
+    assert len(facts) == len(SPECS)
