@@ -106,6 +106,21 @@ def _key_json(row: KeyRow) -> dict[str, Any]:
         "validImages": row.valid_images,
         "trustedImages": row.trusted_images,
         "signatures": row.signatures,
+        "subkeys": [
+            {
+                "fingerprint": sub.facts.fingerprint,
+                "publicKeyID": sub.facts.public_key_id,
+                "algorithm": sub.facts.algorithm,
+                "bits": sub.facts.bits,
+                "created": _time(sub.facts.created),
+                "expires": _time(sub.facts.expires),
+                "daysLeft": sub.days_left,
+                "expired": sub.expired,
+                "revoked": sub.facts.revoked,
+                "canSign": sub.facts.can_sign,
+            }
+            for sub in row.subkeys
+        ],
     }
 
 

@@ -5,7 +5,8 @@ The world, audited at 2026-12-01T12:00:00Z:
 
 - ``soon``: RSA 2048, created 2026-01-01, expires 2027-01-15 (44.5 days left: 44);
   trusted in scopes a and b.
-- ``later``: RSA 3072, created 2025-06-01, expires 2028-06-01 (547.5 days: 547); trusted in a.
+- ``later``: RSA 3072, created 2025-06-01, expires 2028-06-01 (547.5 days: 547); trusted in a;
+  an Ed25519 signing subkey that expires 2027-02-01 (61.5 days: 61).
 - ``never``: Ed25519, created 2024-03-10T08:00:00Z, never expires; trusted by ``default``.
 - ``revoked``: Ed25519, created 2025-01-01, revoked; trusted in b.
 - ``expired``: Ed25519, created 2025-01-01, expired 2026-11-01 (-30.5 days: -31); trusted in c.
@@ -21,6 +22,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,12 +39,16 @@ from sigverify.audit.report import (
     AuditReport,
     KeyRow,
     SignatureRow,
+    SubkeyFacts,
+    SubkeyRow,
     TagRef,
     UnsignedRow,
     build_report,
+    whole_days,
 )
 from sigverify.cli.audit import audit_image_api
 from sigverify.core.claims import SignedClaims
+from sigverify.core.policy import Policy, Reject, SignedBy, Unsupported
 from sigverify.core.verdict import ImageVerdict, Reason, SignatureVerdict, Signer
 from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.policyfile.holder import verifier_for
@@ -52,6 +59,7 @@ from tests.support.audit_schema import validate_report
 from tests.support.gpgfactory import GeneratedKey, GpgFactory, KeySpec, atomic_payload
 
 REPO = Path(__file__).resolve().parents[2]
+SIGVERIFY = REPO / ".venv" / "bin" / "sigverify"
 NOW = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
 SIGNED_AT = datetime(2026, 6, 1, tzinfo=UTC)  # 183.5 days before NOW
 
@@ -62,7 +70,13 @@ def _at(year: int, month: int, day: int, hour: int = 0) -> datetime:
 
 SPECS = {
     "soon": KeySpec("rsa2048", created_at=_at(2026, 1, 1), expires_at=_at(2027, 1, 15)),
-    "later": KeySpec("rsa3072", created_at=_at(2025, 6, 1), expires_at=_at(2028, 6, 1)),
+    "later": KeySpec(
+        "rsa3072",
+        signing_subkey="ed25519",
+        created_at=_at(2025, 6, 1),
+        expires_at=_at(2028, 6, 1),
+        subkey_expires_at=_at(2027, 2, 1),
+    ),
     "never": KeySpec("ed25519", created_at=_at(2024, 3, 10, 8)),
     "revoked": KeySpec("ed25519", revoked=True, created_at=_at(2025, 1, 1)),
     "expired": KeySpec("ed25519", created_at=_at(2025, 1, 1), expires_at=_at(2026, 11, 1)),
@@ -210,6 +224,20 @@ def _key(world: KeysWorld, name: str, **fields: Any) -> KeyRow:
     return KeyRow(**values)
 
 
+def _later_subkey(world: KeysWorld) -> SubkeyFacts:
+    [fingerprint] = world.keys["later"].subkey_fingerprints
+    return SubkeyFacts(
+        fingerprint=fingerprint,
+        public_key_id="0x" + fingerprint[-16:],
+        algorithm="EdDSA",
+        bits=255,
+        created=_at(2025, 6, 1),
+        expires=_at(2027, 2, 1),
+        revoked=False,
+        can_sign=True,
+    )
+
+
 def test_key_rows_exact(keys_world: KeysWorld, report: AuditReport) -> None:
     w = keys_world
     expected = {
@@ -233,6 +261,7 @@ def test_key_rows_exact(keys_world: KeysWorld, report: AuditReport) -> None:
             valid_images=2,
             trusted_images=1,
             signatures=3,
+            subkeys=(SubkeyRow(_later_subkey(w), days_left=61, expired=False),),
         ),
         "never": _key(
             w,
@@ -402,6 +431,21 @@ def test_json_keys_unsigned_and_signature_details(
         "validImages": 1,
         "trustedImages": 1,
         "signatures": 1,
+        "subkeys": [],
+    }
+    later = next(k for k in body["keys"] if k["publicKeyID"] == keys_world.key_id("later"))
+    [subkey] = later["subkeys"]
+    assert subkey == {
+        "fingerprint": keys_world.keys["later"].subkey_fingerprints[0],
+        "publicKeyID": "0x" + keys_world.keys["later"].subkey_fingerprints[0][-16:],
+        "algorithm": "EdDSA",
+        "bits": 255,
+        "created": "2025-06-01T00:00:00Z",
+        "expires": "2027-02-01T00:00:00Z",
+        "daysLeft": 61,
+        "expired": False,
+        "revoked": False,
+        "canSign": True,
     }
     never = next(k for k in body["keys"] if k["publicKeyID"] == keys_world.key_id("never"))
     assert (never["expires"], never["daysLeft"], never["created"]) == (
@@ -570,3 +614,135 @@ def test_text_keys_table_and_unsigned_list(keys_world: KeysWorld, report: AuditR
         "    namespaces: ns1, ns2",
         "    tags:       ns1/one:5, ns2/five:latest",
     ]
+
+
+# -- the command, in a real subprocess (the real clock: figures checked against the report's
+# own generatedAt) ---------------------------------------------------------------------------
+
+
+def _run(*args: str, stderr: int | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGVERIFY_")}
+    env.pop("KUBECONFIG", None)
+    env["HOME"] = "/nonexistent"
+    return subprocess.run(
+        [str(SIGVERIFY), "audit", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=300,
+        check=False,
+    )
+
+
+def _common(world: KeysWorld) -> tuple[str, ...]:
+    return ("--policy", str(world.policy), "--store", str(world.store), "--backend", "native")
+
+
+def _rfc3339(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+@pytest.mark.slow
+def test_cli_json_days_left_and_warning_days(keys_world: KeysWorld) -> None:
+    done = _run(*_common(keys_world), "-o", "json", "--expiry-warning-days", "400")
+    assert done.returncode == 1, done.stderr
+    body = json.loads(done.stdout)
+    validate_report(body)
+    assert body["expiryWarningDays"] == 400
+    now = _rfc3339(body["generatedAt"])
+    by_id = {k["publicKeyID"]: k for k in body["keys"]}
+    assert set(by_id) == {keys_world.key_id(name) for name in SPECS}
+    for name, spec in SPECS.items():
+        key = by_id[keys_world.key_id(name)]
+        if spec.expires_at is None:
+            assert (key["expires"], key["daysLeft"], key["expiryWarning"]) == (None, None, False)
+            continue
+        days = whole_days((spec.expires_at - now).total_seconds())
+        assert key["daysLeft"] == days
+        assert key["expiryWarning"] is (days < 400)
+        assert key["expired"] is (spec.expires_at <= now)
+    assert by_id[keys_world.key_id("revoked")]["revoked"] is True
+
+
+@pytest.mark.slow
+def test_cli_output_dir_writes_every_table(keys_world: KeysWorld, tmp_path: Path) -> None:
+    out = tmp_path / "tables" / "audit"
+    done = _run(*_common(keys_world), "--output-dir", str(out))
+    assert (done.returncode, done.stdout, done.stderr) == (1, "", "")
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{name}.csv" for name in CSV_TABLES)
+    for name, (header, _) in CSV_TABLES.items():
+        rows = list(csv.reader(io.StringIO((out / f"{name}.csv").read_text(encoding="utf-8"))))
+        assert tuple(rows[0]) == header
+    assert len((out / "keys.csv").read_text().splitlines()) == 1 + len(SPECS)
+    assert len((out / "images.csv").read_text().splitlines()) == 1 + len(DIGESTS)
+    assert len((out / "signatures.csv").read_text().splitlines()) == 1 + 7
+    unsigned = (out / "unsigned.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in unsigned[1:]] == [DIGESTS["five"]]
+    # The images table is what -o csv prints.
+    default = _run(*_common(keys_world), "-o", "csv")
+    assert default.stdout == (out / "images.csv").read_text()
+
+
+@pytest.mark.slow
+def test_cli_table_prints_one_table(keys_world: KeysWorld) -> None:
+    done = _run(*_common(keys_world), "--table", "unsigned")
+    assert (done.returncode, done.stderr) == (1, "")
+    assert done.stdout.splitlines()[0] == "image,status,reason,reference,scope,tags,namespaces"
+    assert done.stdout.splitlines()[1].startswith(f"{DIGESTS['five']},denied,NotSigned,")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--table", "keys", "-o", "json"), "--table and --output-dir are CSV tables"),
+        (("--output-dir", "x", "-o", "text"), "--table and --output-dir are CSV tables"),
+        (("--table", "keys", "--output-dir", "x"), "give either --table or --output-dir"),
+        (("--table", "nope"), "Invalid value for '--table'"),
+        (("--expiry-warning-days", "-1"), "Invalid value for '--expiry-warning-days'"),
+    ],
+)
+def test_cli_table_usage_errors_are_one_line(
+    keys_world: KeysWorld, args: tuple[str, ...], expected: str
+) -> None:
+    done = _run(*_common(keys_world), *args)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.count("\n") == 1
+    assert expected in done.stderr
+
+
+def test_cli_unknown_namespace_is_an_error_not_all_trusted(keys_world: KeysWorld) -> None:
+    done = _run(*_common(keys_world), "-n", "no-such-namespace")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "sigverify: error: nothing to audit in namespace 'no-such-namespace': no such "
+        "namespace, or no ImageStream there has an imported tag\n"
+    )
+
+
+@pytest.mark.slow
+def test_cli_an_empty_store_is_an_error(keys_world: KeysWorld, tmp_path: Path) -> None:
+    ImageStore(tmp_path / "empty.db")
+    done = _run("--policy", str(keys_world.policy), "--store", str(tmp_path / "empty.db"))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "sigverify: error: nothing to audit: the store or cluster has no Images and no "
+        "ImageStreams\n"
+    )
+
+
+def test_a_scope_that_rejects_everything_trusts_no_key(keys_world: KeysWorld) -> None:
+    soon = keys_world.fpr("soon")
+    policy = Policy(
+        default=(SignedBy(frozenset({soon})), Reject()),
+        scopes={
+            "registry.example.com/x": (SignedBy(frozenset({soon})),),
+            "registry.example.com/y": (SignedBy(frozenset({soon})), Reject()),
+            "registry.example.com/z": (Unsupported("sigstoreSigned", "not supported"),),
+        },
+    )
+    facts = {f.fingerprint: f for f in key_facts(policy, load_policy(keys_world.policy).keyring)}
+    assert facts[soon].scopes == ("registry.example.com/x",)
+    assert {f.scopes for name, f in facts.items() if name != soon} == {()}
+    assert len(facts) == len(SPECS)
