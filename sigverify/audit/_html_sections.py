@@ -24,6 +24,21 @@ from sigverify.audit._html_parts import (
 )
 
 
+def _subkey(subkey: Mapping[str, Any]) -> str:
+    """``0x… RSA 2048, signs, expires 2027-01-15 (44 days left)``; expired/revoked in red."""
+    parts = [f"{subkey.get('algorithm') or ''} {subkey.get('bits') or ''}".strip()]
+    parts.append("signs" if subkey.get("canSign") else "does not sign")
+    left, expires = subkey.get("daysLeft"), subkey.get("expires")
+    if expires:
+        parts.append(
+            f"expires {str(expires)[:10]}"
+            + (f" ({left} days left)" if isinstance(left, int) else "")
+        )
+    text = f'<span class="mono">{e(subkey.get("publicKeyID"))}</span> {e(", ".join(parts))}'
+    flags = [word for word in ("expired", "revoked") if subkey.get(word)]
+    return text + (f' <span class="bad">{e(" ".join(flags))}</span>' if flags else "")
+
+
 def keys_section(document: Document) -> Iterator[str]:
     if not as_list(document.get("keys")):
         return
@@ -50,12 +65,13 @@ def keys_section(document: Document) -> Iterator[str]:
             + f"<td>{yes_no(key.get('trusted'))}</td>"
             + td(", ".join(str(s) for s in as_list(key.get("scopes"))))
             + num(key.get("validImages"))
+            + f"<td>{'<br>'.join(_subkey(as_map(sub)) for sub in as_list(key.get('subkeys')))}</td>"
             + "</tr>"
         )
     headers = [("fingerprint", False), ("key ID", False), ("user IDs", False)]
     headers += [("algorithm", False), ("created", False), ("expires", False)]
     headers += [("days left", True), ("revoked", False), ("trusted", False)]
-    headers += [("scopes trusting it", False), ("valid images", True)]
+    headers += [("scopes trusting it", False), ("valid images", True), ("subkeys", False)]
     yield from table("key-table", headers, rows)
     yield "</section>"
 

@@ -8,7 +8,6 @@ is :func:`sigverify.audit.scan.audit_image_api`, shared with the service's
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import click
@@ -89,7 +88,6 @@ def _render(
     table: str,
     output_dir: str | None,
     output_file: str | None,
-    now: datetime,
 ) -> None:
     if output_dir is not None:
         _write_tables(report, output_dir)
@@ -99,7 +97,7 @@ def _render(
     elif output == "csv":
         text = csv_table(report, table)
     elif output == "html":
-        text = report_to_html(report_to_json(report), generated=now)
+        text = report_to_html(report_to_json(report))
     else:
         text = report_to_text(report)
     write_output(text, output_file)
@@ -310,7 +308,7 @@ def command(
             progress.close()
     if nothing_audited(report):
         raise InputError(_nothing_message(namespace, images_file))
-    _render(report, output, table or "images", output_dir, output_file, now)
+    _render(report, output, table or "images", output_dir, output_file)
     status = exit_status(report)
     if status == EXIT_ERROR:
         click.echo(
