@@ -41,8 +41,15 @@ def table(
     rows: Iterable[str],
     *,
     sortable: bool = True,
+    if_empty: str | None = None,
 ) -> Iterator[str]:
-    """A table: ``headers`` are ``(label, numeric)``; ``rows`` are ready ``<tr>`` strings."""
+    """A table: ``headers`` are ``(label, numeric)``; ``rows`` are ready ``<tr>`` strings.
+    With ``if_empty``, no rows give that sentence instead of an empty table."""
+    if if_empty is not None:
+        rows = list(rows)
+        if not rows:
+            yield f'<p class="note" id="{e(table_id)}">{e(if_empty)}</p>'
+            return
     cls = ' class="sortable"' if sortable else ""
     numeric_class = ' class="num"'
     cells = "".join(

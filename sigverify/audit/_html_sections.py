@@ -24,6 +24,21 @@ from sigverify.audit._html_parts import (
 )
 
 
+def _subkey(subkey: Mapping[str, Any]) -> str:
+    """``0x… RSA 2048, signs, expires 2027-01-15 (44 days left)``; expired/revoked in red."""
+    parts = [f"{subkey.get('algorithm') or ''} {subkey.get('bits') or ''}".strip()]
+    parts.append("signs" if subkey.get("canSign") else "does not sign")
+    left, expires = subkey.get("daysLeft"), subkey.get("expires")
+    if expires:
+        parts.append(
+            f"expires {str(expires)[:10]}"
+            + (f" ({left} days left)" if isinstance(left, int) else "")
+        )
+    text = f'<span class="mono">{e(subkey.get("publicKeyID"))}</span> {e(", ".join(parts))}'
+    flags = [word for word in ("expired", "revoked") if subkey.get(word)]
+    return text + (f' <span class="bad">{e(" ".join(flags))}</span>' if flags else "")
+
+
 def keys_section(document: Document) -> Iterator[str]:
     if not as_list(document.get("keys")):
         return
@@ -45,17 +60,18 @@ def keys_section(document: Document) -> Iterator[str]:
             + td(size)
             + date(key.get("created"), "unknown")
             + date(key.get("expires"), "never")
-            + td("–" if left is None else left, cls=left_cls.strip(), sort=sort_left(left))
+            + td("–" if left is None else left, cls=left_cls, sort=sort_left(left))
             + f"<td>{yes_no(key.get('revoked'), bad_when=True)}</td>"
             + f"<td>{yes_no(key.get('trusted'))}</td>"
             + td(", ".join(str(s) for s in as_list(key.get("scopes"))))
             + num(key.get("validImages"))
+            + f"<td>{'<br>'.join(_subkey(as_map(sub)) for sub in as_list(key.get('subkeys')))}</td>"
             + "</tr>"
         )
     headers = [("fingerprint", False), ("key ID", False), ("user IDs", False)]
     headers += [("algorithm", False), ("created", False), ("expires", False)]
     headers += [("days left", True), ("revoked", False), ("trusted", False)]
-    headers += [("scopes trusting it", False), ("valid images", True)]
+    headers += [("scopes trusting it", False), ("valid images", True), ("subkeys", False)]
     yield from table("key-table", headers, rows)
     yield "</section>"
 
@@ -140,9 +156,8 @@ def unsigned_section(document: Document) -> Iterator[str]:
         + "</tr>"
         for u in entries
     )
-    yield from table(
-        "unsigned-table", [("image", False), ("tags", False), ("namespaces", False)], rows
-    )
+    headers = [("image", False), ("tags", False), ("namespaces", False)]
+    yield from table("unsigned-table", headers, rows, if_empty="none: every image has a signature")
     yield "</section>"
 
 
@@ -189,7 +204,7 @@ def comparison_section(document: Document) -> Iterator[str]:
             ("current policy", False),
             ("new policy", False),
         ]
-        yield from table(f"{key}-table", headers, rows)
+        yield from table(f"{key}-table", headers, rows, if_empty="none")
     yield "</section>"
 
 
@@ -230,7 +245,7 @@ def workloads_section(document: Document) -> Iterator[str]:
     )
     headers = [("namespace", False), ("kind", False), ("name", False), ("container", False)]
     headers += [("image", False), ("reason", False), ("message", False)]
-    yield from table("workload-denied-table", headers, denied_rows)
+    yield from table("workload-denied-table", headers, denied_rows, if_empty="none")
     yield "</section>"
 
 

@@ -17,7 +17,6 @@ import base64
 import hashlib
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from sigverify.audit._html_assets import SCRIPT, STYLE
@@ -57,28 +56,24 @@ _AGE_BUCKETS = (
 _ROWS_PER_CHUNK = 200
 
 
-def namespaces_of(image: Document) -> list[str]:
+def _namespaces_of(image: Document) -> list[str]:
     """The namespaces of the tags pointing at an image (``ns/stream:tag``), sorted."""
     found = {str(tag).partition("/")[0] for tag in as_list(image.get("tags")) if "/" in str(tag)}
     return sorted(found)
 
 
-# -- small pieces ----------------------------------------------------------------------------
-
-
 # -- sections --------------------------------------------------------------------------------
 
 
-def _header(document: Document, generated: datetime | None) -> str:
+def _header(document: Document) -> str:
     namespace = document.get("namespace")
     meta = [
         f"<span>policy <b>{e(document.get('policy'))}</b></span>",
         f"<span>{'namespace <b>' + e(namespace) + '</b>' if namespace else 'all namespaces'}"
         "</span>",
     ]
-    when = generated.strftime("%Y-%m-%dT%H:%M:%SZ") if generated else document.get("generatedAt")
-    if when:
-        meta.append(f"<span>generated {e(when)}</span>")
+    if document.get("generatedAt"):
+        meta.append(f"<span>generated {e(document['generatedAt'])}</span>")
     if "schemaVersion" in document:
         meta.append(f"<span>schema {e(document['schemaVersion'])}</span>")
     return f'<header><h1>sigverify audit report</h1><p class="meta">{"".join(meta)}</p></header>'
@@ -87,7 +82,7 @@ def _header(document: Document, generated: datetime | None) -> str:
 def _namespace_counts(images: Sequence[Document]) -> dict[str, Counter[str]]:
     counts: dict[str, Counter[str]] = {}
     for image in images:
-        for namespace in namespaces_of(image) or [NO_TAG]:
+        for namespace in _namespaces_of(image) or [NO_TAG]:
             count = counts.setdefault(namespace, Counter())
             count["images"] += 1
             count["trusted" if image.get("trusted") else "denied"] += 1
@@ -144,12 +139,10 @@ def _signer_bars(document: Document, images: Sequence[Document]) -> tuple[str, l
     details = [d for image in images for d in as_list(image.get("signatureDetails"))]
     if details:
         names = _signer_names(document)
-        counts = Counter(
-            names.get(str(as_map(d).get("signer")), str(as_map(d).get("signer")))
-            if as_map(d).get("signer")
-            else "(none verified)"
-            for d in details
-        )
+        counts: Counter[str] = Counter()
+        for detail in details:
+            signer = as_map(detail).get("signer")
+            counts[names.get(str(signer), str(signer)) if signer else "(none verified)"] += 1
         bars = [
             Bar(name, (Segment(n, "count", f"{n} signatures"),))
             for name, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
@@ -178,7 +171,16 @@ def _age_bars(images: Sequence[Document]) -> list[Bar] | None:
         counts[next((label for limit, label in _AGE_BUCKETS if age < limit), "over 2 years")] += 1
     labels = [label for _, label in _AGE_BUCKETS] + ["over 2 years", "unknown"]
     return [
-        Bar(label, (Segment(counts[label], "unknown" if label == "unknown" else "count", ""),))
+        Bar(
+            label,
+            (
+                Segment(
+                    counts[label],
+                    "unknown" if label == "unknown" else "count",
+                    f"{counts[label]} signatures",
+                ),
+            ),
+        )
         for label in labels
         if counts[label] or label != "unknown"
     ]
@@ -206,7 +208,7 @@ def _expiry_chart(keys: Sequence[Mapping[str, Any]], warning_days: int) -> str:
             note = f"expired {-left} days ago" if left < 0 else "expired today"
             bars.append(Bar(_key_label(key), (Segment(scale / 100, "expired", note),), note))
         else:
-            kind = "warning" if key.get("expiryWarning") else "ok"
+            kind = "warning" if key.get("expiryWarning") or left < warning_days else "ok"
             note = f"{left} days left"
             bars.append(Bar(_key_label(key), (Segment(max(left, 1), kind, note),), note))
     ticks = [(0.0, "today"), (float(warning_days), f"{warning_days} d")] + [
@@ -239,6 +241,16 @@ def _charts(
     if ages is not None:
         yield bar_chart("chart-signature-age", "Signature age", ages)
     keys = [as_map(key) for key in as_list(document.get("keys"))]
+    # a signing subkey may expire (or be revoked) before its key: it has its own bar
+    keys += [
+        {
+            **as_map(sub),
+            "userIDs": [f"subkey {as_map(sub).get('publicKeyID')} of {_key_label(key)}"],
+        }
+        for key in list(keys)
+        for sub in as_list(key.get("subkeys"))
+        if as_map(sub).get("canSign")
+    ]
     if keys:
         warning_days = document.get("expiryWarningDays")
         yield _expiry_chart(keys, warning_days if isinstance(warning_days, int) else 90)
@@ -333,7 +345,7 @@ def _image_table(images: Sequence[Document]) -> Iterator[str]:
 # -- the page --------------------------------------------------------------------------------
 
 
-def iter_html(document: Document, *, generated: datetime | None = None) -> Iterator[str]:
+def iter_html(document: Document) -> Iterator[str]:
     """The page in pieces (the image table a chunk of rows at a time), for streaming."""
     images = [as_map(image) for image in as_list(document.get("images"))]
     by_namespace = _namespace_counts(images)
@@ -345,7 +357,7 @@ def iter_html(document: Document, *, generated: datetime | None = None) -> Itera
         f"<title>sigverify audit: {e(document.get('policy'))}</title>"
         f"<style>{STYLE}</style></head><body>"
     )
-    yield _header(document, generated)
+    yield _header(document)
     yield from _summary(document, by_namespace)
     yield from _charts(document, images, by_namespace)
     yield from comparison_section(document)
@@ -359,6 +371,6 @@ def iter_html(document: Document, *, generated: datetime | None = None) -> Itera
     yield f"<script>{SCRIPT}</script></body></html>\n"
 
 
-def report_to_html(document: Document, *, generated: datetime | None = None) -> str:
+def report_to_html(document: Document) -> str:
     """The whole page (``sigverify audit --output html``)."""
-    return "".join(iter_html(document, generated=generated))
+    return "".join(iter_html(document))

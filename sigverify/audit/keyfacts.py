@@ -9,8 +9,16 @@ module stays pure: these facts are handed to it.
 
 from __future__ import annotations
 
-from sigverify.audit.report import KeyFacts
-from sigverify.core.policy import DEFAULT_SCOPE, Policy, Requirement, SignedBy
+from sigverify.audit.report import KeyFacts, SubkeyFacts
+from sigverify.core.policy import (
+    DEFAULT_SCOPE,
+    Policy,
+    Reject,
+    Requirement,
+    SignedBy,
+    Unsupported,
+)
+from sigverify.core.verdict import format_key_id
 from sigverify.openpgp.keyring import Keyring, PublicKey
 from sigverify.openpgp.keys import KeyFormatError, key_bits, parse_key_packets, user_id_packets
 
@@ -30,13 +38,18 @@ ALGORITHMS = {
 
 
 def _trusting_scopes(policy: Policy) -> dict[str, list[str]]:
-    """Fingerprint → the scopes (``default`` included) one of whose signedBy names it."""
+    """Fingerprint → the scopes (``default`` included) one of whose signedBy names it.
+
+    A scope that also has a ``reject`` (or a requirement sigverify cannot evaluate) admits
+    nothing, so it trusts no key, whatever its signedBy names."""
     lists: list[tuple[str, tuple[Requirement, ...]]] = [
         (DEFAULT_SCOPE, policy.default),
         *policy.scopes.items(),
     ]
     found: dict[str, list[str]] = {}
     for scope, requirements in lists:
+        if any(isinstance(requirement, Reject | Unsupported) for requirement in requirements):
+            continue
         for fingerprint in {
             fingerprint
             for requirement in requirements
@@ -47,29 +60,44 @@ def _trusting_scopes(policy: Policy) -> dict[str, list[str]]:
     return found
 
 
+def _algorithm(number: int) -> str:
+    return ALGORITHMS.get(number, f"algorithm {number}")
+
+
 def _facts(key: PublicKey, scopes: list[str]) -> KeyFacts:
-    bits = None
+    bits: dict[str, int | None] = {}
     user_ids = key.user_ids
     try:
-        primary = next(
-            (p for p in parse_key_packets(key.material) if p.fingerprint == key.fingerprint), None
-        )
-        bits = key_bits(primary) if primary is not None else None
+        bits = {p.fingerprint: key_bits(p) for p in parse_key_packets(key.material)}
         if not user_ids:
             # GnuPG lists no user ID of a revoked key as valid: name it by what it carries.
             user_ids = tuple(user_id_packets(key.material))
     except KeyFormatError:
         pass  # the key loaded (GnuPG read it): only its size stays unknown
+    subkeys = tuple(
+        SubkeyFacts(
+            fingerprint=sub.fingerprint,
+            public_key_id=format_key_id(sub.key_id),
+            algorithm=_algorithm(sub.algorithm),
+            bits=bits.get(sub.fingerprint),
+            created=sub.created,
+            expires=sub.expires,
+            revoked=sub.revoked,
+            can_sign=sub.can_sign,
+        )
+        for sub in key.subkeys
+    )
     return KeyFacts(
         fingerprint=key.fingerprint,
         public_key_id=key.public_key_id,
         user_ids=user_ids,
-        algorithm=ALGORITHMS.get(key.algorithm, f"algorithm {key.algorithm}"),
-        bits=bits,
+        algorithm=_algorithm(key.algorithm),
+        bits=bits.get(key.fingerprint),
         created=key.created,
         expires=key.expires,
         revoked=key.revoked,
         scopes=tuple(sorted(scopes)),
+        subkeys=subkeys,
     )
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,7 +28,9 @@ __all__ = [
     "CSV_COLUMNS",
     "CSV_TABLES",
     "SCHEMA_VERSION",
+    "csv_lines",
     "csv_table",
+    "iter_json",
     "report_to_csv",
     "report_to_json",
     "report_to_text",
@@ -103,6 +106,21 @@ def _key_json(row: KeyRow) -> dict[str, Any]:
         "validImages": row.valid_images,
         "trustedImages": row.trusted_images,
         "signatures": row.signatures,
+        "subkeys": [
+            {
+                "fingerprint": sub.facts.fingerprint,
+                "publicKeyID": sub.facts.public_key_id,
+                "algorithm": sub.facts.algorithm,
+                "bits": sub.facts.bits,
+                "created": _time(sub.facts.created),
+                "expires": _time(sub.facts.expires),
+                "daysLeft": sub.days_left,
+                "expired": sub.expired,
+                "revoked": sub.facts.revoked,
+                "canSign": sub.facts.can_sign,
+            }
+            for sub in row.subkeys
+        ],
     }
 
 
@@ -401,12 +419,42 @@ def csv_table(report: AuditReport, table: str) -> str:
     """One table of :data:`CSV_TABLES` as CSV text, header first. Lists are space-separated
     (user IDs, which hold spaces, by `` | ``); booleans ``true``/``false``; times RFC 3339;
     an absent value is an empty cell."""
+    return "".join(csv_lines(report, table))
+
+
+def csv_lines(report: AuditReport, table: str) -> Iterator[str]:
+    """:func:`csv_table` a line at a time (the header first), for streaming."""
     header, rows = CSV_TABLES[table]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
+
+    def line() -> str:
+        text = out.getvalue()
+        out.seek(0)
+        out.truncate()
+        return text
+
     writer.writerow(header)
-    writer.writerows(tuple(_cell(value) for value in row) for row in rows(report))
-    return out.getvalue()
+    yield line()
+    for row in rows(report):
+        writer.writerow(tuple(_cell(value) for value in row))
+        yield line()
+
+
+def iter_json(document: Mapping[str, Any]) -> Iterator[str]:
+    """A JSON object in pieces, each list member of the top level item by item (the images
+    one at a time), for streaming; joined, the pieces are ``json.dumps(document)``."""
+    yield "{"
+    for index, (key, value) in enumerate(document.items()):
+        head = ", " if index else ""
+        if isinstance(value, list):
+            yield f"{head}{json.dumps(key)}: ["
+            for number, item in enumerate(value):
+                yield (", " if number else "") + json.dumps(item)
+            yield "]"
+        else:
+            yield f"{head}{json.dumps(key)}: {json.dumps(value)}"
+    yield "}"
 
 
 def report_to_csv(report: AuditReport) -> str:

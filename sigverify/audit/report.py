@@ -39,6 +39,8 @@ __all__ = [
     "SignatureRow",
     "SignerRow",
     "SignerScope",
+    "SubkeyFacts",
+    "SubkeyRow",
     "TagRef",
     "Totals",
     "UnknownKeys",
@@ -158,6 +160,30 @@ class KeyFacts:
     revoked: bool
     #: The policy scopes (``default`` included) one of whose ``signedBy`` names the key.
     scopes: tuple[str, ...] = ()
+    subkeys: tuple[SubkeyFacts, ...] = ()
+
+
+@dataclass(frozen=True)
+class SubkeyFacts:
+    """One subkey of a policy key: its own creation, expiry, revocation and capability."""
+
+    fingerprint: str
+    public_key_id: str
+    algorithm: str
+    bits: int | None
+    created: datetime | None
+    expires: datetime | None
+    revoked: bool
+    can_sign: bool
+
+
+@dataclass(frozen=True)
+class SubkeyRow:
+    """A subkey's facts and, as for its key, whole days left from the report's ``now``."""
+
+    facts: SubkeyFacts
+    days_left: int | None
+    expired: bool
 
 
 def whole_days(seconds: float) -> int:
@@ -308,6 +334,8 @@ class KeyRow:
     trusted_images: int
     #: Signatures of it that verified (on any image, valid for it or not).
     signatures: int
+    #: Its subkeys, each with its own expiry (a signing subkey may expire before its key).
+    subkeys: tuple[SubkeyRow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -565,11 +593,7 @@ class AuditAccumulator:
                 expires=None,
                 revoked=False,
             )
-        days_left = None
-        expired = False
-        if facts.expires is not None and self.now is not None:
-            days_left = whole_days((facts.expires - self.now).total_seconds())
-            expired = facts.expires <= self.now
+        days_left, expired = self._days_left(facts.expires)
         return KeyRow(
             fingerprint=facts.fingerprint,
             public_key_id=facts.public_key_id,
@@ -588,7 +612,15 @@ class AuditAccumulator:
             valid_images=len(seen.images) if seen else 0,
             trusted_images=len(seen.trusted_images) if seen else 0,
             signatures=seen.signatures if seen else 0,
+            subkeys=tuple(SubkeyRow(sub, *self._days_left(sub.expires)) for sub in facts.subkeys),
         )
+
+    def _days_left(self, expires: datetime | None) -> tuple[int | None, bool]:
+        """(whole days from now to ``expires``, expired): (None, False) when it never
+        expires or no ``now`` was given."""
+        if expires is None or self.now is None:
+            return None, False
+        return whole_days((expires - self.now).total_seconds()), expires <= self.now
 
     def _namespaces(self, rows: tuple[ImageRow, ...]) -> tuple[NamespaceRow, ...]:
         counts: dict[str, list[int]] = {}

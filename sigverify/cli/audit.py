@@ -8,7 +8,6 @@ is :func:`sigverify.audit.scan.audit_image_api`, shared with the service's
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import click
@@ -98,7 +97,6 @@ def _render(
     table: str,
     output_dir: str | None,
     output_file: str | None,
-    now: datetime,
     dry_run: DryRun,
 ) -> None:
     if output_dir is not None:
@@ -111,7 +109,7 @@ def _render(
         tables = dry_run.csv_tables()
         text = tables[table] if table in tables else csv_table(report, table)
     elif output == "html":
-        text = report_to_html(document, generated=now)
+        text = report_to_html(document)
     else:
         text = report_to_text(report) + dry_run.text()
     write_output(text, output_file)
@@ -258,6 +256,7 @@ def command(
     sigverify audit --policy P --store FILE
     sigverify audit --policy P --table keys       (one CSV table: keys, signatures, ...)
     sigverify audit --policy P --output-dir DIR   (every CSV table, one file each)
+    sigverify audit --policy P -o html --output-file report.html   (one page to hand on)
     sigverify audit --policy P --images pull-specs.txt [--registries-d DIR] [--authfile F]
     sigverify audit --policy CURRENT --compare-policy NEW     (what NEW would change)
     sigverify audit --policy P --workloads pods.yaml|-|cluster (what enforce would deny)
@@ -362,7 +361,7 @@ def command(
             progress.close()
     if nothing_audited(report) and not dry_run.judged_workloads:
         raise InputError(_nothing_message(namespace, images_file))
-    _render(report, output, table or "images", output_dir, output_file, now, dry_run)
+    _render(report, output, table or "images", output_dir, output_file, dry_run)
     # Workloads judged in a namespace without image streams: the report is not empty.
     empty = nothing_audited(report) and dry_run.judged_workloads
     status = dry_run.exit_status(EXIT_TRUSTED if empty else exit_status(report))

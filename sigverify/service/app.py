@@ -22,6 +22,7 @@ from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.imageapi.store.rest import create_rest_blueprint
 from sigverify.policyfile.admission import AdmissionConfig
 from sigverify.policyfile.holder import PolicyHolder
+from sigverify.service.audit import audit
 from sigverify.service.auth.openapi import document_security
 from sigverify.service.auth.setup import configure_auth
 from sigverify.service.errors import install_error_handlers
@@ -108,6 +109,7 @@ def create_app(
     smorest = _Api(app, spec_kwargs={"info": {"description": _DESCRIPTION}})
     smorest.register_blueprint(verification)
     smorest.register_blueprint(health)
+    smorest.register_blueprint(audit)
     document_security(smorest.spec)
     document_parameters(smorest.spec)
     install_error_handlers(app)

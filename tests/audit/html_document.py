@@ -105,9 +105,11 @@ def html_document() -> dict[str, Any]:
     denied = [image for image in images if not image["trusted"]]
     return copy.deepcopy(
         {
-            "schemaVersion": "1",
+            "schemaVersion": "sigverify.audit/v2",
             "policy": "policies/prod.yaml",
             "namespace": None,
+            "generatedAt": "2026-12-01T08:00:00Z",
+            "expiryWarningDays": 90,
             "totals": {
                 "images": len(images),
                 "trusted": len(images) - len(denied),
@@ -160,6 +162,32 @@ def html_document() -> dict[str, Any]:
                     "trusted": True,
                     "scopes": ["registry.example.com/team"],
                     "validImages": 13,
+                    "subkeys": [
+                        {
+                            "fingerprint": "5" * 40,
+                            "publicKeyID": "0x" + "5" * 16,
+                            "algorithm": "RSA",
+                            "bits": 3072,
+                            "created": "2025-01-01T00:00:00Z",
+                            "expires": "2027-01-31T00:00:00Z",
+                            "daysLeft": 61,
+                            "expired": False,
+                            "revoked": False,
+                            "canSign": True,
+                        },
+                        {
+                            "fingerprint": "6" * 40,
+                            "publicKeyID": "0x" + "6" * 16,
+                            "algorithm": "ECDH",
+                            "bits": 256,
+                            "created": "2025-01-01T00:00:00Z",
+                            "expires": None,
+                            "daysLeft": None,
+                            "expired": False,
+                            "revoked": True,
+                            "canSign": False,
+                        },
+                    ],
                 },
                 {
                     "fingerprint": TEAM_FPR,

@@ -339,6 +339,20 @@ def test_whole_store_image_rows_and_denied(world: World) -> None:
     # DigestMismatch and IdentityMismatch signatures of the release key do not count
     assert rows[TOOLS].signers == (PARTNER_KEY,)
     assert rows[WEB].signers == (world.team_key,)  # the unknown signer is not named
+    # ... but its signature's details keep the key ID the blob claims, as unknownKeys does.
+    unknown, team = rows[WEB].signature_details
+    assert (unknown.reason, unknown.signer, unknown.claimed_key_id, unknown.created) == (
+        Reason.UNKNOWN_KEY,
+        None,
+        world.stranger_key,
+        None,
+    )
+    assert (team.reason, team.signer, team.valid_for_image, team.claimed_key_id) == (
+        Reason.UNTRUSTED_KEY,
+        world.team_key,
+        True,
+        None,
+    )
     assert (rows[WEB].signatures, rows[BATCH].signatures, rows[OPEN].signatures) == (2, 0, 0)
     assert rows[WEB].scope == "registry.example.com/demo"
     assert rows[WEB].reference == f"registry.example.com/demo/web@{WEB}"

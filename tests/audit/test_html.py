@@ -162,7 +162,7 @@ def test_sections_follow_the_data_of_a_plain_report() -> None:
     page = Page(report_to_html(document))
     ids = page.ids()
     assert {"summary", "charts", "chart-namespaces", "chart-signers", "images"} <= ids
-    assert "Unsigned images (0)" in "".join(page.text)  # listed, even when none
+    assert "Unsigned images (0)none: every image has a signature" in "".join(page.text)
     absent = {"keys", "comparison", "workloads", "failures", "signers", "scopes"}
     absent |= {"chart-signature-age", "chart-key-expiry"}
     assert ids & absent == set()
@@ -197,8 +197,12 @@ def test_keys_table(page_text: str) -> None:
         "0F1E 2D3C 4B5A 6978 8796 A5B4 C3D2 E1F0 0F1E 2D3C",
         "ABAB ABAB ABAB ABAB ABAB ABAB ABAB ABAB ABAB ABAB",
     ]
+    assert rows[0][-1] == (
+        "0x5555555555555555 RSA 3072, signs, expires 2027-01-31 (61 days left) "
+        "0x6666666666666666 ECDH 256, does not sign revoked"
+    )
     team = "registry.example.com/team"
-    assert [row[3:] for row in rows] == [
+    assert [row[3:-1] for row in rows] == [
         ["RSA 4096", "2025-01-01", "2028-01-01", "395", "no", "yes", team, "13"],
         ["EdDSA 256", "2026-01-01", "2027-01-31", "30", "no", "yes", team, "0"],
         ["DSA 2048", "2019-01-01", "2026-11-01", "-31", "no", "no", "", "0"],
@@ -240,12 +244,17 @@ def test_charts_figures(page_text: str) -> None:
         ("&lt;script&gt;document.title=&#x27;pwned…", "1"),  # cut at 30 characters
         ("old &lt;old@example.com&gt;", "1"),
     ]
-    assert [note for _, note in _bars(page_text, "chart-key-expiry")] == [
-        "expired 31 days ago",
-        "30 days left",
-        "395 days left",
-        "revoked",
+    assert _bars(page_text, "chart-key-expiry") == [
+        ("old &lt;old@example.com&gt;", "expired 31 days ago"),
+        ("&lt;script&gt;document.title=&#x27;pwned…", "30 days left"),
+        ("subkey 0x5555555555555555 of …", "61 days left"),  # signing subkeys too
+        ("release &lt;security@example.com&gt;", "395 days left"),
+        ("forever &lt;forever@example.com&gt;", "revoked"),
     ]
+    # under the warning threshold (90 days): orange, the subkey too
+    svg = page_text.split('id="chart-key-expiry"', 1)[1].split("</svg>", 1)[0]
+    kinds = re.findall(r'class="seg seg-(\w+)"', svg)
+    assert kinds == ["expired", "warning", "warning", "ok", "expired"]
 
 
 def test_policy_dry_run_and_workloads(page_text: str) -> None:
@@ -257,7 +266,7 @@ def test_policy_dry_run_and_workloads(page_text: str) -> None:
             "denied UntrustedKey no key",
         ]
     ]
-    assert _rows(page_text, "newlyAdmitted-table") == []
+    assert '<p class="note" id="newlyAdmitted-table">none</p>' in page_text
     assert "17 images compared, 16 unchanged" in page_text
     assert _rows(page_text, "workload-namespace-table") == [
         ["prod", "warn", "4", "5", "0", "yes"],
@@ -331,7 +340,9 @@ def test_cli_output_file_for_json_and_refusals(tmp_path: Path) -> None:
     written = runner.invoke(cli, [*args, "--output-file", str(target)])
     assert written.exit_code == 1
     body: dict[str, Any] = json.loads(target.read_text())
-    assert body == json.loads(runner.invoke(cli, args).stdout)
+    shown: dict[str, Any] = json.loads(runner.invoke(cli, args).stdout)
+    assert body.pop("generatedAt") <= shown.pop("generatedAt")  # a second may have passed
+    assert body == shown
     for path, message in (
         (tmp_path / "missing" / "r.json", f"no such directory {tmp_path / 'missing'}"),
         (tmp_path, "is a directory"),

@@ -17,9 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from sigverify.audit.html import report_to_html
+from sigverify.cli import cli
 from tests.audit.html_document import IMG_TAG, SCRIPT_USER_ID, html_document
+from tests.imageapi.demo import DEMO_POLICY, seeded_store
 from tests.support import browser
 
 pytestmark = pytest.mark.slow
@@ -163,6 +166,27 @@ def test_hostile_names_are_shown_as_text(loaded: Any) -> None:
     assert loaded.execute_script("return document.scripts.length") == 1
     assert SCRIPT_USER_ID in loaded.find_element("id", "key-table").text
     assert IMG_TAG.split(":", 1)[1] in loaded.find_element("id", "image-table").text
+
+
+def test_the_command_s_page_of_a_real_store(driver: Any, tmp_path: Path) -> None:
+    """The page ``sigverify audit -o html --output-file`` writes of the sample store (real
+    signatures, the demo keys), in the same browser: clean, four charts, every image."""
+    store = tmp_path / "store.db"
+    seeded_store(store)
+    page = tmp_path / "report.html"
+    args = ["audit", "--policy", str(DEMO_POLICY), "--store", str(store), "-o", "html"]
+    done = CliRunner().invoke(cli, [*args, "--output-file", str(page)])
+    assert done.exit_code == 1, done.output
+    driver.get("about:blank")
+    browser.console_entries(driver)
+    browser.requested_urls(driver)
+    driver.get(page.as_uri())
+    assert [e for e in browser.console_entries(driver) if e["level"] != "INFO"] == []
+    assert browser.requested_urls(driver) == [page.as_uri()]
+    assert len(driver.find_elements("css selector", "svg.chart-svg")) == 4
+    rows = driver.find_elements("css selector", "#image-table tbody tr")
+    assert sorted(row.get_attribute("data-status") for row in rows) == ["denied", "trusted"]
+    assert len(driver.find_elements("css selector", "#key-table tbody tr")) == 3
 
 
 def test_screenshot_and_pdf_are_kept(loaded: Any, capsys: pytest.CaptureFixture[str]) -> None:

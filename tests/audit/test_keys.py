@@ -5,7 +5,8 @@ The world, audited at 2026-12-01T12:00:00Z:
 
 - ``soon``: RSA 2048, created 2026-01-01, expires 2027-01-15 (44.5 days left: 44);
   trusted in scopes a and b.
-- ``later``: RSA 3072, created 2025-06-01, expires 2028-06-01 (547.5 days: 547); trusted in a.
+- ``later``: RSA 3072, created 2025-06-01, expires 2028-06-01 (547.5 days: 547); trusted in a;
+  an Ed25519 signing subkey that expires 2027-02-01 (61.5 days: 61).
 - ``never``: Ed25519, created 2024-03-10T08:00:00Z, never expires; trusted by ``default``.
 - ``revoked``: Ed25519, created 2025-01-01, revoked; trusted in b.
 - ``expired``: Ed25519, created 2025-01-01, expired 2026-11-01 (-30.5 days: -31); trusted in c.
@@ -38,6 +39,8 @@ from sigverify.audit.report import (
     AuditReport,
     KeyRow,
     SignatureRow,
+    SubkeyFacts,
+    SubkeyRow,
     TagRef,
     UnsignedRow,
     build_report,
@@ -45,6 +48,7 @@ from sigverify.audit.report import (
 )
 from sigverify.cli.audit import audit_image_api
 from sigverify.core.claims import SignedClaims
+from sigverify.core.policy import Policy, Reject, SignedBy, Unsupported
 from sigverify.core.verdict import ImageVerdict, Reason, SignatureVerdict, Signer
 from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.policyfile.holder import verifier_for
@@ -66,7 +70,13 @@ def _at(year: int, month: int, day: int, hour: int = 0) -> datetime:
 
 SPECS = {
     "soon": KeySpec("rsa2048", created_at=_at(2026, 1, 1), expires_at=_at(2027, 1, 15)),
-    "later": KeySpec("rsa3072", created_at=_at(2025, 6, 1), expires_at=_at(2028, 6, 1)),
+    "later": KeySpec(
+        "rsa3072",
+        signing_subkey="ed25519",
+        created_at=_at(2025, 6, 1),
+        expires_at=_at(2028, 6, 1),
+        subkey_expires_at=_at(2027, 2, 1),
+    ),
     "never": KeySpec("ed25519", created_at=_at(2024, 3, 10, 8)),
     "revoked": KeySpec("ed25519", revoked=True, created_at=_at(2025, 1, 1)),
     "expired": KeySpec("ed25519", created_at=_at(2025, 1, 1), expires_at=_at(2026, 11, 1)),
@@ -214,6 +224,20 @@ def _key(world: KeysWorld, name: str, **fields: Any) -> KeyRow:
     return KeyRow(**values)
 
 
+def _later_subkey(world: KeysWorld) -> SubkeyFacts:
+    [fingerprint] = world.keys["later"].subkey_fingerprints
+    return SubkeyFacts(
+        fingerprint=fingerprint,
+        public_key_id="0x" + fingerprint[-16:],
+        algorithm="EdDSA",
+        bits=255,
+        created=_at(2025, 6, 1),
+        expires=_at(2027, 2, 1),
+        revoked=False,
+        can_sign=True,
+    )
+
+
 def test_key_rows_exact(keys_world: KeysWorld, report: AuditReport) -> None:
     w = keys_world
     expected = {
@@ -237,6 +261,7 @@ def test_key_rows_exact(keys_world: KeysWorld, report: AuditReport) -> None:
             valid_images=2,
             trusted_images=1,
             signatures=3,
+            subkeys=(SubkeyRow(_later_subkey(w), days_left=61, expired=False),),
         ),
         "never": _key(
             w,
@@ -406,6 +431,21 @@ def test_json_keys_unsigned_and_signature_details(
         "validImages": 1,
         "trustedImages": 1,
         "signatures": 1,
+        "subkeys": [],
+    }
+    later = next(k for k in body["keys"] if k["publicKeyID"] == keys_world.key_id("later"))
+    [subkey] = later["subkeys"]
+    assert subkey == {
+        "fingerprint": keys_world.keys["later"].subkey_fingerprints[0],
+        "publicKeyID": "0x" + keys_world.keys["later"].subkey_fingerprints[0][-16:],
+        "algorithm": "EdDSA",
+        "bits": 255,
+        "created": "2025-06-01T00:00:00Z",
+        "expires": "2027-02-01T00:00:00Z",
+        "daysLeft": 61,
+        "expired": False,
+        "revoked": False,
+        "canSign": True,
     }
     never = next(k for k in body["keys"] if k["publicKeyID"] == keys_world.key_id("never"))
     assert (never["expires"], never["daysLeft"], never["created"]) == (
@@ -690,3 +730,19 @@ def test_cli_an_empty_store_is_an_error(keys_world: KeysWorld, tmp_path: Path) -
         "sigverify: error: nothing to audit: the store or cluster has no Images and no "
         "ImageStreams\n"
     )
+
+
+def test_a_scope_that_rejects_everything_trusts_no_key(keys_world: KeysWorld) -> None:
+    soon = keys_world.fpr("soon")
+    policy = Policy(
+        default=(SignedBy(frozenset({soon})), Reject()),
+        scopes={
+            "registry.example.com/x": (SignedBy(frozenset({soon})),),
+            "registry.example.com/y": (SignedBy(frozenset({soon})), Reject()),
+            "registry.example.com/z": (Unsupported("sigstoreSigned", "not supported"),),
+        },
+    )
+    facts = {f.fingerprint: f for f in key_facts(policy, load_policy(keys_world.policy).keyring)}
+    assert facts[soon].scopes == ("registry.example.com/x",)
+    assert {f.scopes for name, f in facts.items() if name != soon} == {()}
+    assert len(facts) == len(SPECS)

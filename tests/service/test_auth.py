@@ -71,6 +71,7 @@ ENDPOINTS: dict[str, tuple[Call, int, int]] = {
         200,
     ),
     "metrics": (lambda c, h, s: c.get("/metrics", headers=h), 1, 200),
+    "audit": (lambda c, h, s: c.get("/api/v1/audit?namespace=demo", headers=h), 1, 200),
     "unknown-path": (lambda c, h, s: c.get("/api/v1/nothing", headers=h), 1, 404),
     "store-list-images": (lambda c, h, s: c.get(f"{STORE}/images", headers=h), 1, 200),
     "store-get-image": (lambda c, h, s: c.get(f"{STORE}/images/{APP}", headers=h), 1, 200),
@@ -271,7 +272,7 @@ def test_the_openapi_document_declares_the_bearer_scheme_and_every_secured_opera
             response = client.open(concrete, method=method.upper())
             assert response.status_code == 401, (path, method)
             seen.append((path, method))
-    assert len(seen) == 4
+    assert len(seen) == 5
 
 
 def test_serve_in_cluster_with_a_certificate_needs_no_state_folder(

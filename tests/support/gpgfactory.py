@@ -118,6 +118,8 @@ class KeySpec:
     ``created_at``: the primary (and any subkey) is created at this exact moment (gpg's
     clock faked); signatures are then made an hour later unless ``sign(at=...)`` says.
     ``expires_at``: with ``created_at``, the primary expires at this exact moment.
+    ``subkey_expires_at``: with ``created_at`` and ``signing_subkey``, the subkey expires at
+    this exact moment.
     """
 
     algorithm: str = "rsa2048"
@@ -131,10 +133,15 @@ class KeySpec:
     name: str = ""
     created_at: datetime | None = None
     expires_at: datetime | None = None
+    subkey_expires_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.expires_at is not None and self.created_at is None:
             raise ValueError("expires_at needs created_at")
+        if self.subkey_expires_at is not None and (
+            self.created_at is None or self.signing_subkey is None
+        ):
+            raise ValueError("subkey_expires_at needs created_at and signing_subkey")
         if self.created_at is not None and (self.expired or self.expires_in_days is not None):
             raise ValueError("created_at does not go with expired/expires_in_days")
         for algorithm in (self.algorithm, self.signing_subkey):
@@ -157,6 +164,8 @@ class KeySpec:
             parts.append(f"c{int(self.created_at.timestamp())}")
         if self.expires_at is not None:
             parts.append(f"x{int(self.expires_at.timestamp())}")
+        if self.subkey_expires_at is not None:
+            parts.append(f"sx{int(self.subkey_expires_at.timestamp())}")
         if self.encryption_subkey:
             parts.append(f"enc-{self.encryption_subkey}")
         if self.name:
@@ -286,6 +295,9 @@ class GpgFactory:
                 sub_expire = "1d"
             elif spec.created_at is not None:
                 sub_time = ["--faked-system-time", faked_time(spec.created_at)]
+                if spec.subkey_expires_at is not None:
+                    lifetime = spec.subkey_expires_at - spec.created_at
+                    sub_expire = f"seconds={int(lifetime.total_seconds())}"
             elif spec.subkey_expired:
                 # Valid for one second from its creation: signatures are then made at that
                 # very second (valid_at) and the key is expired by the time tests use it.
