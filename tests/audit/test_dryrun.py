@@ -14,6 +14,7 @@ import io
 import json
 import os
 import subprocess
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -288,6 +289,47 @@ def test_compare_lists_newly_denied_and_newly_admitted(world: World) -> None:
     )
     assert _summary(comparison.newly_admitted) == [(NEXT, ["team/next:1"], "UnknownKey", "Trusted")]
     assert comparison.failures == ()
+
+
+class _Counting:
+    """Counts what the audit asks of the store and of each verifier."""
+
+    def __init__(self, inner: Any, calls: Counter[str], prefix: str = "") -> None:
+        self._inner, self._calls, self._prefix = inner, calls, prefix
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._inner, name)
+        if not callable(attribute):
+            return attribute
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self._calls[self._prefix + name] += 1
+            return attribute(*args, **kwargs)
+
+        return counted
+
+
+def test_compare_reads_each_image_once_and_verifies_it_once_per_policy(world: World) -> None:
+    calls: Counter[str] = Counter()
+    _, verifier = load_verifier(world.current, None, "native")
+    _, other = load_verifier(world.new, None, "native")
+    comparer = PolicyComparer(_Counting(other, calls, "new."), policy="c", compare_policy="n")
+    report = audit_image_api(
+        _Counting(ImageStore(world.store), calls),
+        _Counting(verifier, calls, "current."),
+        policy="c",
+        page_size=2,
+        observe=comparer.observe,
+    )
+    assert report.totals.images == 5
+    assert calls == Counter(
+        {
+            "list_imagestreams": 3,  # 5 streams, 2 a page
+            "list_images": 3,  # 5 Images, 2 a page: every Image read once, no GET
+            "current.verify_image": 5,
+            "new.verify_image": 5,
+        }
+    )
 
 
 def test_compare_the_other_way(world: World) -> None:
