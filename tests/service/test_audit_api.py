@@ -19,6 +19,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from sigverify.audit.html import CONTENT_SECURITY_POLICY
 from sigverify.audit.keyfacts import key_facts
 from sigverify.audit.render import report_to_json
 from sigverify.audit.scan import audit_image_api
@@ -115,6 +116,8 @@ def test_csv_tables(client: FlaskClient) -> None:
 def test_html_is_the_self_contained_page(client: FlaskClient) -> None:
     response = client.get(AUDIT, query_string={"format": "html", "namespace": "demo"})
     assert (response.status_code, response.mimetype) == (200, "text/html")
+    assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
     text = response.get_data(as_text=True)
     assert "http:" not in text and "https:" not in text
     page = Page(text)
