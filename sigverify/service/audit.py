@@ -5,7 +5,7 @@ or the self-contained HTML page.
 
 The audit runs first (so a failure is a status, not half a body); the answer is then streamed
 in pieces of at most :data:`CHUNK_BYTES` (JSON image by image, CSV line by line, HTML a
-block of table rows at a time), never built whole. Bad parameters are 400 with one message.
+block of table rows at a time), its text never built whole. Bad parameters are 400 with one message.
 """
 
 from __future__ import annotations
