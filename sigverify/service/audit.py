@@ -3,9 +3,10 @@
 as ``sigverify audit`` makes it (:func:`sigverify.audit.scan.audit_image_api`), in JSON, CSV
 or the self-contained HTML page.
 
-The audit runs first (so a failure is a status, not half a body); the answer is then streamed
-in pieces of at most :data:`CHUNK_BYTES` (JSON image by image, CSV line by line, HTML a
-block of table rows at a time), its text never built whole. Bad parameters are 400 with one message.
+The audit runs first (so a failure is a status, not half a body); the answer is then rendered
+piece by piece (JSON image by image, CSV line by line, HTML a block of table rows at a time)
+and written in writes of about :data:`CHUNK_BYTES`, its text never built whole. Bad
+parameters are 400 with one message.
 """
 
 from __future__ import annotations
