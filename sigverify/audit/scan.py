@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
+from sigverify.audit.compare import ImageObserver
 from sigverify.audit.report import (
     DEFAULT_EXPIRY_WARNING_DAYS,
     AuditAccumulator,
@@ -78,10 +79,12 @@ class _Audit:
         verifier: Verifier,
         accumulator: AuditAccumulator,
         progress: Progress | None = None,
+        observe: ImageObserver | None = None,
     ) -> None:
         self.api = api
         self.verifier = verifier
         self.accumulator = accumulator
+        self.observe = observe  # sees each Image judged (the --compare-policy dry run)
         self.tags: dict[str, list[TagRef]] = {}
         self.seen: set[str] = set()
         self.progress = progress
@@ -119,6 +122,8 @@ class _Audit:
             self.accumulator.add_failure(AuditFailure(name, str(exc), tags))
         else:
             self.accumulator.add(AuditedImage(verdict, tags))
+            if self.observe is not None:
+                self.observe(image, tags, verdict, None)
         self._tick()
 
     def judge_all_images(self, page_size: int) -> None:
@@ -163,9 +168,11 @@ def audit_image_api(
     now: datetime | None = None,
     expiry_warning_days: int = DEFAULT_EXPIRY_WARNING_DAYS,
     progress: Progress | None = None,
+    observe: ImageObserver | None = None,
 ) -> AuditReport:
     """Audit the image API read-only: every tagged Image of ``namespace`` (all namespaces
-    when None, plus every Image no tag points at), each verified exactly once.
+    when None, plus every Image no tag points at), each verified exactly once (and shown to
+    ``observe`` with its verdict: ``--compare-policy``).
 
     ``keys``, ``now`` and ``expiry_warning_days`` go to the report
     (:class:`~sigverify.audit.report.AuditAccumulator`); ``progress`` is told after each
@@ -179,7 +186,7 @@ def audit_image_api(
         now=now,
         expiry_warning_days=expiry_warning_days,
     )
-    run = _Audit(api, verifier, accumulator, progress)
+    run = _Audit(api, verifier, accumulator, progress, observe)
     run.collect_tags(namespace, page_size)
     if namespace is None:
         run.judge_all_images(page_size)

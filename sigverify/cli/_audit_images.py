@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
+from sigverify.audit.compare import ImageObserver
 from sigverify.audit.report import (
     DEFAULT_EXPIRY_WARNING_DAYS,
     AuditAccumulator,
@@ -26,7 +27,13 @@ from sigverify.errors import InputError
 from sigverify.sources import SourceError, SourceOptions, fetch_image, label_sources
 from sigverify.sources import parse_pull_spec as parse_spec
 
-__all__ = ["MAX_IMAGES", "MAX_IMAGES_FILE_BYTES", "audit_pull_specs", "read_pull_specs"]
+__all__ = [
+    "MAX_IMAGES",
+    "MAX_IMAGES_FILE_BYTES",
+    "audit_pull_specs",
+    "read_pull_specs",
+]
+
 
 #: Largest ``--images`` file read, and most pull specs audited from it.
 MAX_IMAGES_FILE_BYTES = 1024 * 1024
@@ -62,6 +69,7 @@ def audit_pull_specs(
     options: SourceOptions,
     *,
     policy: str,
+    observe: ImageObserver | None = None,
     keys: Iterable[KeyFacts] = (),
     now: datetime | None = None,
     expiry_warning_days: int = DEFAULT_EXPIRY_WARNING_DAYS,
@@ -86,6 +94,8 @@ def audit_pull_specs(
             continue
         seen.add(fetched.digest)
         accumulator.add(AuditedImage(label_sources(verdict, fetched.sources)))
+        if observe is not None:
+            observe(fetched.image, (), verdict, fetched.identity)
     if progress is not None and specs:
         progress(len(specs), len(specs))
     return accumulator.report()

@@ -24,6 +24,12 @@ from sigverify.audit.scan import (
     check_namespace,
     nothing_audited,
 )
+from sigverify.cli._audit_dryrun import (
+    DRY_RUN_TABLES,
+    DryRun,
+    csv_table_for,
+    dry_run_options,
+)
 from sigverify.cli._audit_images import audit_pull_specs, read_pull_specs
 from sigverify.cli._common import (
     EXIT_ERROR,
@@ -69,13 +75,16 @@ def _nothing_message(namespace: str | None, images_file: str | None) -> str:
     return "nothing to audit: the store or cluster has no Images and no ImageStreams"
 
 
-def _write_tables(report: AuditReport, directory: str) -> None:
-    """Every CSV table into ``directory`` (created if missing), ``NAME.csv`` each."""
+def _write_tables(report: AuditReport, directory: str, dry_run: DryRun) -> None:
+    """Every CSV table into ``directory`` (created if missing), ``NAME.csv`` each; the dry
+    runs' tables too (comparison.csv, workloads.csv) when they ran."""
     folder = Path(directory)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         for name in CSV_TABLES:
             (folder / f"{name}.csv").write_text(csv_table(report, name), encoding="utf-8")
+        for name, text in dry_run.csv_tables().items():
+            (folder / f"{name}.csv").write_text(text, encoding="utf-8")
     except OSError as exc:
         raise InputError(
             f"cannot write: {exc.strerror or exc}", path=f"--output-dir {folder}"
@@ -88,18 +97,21 @@ def _render(
     table: str,
     output_dir: str | None,
     output_file: str | None,
+    dry_run: DryRun,
 ) -> None:
     if output_dir is not None:
-        _write_tables(report, output_dir)
+        _write_tables(report, output_dir, dry_run)
         return
+    document = {**report_to_json(report), **dry_run.json_members()}
     if output in ("json", "yaml"):
-        text = dump_output(report_to_json(report), output)
+        text = dump_output(document, output)
     elif output == "csv":
-        text = csv_table(report, table)
+        tables = dry_run.csv_tables()
+        text = tables[table] if table in tables else csv_table(report, table)
     elif output == "html":
-        text = report_to_html(report_to_json(report))
+        text = report_to_html(document)
     else:
-        text = report_to_text(report)
+        text = report_to_text(report) + dry_run.text()
     write_output(text, output_file)
 
 
@@ -167,9 +179,10 @@ def _open_api(
 )
 @click.option(
     "--table",
-    type=click.Choice(list(CSV_TABLES)),
+    type=click.Choice([*CSV_TABLES, *DRY_RUN_TABLES]),
     default=None,
-    help="The CSV table to print (default: images).",
+    help="The CSV table to print (default: images; comparison with --compare-policy, "
+    "workloads with --workloads).",
 )
 @click.option(
     "--output-dir",
@@ -207,6 +220,7 @@ def _open_api(
     help="Audit these pull specs (one per line, docker://HOST/REPO@DIGEST or :TAG) "
     "against their registries instead of a cluster or store.",
 )
+@dry_run_options
 @registry_options
 @backend_option
 @handle_errors
@@ -225,6 +239,9 @@ def command(
     page_size: int,
     timeout: float,
     images_file: str | None,
+    compare_policy: str | None,
+    compare_keys: str | None,
+    workloads: str | None,
     registries_d: str | None,
     authfile: str | None,
     tls_verify: bool,
@@ -241,10 +258,14 @@ def command(
     sigverify audit --policy P --output-dir DIR   (every CSV table, one file each)
     sigverify audit --policy P -o html --output-file report.html   (one page to hand on)
     sigverify audit --policy P --images pull-specs.txt [--registries-d DIR] [--authfile F]
+    sigverify audit --policy CURRENT --compare-policy NEW     (what NEW would change)
+    sigverify audit --policy P --workloads pods.yaml|-|cluster (what enforce would deny)
 
     Exit status: 0 every audited image is trusted, 1 some would be denied, 2 an error
     (including images that could not be audited, when the report is still printed, and
-    nothing to audit at all, such as an unknown namespace).
+    nothing to audit at all, such as an unknown namespace). With --compare-policy: 1 when
+    NEW would deny an image the policy admits, else 0; with --workloads also 1 when
+    enforce would deny a workload.
     """
     if policy is None:
         raise InputError("--policy is required (the trust policy to audit against)")
@@ -264,8 +285,28 @@ def command(
             "--registries-d, --authfile, --tls-verify and --cert-dir need --images"
         )
     check_output_file(output_file)
-    specs = read_pull_specs(images_file) if images_file is not None else []
-    loaded, verifier = load_verifier(policy, keys, backend)
+    if output == "csv" and output_dir is None:
+        table = csv_table_for(
+            table, compare=compare_policy is not None, workloads=workloads is not None
+        )
+    dry_run = DryRun.start(
+        policy=policy,
+        compare_policy=compare_policy,
+        compare_keys=compare_keys,
+        keys=keys,
+        backend=backend,
+        workloads=workloads,
+        images_file=images_file,
+        store=store,
+        namespace=namespace,
+    )
+    observe = dry_run.comparer.observe if dry_run.comparer is not None else None
+    try:
+        specs = read_pull_specs(images_file) if images_file is not None else []
+        loaded, verifier = load_verifier(policy, keys, backend)
+    except BaseException:
+        dry_run.close()
+        raise
     facts = key_facts(loaded.policy, loaded.keyring)
     now = utcnow()
     progress = progress_for(sys.stderr)
@@ -288,6 +329,7 @@ def command(
                 now=now,
                 expiry_warning_days=expiry_warning_days,
                 progress=progress,
+                observe=observe,
             )
         else:
             api = _open_api(store, kubeconfig, context, timeout)
@@ -301,15 +343,28 @@ def command(
                 now=now,
                 expiry_warning_days=expiry_warning_days,
                 progress=progress,
+                observe=observe,
             )
+            dry_run.judge_workloads(
+                api,
+                loaded.admission,
+                verifier,
+                namespace=namespace,
+                page_size=page_size,
+                timeout=timeout,
+            )
+        dry_run.finish()
     finally:
         verifier.backend.close()
+        dry_run.close()
         if progress is not None:
             progress.close()
-    if nothing_audited(report):
+    if nothing_audited(report) and not dry_run.judged_workloads:
         raise InputError(_nothing_message(namespace, images_file))
-    _render(report, output, table or "images", output_dir, output_file)
-    status = exit_status(report)
+    _render(report, output, table or "images", output_dir, output_file, dry_run)
+    # Workloads judged in a namespace without image streams: the report is not empty.
+    empty = nothing_audited(report) and dry_run.judged_workloads
+    status = dry_run.exit_status(EXIT_TRUSTED if empty else exit_status(report))
     if status == EXIT_ERROR:
         click.echo(
             f"sigverify: error: {report.totals.failed} images or image streams could not be "
