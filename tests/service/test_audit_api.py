@@ -21,7 +21,8 @@ from flask.testing import FlaskClient
 
 from sigverify.audit.html import CONTENT_SECURITY_POLICY
 from sigverify.audit.keyfacts import key_facts
-from sigverify.audit.render import report_to_json
+from sigverify.audit.render import CSV_TABLES, csv_lines, csv_table, iter_json, report_to_json
+from sigverify.audit.report import build_report
 from sigverify.audit.scan import audit_image_api
 from sigverify.imageapi.openshift import ClusterOptions, connect
 from sigverify.imageapi.store.image_store import ImageStore
@@ -29,6 +30,7 @@ from sigverify.imageapi.store.rest import create_store_app
 from sigverify.service import audit as audit_view
 from sigverify.service.auth.needs import IMAGE_GROUP, Resource, need_of
 from sigverify.settings import Settings
+from tests.audit.html_document import html_document
 from tests.audit.test_html import Page
 from tests.imageapi.demo import APP, TOOLS, Clock
 from tests.imageapi.kube_auth import KubeAuth, Rule, UserInfo, auth_delegator
@@ -92,6 +94,14 @@ def test_json_is_written_image_by_image(
     image_chunks = [c for c in chunks if c.startswith((b'{"image"', b', {"image"'))]
     assert len(image_chunks) == 2 + 1  # the images, and the one denied image
     assert json.loads(b"".join(chunks))["totals"]["images"] == 2
+
+
+def test_the_streamed_forms_join_to_the_whole_ones() -> None:
+    document = html_document()
+    assert "".join(iter_json(document)) == json.dumps(document)
+    report = build_report([], policy="p.yaml")
+    for table in CSV_TABLES:
+        assert "".join(csv_lines(report, table)) == csv_table(report, table)
 
 
 def test_csv_tables(client: FlaskClient) -> None:
