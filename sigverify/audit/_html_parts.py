@@ -64,6 +64,15 @@ def table(
     yield "</tbody></table></div>"
 
 
+def tag_lines(tags: Any) -> str:
+    """Tags one per line, or "(no tag)"."""
+    return "<br>".join(e(tag) for tag in as_list(tags)) or NO_TAG
+
+
+def tags_cell(tags: Any) -> str:
+    return f'<td class="tags">{tag_lines(tags)}</td>'
+
+
 def td(value: object, *, cls: str = "", sort: object | None = None) -> str:
     attributes = f' class="{cls}"' if cls else ""
     if sort is not None:

@@ -8,7 +8,6 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sigverify.audit._html_parts import (
-    NO_TAG,
     Document,
     as_int,
     as_list,
@@ -19,6 +18,7 @@ from sigverify.audit._html_parts import (
     num,
     sort_left,
     table,
+    tags_cell,
     td,
     yes_no,
 )
@@ -151,7 +151,7 @@ def unsigned_section(document: Document) -> Iterator[str]:
     rows = (
         "<tr>"
         + td(u.get("image"), cls="digest")
-        + f"<td>{'<br>'.join(e(t) for t in as_list(u.get('tags'))) or NO_TAG}</td>"
+        + tags_cell(u.get("tags"))
         + td(", ".join(str(n) for n in as_list(u.get("namespaces"))))
         + "</tr>"
         for u in entries
@@ -192,7 +192,7 @@ def comparison_section(document: Document) -> Iterator[str]:
         rows = (
             "<tr>"
             + td(c.get("image"), cls="digest")
-            + f"<td>{'<br>'.join(e(t) for t in as_list(c.get('tags'))) or NO_TAG}</td>"
+            + tags_cell(c.get("tags"))
             + _outcome(c.get("current"))
             + _outcome(c.get("new"))
             + "</tr>"
@@ -257,7 +257,7 @@ def failures_section(document: Document) -> Iterator[str]:
     rows = (
         "<tr>"
         + td(f.get("subject"), cls="digest")
-        + f"<td>{'<br>'.join(e(t) for t in as_list(f.get('tags'))) or NO_TAG}</td>"
+        + tags_cell(f.get("tags"))
         + td(f.get("message"))
         + "</tr>"
         for f in failures

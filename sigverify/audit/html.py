@@ -20,7 +20,18 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sigverify.audit._html_assets import SCRIPT, STYLE
-from sigverify.audit._html_parts import NO_TAG, Document, as_int, as_list, as_map, e, num, table, td
+from sigverify.audit._html_parts import (
+    NO_TAG,
+    Document,
+    as_int,
+    as_list,
+    as_map,
+    e,
+    num,
+    table,
+    tag_lines,
+    td,
+)
 from sigverify.audit._html_sections import (
     comparison_section,
     failures_section,
@@ -305,7 +316,7 @@ def _image_row(image: Document) -> str:
     sources = ", ".join(f"{s} {n}" for s, n in as_map(image.get("sources")).items())
     if sources:
         signatures += f'<br><span class="note">sources: {e(sources)}</span>'
-    tags = "<br>".join(e(t) for t in as_list(image.get("tags"))) or NO_TAG
+    tags = tag_lines(image.get("tags"))
     return (
         f'<tr data-status="{word}">'
         f'<td class="digest" data-sort="{e(image.get("image"))}">{e(image.get("image"))}'

@@ -3,9 +3,10 @@
 as ``sigverify audit`` makes it (:func:`sigverify.audit.scan.audit_image_api`), in JSON, CSV
 or the self-contained HTML page.
 
-The audit runs first (so a failure is a status, not half a body); the answer is then streamed
-in pieces of at most :data:`CHUNK_BYTES` (JSON image by image, CSV line by line, HTML a
-block of table rows at a time), never built whole. Bad parameters are 400 with one message.
+The audit runs first (so a failure is a status, not half a body); the answer is then rendered
+piece by piece (JSON image by image, CSV line by line, HTML a block of table rows at a time)
+and written in writes of about :data:`CHUNK_BYTES`, its text never built whole. Bad
+parameters are 400 with one message.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from flask import Response, current_app, request, stream_with_context
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from sigverify.audit.html import iter_html
+from sigverify.audit.html import CONTENT_SECURITY_POLICY, iter_html
 from sigverify.audit.keyfacts import key_facts
 from sigverify.audit.render import CSV_TABLES, csv_lines, iter_json, report_to_json
 from sigverify.audit.scan import audit_image_api, check_namespace, nothing_audited
@@ -146,22 +147,21 @@ def get_audit(args: dict[str, Any]) -> Response:
             now=state.clock(),
         )
     if nothing_audited(report):
-        where = f"in namespace {namespace!r}" if namespace else "in the image API"
         raise NotFoundError(
-            f"nothing to audit {where}: no such namespace, or no ImageStream there has an "
-            "imported tag"
+            f"nothing to audit in namespace {namespace!r}: no such namespace, or no "
+            "ImageStream there has an imported tag"
             if namespace
-            else f"nothing to audit {where}: it has no Images and no ImageStreams"
+            else "nothing to audit in the image API: it has no Images and no ImageStreams"
         )
+    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
     pieces: Iterable[str]
     if output == "csv":
         pieces = csv_lines(report, args["table"])
     elif output == "html":
         pieces = iter_html(report_to_json(report))
+        # the page's own policy, as a header too: served from this origin, it must not
+        # reach it (or anything) either
+        headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     else:
         pieces = iter_json(report_to_json(report))
-    return Response(
-        stream_with_context(_chunks(pieces)),
-        mimetype=FORMATS[output],
-        headers={"Cache-Control": "no-store"},
-    )
+    return Response(stream_with_context(_chunks(pieces)), mimetype=FORMATS[output], headers=headers)

@@ -19,8 +19,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from sigverify.audit.html import CONTENT_SECURITY_POLICY
 from sigverify.audit.keyfacts import key_facts
-from sigverify.audit.render import report_to_json
+from sigverify.audit.render import CSV_TABLES, csv_lines, csv_table, iter_json, report_to_json
+from sigverify.audit.report import build_report
 from sigverify.audit.scan import audit_image_api
 from sigverify.imageapi.openshift import ClusterOptions, connect
 from sigverify.imageapi.store.image_store import ImageStore
@@ -28,6 +30,7 @@ from sigverify.imageapi.store.rest import create_store_app
 from sigverify.service import audit as audit_view
 from sigverify.service.auth.needs import IMAGE_GROUP, Resource, need_of
 from sigverify.settings import Settings
+from tests.audit.html_document import html_document
 from tests.audit.test_html import Page
 from tests.imageapi.demo import APP, TOOLS, Clock
 from tests.imageapi.kube_auth import KubeAuth, Rule, UserInfo, auth_delegator
@@ -93,6 +96,14 @@ def test_json_is_written_image_by_image(
     assert json.loads(b"".join(chunks))["totals"]["images"] == 2
 
 
+def test_the_streamed_forms_join_to_the_whole_ones() -> None:
+    document = html_document()
+    assert "".join(iter_json(document)) == json.dumps(document)
+    report = build_report([], policy="p.yaml")
+    for table in CSV_TABLES:
+        assert "".join(csv_lines(report, table)) == csv_table(report, table)
+
+
 def test_csv_tables(client: FlaskClient) -> None:
     response = client.get(AUDIT, query_string={"format": "csv"})
     assert (response.status_code, response.mimetype) == (200, "text/csv")
@@ -115,6 +126,8 @@ def test_csv_tables(client: FlaskClient) -> None:
 def test_html_is_the_self_contained_page(client: FlaskClient) -> None:
     response = client.get(AUDIT, query_string={"format": "html", "namespace": "demo"})
     assert (response.status_code, response.mimetype) == (200, "text/html")
+    assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
     text = response.get_data(as_text=True)
     assert "http:" not in text and "https:" not in text
     page = Page(text)
