@@ -21,6 +21,7 @@ from flask import Blueprint, Flask, Response, request
 
 from sigverify.http_body import BodyTooLarge, check_declared_length, read_body
 from sigverify.imageapi.errors import BadRequestError, ClusterError, InvalidObjectError, status_of
+from sigverify.imageapi.store.discovery import create_discovery_blueprint, resource_list
 from sigverify.imageapi.store.image_store import GROUP, GROUP_VERSION, ImageStore
 from sigverify.limits import MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH
 from sigverify.strict_input import StrictInputError, Wording, read_json
@@ -31,13 +32,6 @@ API_PREFIX = f"/apis/{GROUP_VERSION}"
 Access = Literal["read", "write"]
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _VERBS = {"GET": "get", "HEAD": "get", "PUT": "update", "POST": "create", "DELETE": "delete"}
-_RESOURCES = (
-    ("images", False, "Image", ["get", "list", "update"]),
-    ("imagesignatures", False, "ImageSignature", ["create", "delete"]),
-    ("imagestreams", True, "ImageStream", ["get", "list"]),
-    ("imagestreamimages", True, "ImageStreamImage", ["get"]),
-    ("imagestreamtags", True, "ImageStreamTag", ["get"]),
-)
 
 
 def status_body(
@@ -206,18 +200,7 @@ def create_rest_blueprint(
     @bp.route("", methods=_ALL_METHODS)
     @bp.route("/", methods=_ALL_METHODS)
     def discovery() -> Response:
-        resources = [
-            {
-                "name": name,
-                "singularName": "",
-                "namespaced": namespaced,
-                "kind": kind,
-                "verbs": verbs,
-            }
-            for name, namespaced, kind, verbs in _RESOURCES
-        ]
-        body = {"kind": "APIResourceList", "groupVersion": GROUP_VERSION, "resources": resources}
-        return serve("", None, None, {"GET": lambda: _json(body)})
+        return serve("", None, None, {"GET": lambda: _json(resource_list())})
 
     @bp.route("/images", methods=_ALL_METHODS)
     def images() -> Response:
@@ -313,6 +296,7 @@ def create_store_app(store: ImageStore, *, tokens: Mapping[str, Access] | None =
     """A Flask app serving only the store's REST (the OpenShift API stand-in)."""
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = None
+    app.register_blueprint(create_discovery_blueprint())
     app.register_blueprint(create_rest_blueprint(store, tokens=tokens))
 
     @app.errorhandler(404)
