@@ -12,7 +12,7 @@ import pytest
 
 from sigverify.imageapi.store.image_store import ImageStore
 from tests.imageapi.demo import APP, TOOLS, seeded_store
-from tests.support.kube import KubeServer, kube_server
+from tests.support.kube import KubeServer, kube_server, kubectl_minor
 
 pytestmark = pytest.mark.slow
 
@@ -62,21 +62,17 @@ def test_the_kubeconfig_is_https_with_the_ca_and_the_admin_token(kube: KubeServe
 
 def test_api_resources_lists_the_image_group_with_short_names(kube: KubeServer) -> None:
     lines = _ok(kube, "api-resources", "--api-group", "image.openshift.io", "-o", "wide")
-    rows = [line.split() for line in lines.splitlines()]
-    assert rows == [
-        ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND", "VERBS", "CATEGORIES"],
-        ["images", "image.openshift.io/v1", "false", "Image", "get,list,update"],
-        ["imagesignatures", "image.openshift.io/v1", "false", "ImageSignature", "create,delete"],
-        [
-            "imagestreamimages",
-            "isimage",
-            "image.openshift.io/v1",
-            "true",
-            "ImageStreamImage",
-            "get",
-        ],
-        ["imagestreams", "is", "image.openshift.io/v1", "true", "ImageStream", "get,list"],
-        ["imagestreamtags", "istag", "image.openshift.io/v1", "true", "ImageStreamTag", "get"],
+    rows = _rows(lines)
+    assert rows[0][:6] == ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND", "VERBS"]
+    # kubectl 1.20 prints the verbs as [get list], later ones as get,list.
+    found = [[*row[:-1], row[-1].strip("[]").replace(" ", ",")] for row in rows[1:]]
+    group = "image.openshift.io/v1"
+    assert found == [
+        ["images", group, "false", "Image", "get,list,update"],
+        ["imagesignatures", group, "false", "ImageSignature", "create,delete"],
+        ["imagestreamimages", "isimage", group, "true", "ImageStreamImage", "get"],
+        ["imagestreams", "is", group, "true", "ImageStream", "get,list"],
+        ["imagestreamtags", "istag", group, "true", "ImageStreamTag", "get"],
     ]
 
 
@@ -258,12 +254,24 @@ def test_unsupported_selectors_are_a_400(
 
 def test_explain(kube: KubeServer) -> None:
     text = _ok(kube, "explain", "images")
-    assert text.startswith("GROUP:      image.openshift.io\nKIND:       Image\nVERSION:    v1\n")
-    assert "  signatures\t<[]ImageSignature>\n" in text
     field = _ok(kube, "explain", "isimage.image.signatures.conditions")
-    assert "KIND:       ImageStreamImage\n" in field
-    assert "FIELD: conditions <[]SignatureCondition>" in field
-    assert "  type\t<string> -required-\n    Trusted, ForImage, Expired or Revoked.\n" in field
+    if kubectl_minor() >= 27:  # OpenAPI v3
+        assert text.startswith(
+            "GROUP:      image.openshift.io\nKIND:       Image\nVERSION:    v1\n"
+        )
+        assert "  signatures\t<[]ImageSignature>\n" in text
+        assert "KIND:       ImageStreamImage\n" in field
+        assert "FIELD: conditions <[]SignatureCondition>" in field
+        assert "  type\t<string> -required-\n    Trusted, ForImage, Expired or Revoked.\n" in field
+    else:  # OpenAPI v2
+        assert text.startswith("KIND:     Image\nVERSION:  image.openshift.io/v1\n")
+        assert "   signatures\t<[]Object>\n" in text
+        assert "KIND:     ImageStreamImage\n" in field
+        assert "RESOURCE: conditions <[]Object>" in field
+        assert (
+            "   type\t<string> -required-\n     Trusted, ForImage, Expired or Revoked.\n" in field
+        )
+    assert "An immutable container image (named by its manifest digest)" in text
 
 
 def test_client_side_validation(kube: KubeServer, tmp_path: Path) -> None:
