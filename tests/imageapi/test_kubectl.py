@@ -295,3 +295,26 @@ def test_a_wrong_token_is_refused(kube: KubeServer) -> None:
     result = kube.kubectl("--token", "forged", "get", "images")
     assert result.returncode == 1
     assert result.stderr.strip() == "error: You must be logged in to the server (Unauthorized)"
+
+
+def test_the_python_dynamic_client_reads(kube: KubeServer, tmp_path: Path) -> None:
+    from kubernetes import config, dynamic
+    from kubernetes.client import ApiClient, Configuration
+    from kubernetes.dynamic.exceptions import BadRequestError
+
+    configuration = Configuration()
+    config.load_kube_config(str(kube.kubeconfig), client_configuration=configuration)
+    with ApiClient(configuration) as api:
+        client = dynamic.DynamicClient(api, cache_file=str(tmp_path / "discovery.json"))
+        images = client.resources.get(api_version="image.openshift.io/v1", kind="Image")
+        assert sorted(i.metadata.name for i in images.get().items) == sorted([APP, TOOLS])
+        assert [i.metadata.name for i in images.get(label_selector="tier").items] == [APP]
+        streams = client.resources.get(api_version="image.openshift.io/v1", short_names=["is"])
+        assert [s.metadata.name for s in streams.get(namespace="demo").items] == ["app", "tools"]
+        isimage = client.resources.get(api_version="image.openshift.io/v1", kind="ImageStreamImage")
+        found = isimage.get(namespace="demo", name=f"app@{APP}")
+        assert found.image.signatures[0].conditions[0].type == "Trusted"
+        with pytest.raises(BadRequestError) as caught:
+            images.get(field_selector="spec.size=1")
+        assert caught.value.status == 400
+        assert json.loads(caught.value.body)["message"] == "field label not supported: spec.size"
