@@ -318,3 +318,12 @@ def test_the_python_dynamic_client_reads(kube: KubeServer, tmp_path: Path) -> No
             images.get(field_selector="spec.size=1")
         assert caught.value.status == 400
         assert json.loads(caught.value.body)["message"] == "field label not supported: spec.size"
+
+
+def test_pages_and_sorting_through_tables(kube: KubeServer) -> None:
+    # --chunk-size 1: a Table per page, followed by its continue token.
+    paged = _rows(_ok(kube, "get", "images", "--chunk-size", "1", "-l", "team"))
+    assert [row[0] for row in paged] == ["NAME", TOOLS, APP]
+    # --sort-by needs the whole objects in the rows (includeObject=Object).
+    by_reference = _rows(_ok(kube, "get", "images", "--sort-by", ".dockerImageReference"))
+    assert [row[0] for row in by_reference] == ["NAME", APP, TOOLS]
