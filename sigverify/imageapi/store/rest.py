@@ -6,6 +6,11 @@ every failure a Kubernetes ``Status`` body (``reason``, ``message``, ``code``, `
 The OpenShift client is tested end to end against it over a real HTTP server, and the
 tests in ``tests/imageapi`` hold it to docs/domain.md §1.
 
+Reads answer as kube-apiserver answers kubectl: the object, a ``Table`` or
+``PartialObjectMetadata`` as ``Accept`` asks (:mod:`.tables`), lists filtered by label and
+field selectors (:mod:`.selectors`; an unsupported one is a 400). Discovery and OpenAPI are
+:mod:`.discovery`'s blueprint.
+
 Optional bearer-token checks (``tokens``: token → ``"read"`` or ``"write"``) give the 401 and
 403 answers a real cluster gives, for the client's fault tests and for serving the store to
 others without handing out write access.
