@@ -64,14 +64,16 @@ def test_api_resources_lists_the_image_group_with_short_names(kube: KubeServer) 
     lines = _ok(kube, "api-resources", "--api-group", "image.openshift.io", "-o", "wide")
     rows = _rows(lines)
     assert rows[0][:6] == ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND", "VERBS"]
-    # kubectl 1.20 prints the verbs as [get list], later ones as get,list.
-    found = [[*row[:-1], row[-1].strip("[]").replace(" ", ",")] for row in rows[1:]]
+    # kubectl 1.20 prints the verbs as [get list] and no categories, later ones get,list.
+    found = [[cell.strip("[]").replace(" ", ",") for cell in row] for row in rows[1:]]
+    if kubectl_minor() < 21:
+        found = [[*row, "all"] if row[0] == "imagestreams" else row for row in found]
     group = "image.openshift.io/v1"
     assert found == [
         ["images", group, "false", "Image", "get,list,update"],
         ["imagesignatures", group, "false", "ImageSignature", "create,delete"],
         ["imagestreamimages", "isimage", group, "true", "ImageStreamImage", "get"],
-        ["imagestreams", "is", group, "true", "ImageStream", "get,list"],
+        ["imagestreams", "is", group, "true", "ImageStream", "get,list", "all"],
         ["imagestreamtags", "istag", group, "true", "ImageStreamTag", "get"],
     ]
 
@@ -327,3 +329,10 @@ def test_pages_and_sorting_through_tables(kube: KubeServer) -> None:
     # --sort-by needs the whole objects in the rows (includeObject=Object).
     by_reference = _rows(_ok(kube, "get", "images", "--sort-by", ".dockerImageReference"))
     assert [row[0] for row in by_reference] == ["NAME", APP, TOOLS]
+
+
+def test_get_all_lists_the_imagestreams(kube: KubeServer) -> None:
+    assert _ok(kube, "get", "all", "-n", "demo", "-o", "name").split() == [
+        "imagestream.image.openshift.io/app",
+        "imagestream.image.openshift.io/tools",
+    ]
