@@ -277,3 +277,23 @@ def test_label_selector_property(
     text = ("," + space).join(_text(r, space) for r in requirements)
     expected = all(_holds(r, labels) for r in requirements)
     assert parse_label_selector(text).matches(_labelled(labels)) is expected, text
+
+
+def _escaped(value: str) -> str:
+    """fields.EscapeValue: backslash, comma and equals sign escaped."""
+    return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=")
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(
+    name=st.text(alphabet="ab,=\\!@: ", max_size=8),
+    other=st.text(alphabet="ab,=\\", max_size=4),
+    negated=st.booleans(),
+)
+def test_field_selector_escapes_property(name: str, other: str, negated: bool) -> None:
+    operator = "!=" if negated else "="
+    text = f"metadata.name{operator}{_escaped(name)},metadata.namespace={_escaped(other)}"
+    selector = parse_field_selector(text, "ImageStream")
+    for candidate in (name, name + "x", other):
+        obj = {"metadata": {"name": candidate, "namespace": other}}
+        assert selector.matches(obj) is ((candidate == name) != negated), (text, candidate)
