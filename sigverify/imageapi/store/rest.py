@@ -6,6 +6,11 @@ every failure a Kubernetes ``Status`` body (``reason``, ``message``, ``code``, `
 The OpenShift client is tested end to end against it over a real HTTP server, and the
 tests in ``tests/imageapi`` hold it to docs/domain.md §1.
 
+Reads answer as kube-apiserver answers kubectl: the object, a ``Table`` or
+``PartialObjectMetadata`` as ``Accept`` asks (:mod:`.tables`), lists filtered by label and
+field selectors (:mod:`.selectors`; an unsupported one is a 400). Discovery and OpenAPI are
+:mod:`.discovery`'s blueprint.
+
 Optional bearer-token checks (``tokens``: token → ``"read"`` or ``"write"``) give the 401 and
 403 answers a real cluster gives, for the client's fault tests and for serving the store to
 others without handing out write access.
@@ -21,7 +26,22 @@ from flask import Blueprint, Flask, Response, request
 
 from sigverify.http_body import BodyTooLarge, check_declared_length, read_body
 from sigverify.imageapi.errors import BadRequestError, ClusterError, InvalidObjectError, status_of
+from sigverify.imageapi.store.discovery import create_discovery_blueprint, resource_list
 from sigverify.imageapi.store.image_store import GROUP, GROUP_VERSION, ImageStore
+from sigverify.imageapi.store.selectors import (
+    ListSelector,
+    parse_field_selector,
+    parse_label_selector,
+    selected_page,
+)
+from sigverify.imageapi.store.tables import (
+    NotAcceptable,
+    include_object,
+    negotiate,
+    partial_metadata,
+    partial_metadata_list,
+    table,
+)
 from sigverify.limits import MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH
 from sigverify.strict_input import StrictInputError, Wording, read_json
 
@@ -31,13 +51,6 @@ API_PREFIX = f"/apis/{GROUP_VERSION}"
 Access = Literal["read", "write"]
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _VERBS = {"GET": "get", "HEAD": "get", "PUT": "update", "POST": "create", "DELETE": "delete"}
-_RESOURCES = (
-    ("images", False, "Image", ["get", "list", "update"]),
-    ("imagesignatures", False, "ImageSignature", ["create", "delete"]),
-    ("imagestreams", True, "ImageStream", ["get", "list"]),
-    ("imagestreamimages", True, "ImageStreamImage", ["get"]),
-    ("imagestreamtags", True, "ImageStreamTag", ["get"]),
-)
 
 
 def status_body(
@@ -174,6 +187,8 @@ def create_rest_blueprint(
             return _error_response(exc, name=name, kind=resource)
         except BodyTooLarge as exc:
             return _failure(413, "RequestEntityTooLarge", str(exc))
+        except NotAcceptable as exc:
+            return _failure(406, "NotAcceptable", str(exc))
         except _Unsupported as exc:
             return _failure(
                 415,
@@ -191,33 +206,59 @@ def create_rest_blueprint(
         except ValueError as exc:
             raise BadRequestError(f"invalid limit {text!r}: must be an integer") from exc
 
-    def list_response(kind: str, items: list[Any], meta: dict[str, Any]) -> Response:
-        return _json({"kind": kind, "apiVersion": GROUP_VERSION, "metadata": meta, "items": items})
+    def single_arg(name: str) -> str:
+        values = request.args.getlist(name)
+        if len(values) > 1:
+            raise BadRequestError(f"{name} given more than once")
+        return values[0] if values else ""
+
+    def list_selector(kind: str) -> ListSelector:
+        return ListSelector(
+            parse_label_selector(single_arg("labelSelector")),
+            parse_field_selector(single_arg("fieldSelector"), kind),
+        )
+
+    def include() -> str:
+        return include_object(request.args.get("includeObject"))
+
+    def answer(kind: str, obj: dict[str, Any]) -> Response:
+        """One object, as ``Accept`` asks: itself, a one-row Table, or its metadata."""
+        rendering = negotiate(request.headers.get("Accept", ""), listing=False)
+        if rendering.form == "table":
+            version = _meta_of(obj).get("resourceVersion")
+            meta = {"resourceVersion": version} if version else {}
+            rows = table(kind, [obj], meta, include=include(), version=rendering.version)
+            return _json(rows)
+        if rendering.form == "metadata":
+            return _json(partial_metadata(obj, rendering.version))
+        return _json(obj)
 
     def listing(kind: str, namespace: str | None) -> Callable[[], Response]:
         def run() -> Response:
-            items, _, meta = store.list_page(
-                kind, namespace, limit_arg(), request.args.get("continue") or None
+            rendering = negotiate(request.headers.get("Accept", ""), listing=True)
+            selector = list_selector(kind)
+            items, meta = selected_page(
+                store.list_page,
+                kind,
+                namespace,
+                limit_arg(),
+                request.args.get("continue") or None,
+                selector,
             )
-            return list_response(f"{kind}List", items, meta)
+            if rendering.form == "table":
+                rows = table(kind, items, meta, include=include(), version=rendering.version)
+                return _json(rows)
+            if rendering.form == "metadata":
+                return _json(partial_metadata_list(items, meta, rendering.version))
+            body = {"kind": f"{kind}List", "apiVersion": GROUP_VERSION, "metadata": meta}
+            return _json({**body, "items": items})
 
         return run
 
     @bp.route("", methods=_ALL_METHODS)
     @bp.route("/", methods=_ALL_METHODS)
     def discovery() -> Response:
-        resources = [
-            {
-                "name": name,
-                "singularName": "",
-                "namespaced": namespaced,
-                "kind": kind,
-                "verbs": verbs,
-            }
-            for name, namespaced, kind, verbs in _RESOURCES
-        ]
-        body = {"kind": "APIResourceList", "groupVersion": GROUP_VERSION, "resources": resources}
-        return serve("", None, None, {"GET": lambda: _json(body)})
+        return serve("", None, None, {"GET": lambda: _json(resource_list())})
 
     @bp.route("/images", methods=_ALL_METHODS)
     def images() -> Response:
@@ -230,7 +271,7 @@ def create_rest_blueprint(
             name,
             None,
             {
-                "GET": lambda: _json(store.get_image(name)),
+                "GET": lambda: answer("Image", store.get_image(name)),
                 "PUT": lambda: _json(store.update_image(_object_body(), name=name)),
             },
         )
@@ -274,7 +315,7 @@ def create_rest_blueprint(
             "imagestreams",
             name,
             namespace,
-            {"GET": lambda: _json(store.get_imagestream(namespace, name))},
+            {"GET": lambda: answer("ImageStream", store.get_imagestream(namespace, name))},
         )
 
     @bp.route("/namespaces/<namespace>/imagestreamimages/<name>", methods=_ALL_METHODS)
@@ -283,7 +324,11 @@ def create_rest_blueprint(
             "imagestreamimages",
             name,
             namespace,
-            {"GET": lambda: _json(store.get_imagestreamimage(namespace, name))},
+            {
+                "GET": lambda: answer(
+                    "ImageStreamImage", store.get_imagestreamimage(namespace, name)
+                )
+            },
         )
 
     @bp.route("/namespaces/<namespace>/imagestreamtags/<name>", methods=_ALL_METHODS)
@@ -292,7 +337,7 @@ def create_rest_blueprint(
             "imagestreamtags",
             name,
             namespace,
-            {"GET": lambda: _json(store.get_imagestreamtag(namespace, name))},
+            {"GET": lambda: answer("ImageStreamTag", store.get_imagestreamtag(namespace, name))},
         )
 
     @bp.route("/<path:rest>", methods=_ALL_METHODS)
@@ -300,6 +345,11 @@ def create_rest_blueprint(
         return _failure(404, "NotFound", "the server could not find the requested resource")
 
     return bp
+
+
+def _meta_of(obj: dict[str, Any]) -> dict[str, Any]:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, dict) else {}
 
 
 def _object_body() -> dict[str, Any]:
@@ -313,6 +363,7 @@ def create_store_app(store: ImageStore, *, tokens: Mapping[str, Access] | None =
     """A Flask app serving only the store's REST (the OpenShift API stand-in)."""
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = None
+    app.register_blueprint(create_discovery_blueprint())
     app.register_blueprint(create_rest_blueprint(store, tokens=tokens))
 
     @app.errorhandler(404)
