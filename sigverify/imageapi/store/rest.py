@@ -6,6 +6,12 @@ every failure a Kubernetes ``Status`` body (``reason``, ``message``, ``code``, `
 The OpenShift client is tested end to end against it over a real HTTP server, and the
 tests in ``tests/imageapi`` hold it to docs/domain.md §1.
 
+As kube-apiserver: ``watch=true`` on a list streams ``WatchEvent`` lines
+(:mod:`sigverify.imageapi.store.watch`; 429 over the bound of watchers); ``PATCH`` of an
+Image takes JSON merge, strategic merge and JSON patches
+(:mod:`sigverify.imageapi.store.patch`); ``?dryRun=All`` on every write checks and answers
+without storing anything (any other value: 400).
+
 Optional bearer-token checks (``tokens``: token → ``"read"`` or ``"write"``) give the 401 and
 403 answers a real cluster gives, for the client's fault tests and for serving the store to
 others without handing out write access.
@@ -14,6 +20,9 @@ others without handing out write access.
 from __future__ import annotations
 
 import json
+import select
+import socket
+import ssl
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
@@ -22,19 +31,37 @@ from flask import Blueprint, Flask, Response, request
 from sigverify.http_body import BodyTooLarge, check_declared_length, read_body
 from sigverify.imageapi.errors import BadRequestError, ClusterError, InvalidObjectError, status_of
 from sigverify.imageapi.store.image_store import GROUP, GROUP_VERSION, ImageStore
+from sigverify.imageapi.store.patch import PATCH_TYPES, apply_patch
+from sigverify.imageapi.store.watch import (
+    WatchHub,
+    WatchLimits,
+    is_watch,
+    parse_watch_request,
+    watch_events,
+)
 from sigverify.limits import MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH
 from sigverify.strict_input import StrictInputError, Wording, read_json
 
-__all__ = ["API_PREFIX", "Access", "create_rest_blueprint", "create_store_app", "status_body"]
+__all__ = [
+    "API_PREFIX",
+    "WATCH_HUB",
+    "Access",
+    "create_rest_blueprint",
+    "create_store_app",
+    "status_body",
+]
 
 API_PREFIX = f"/apis/{GROUP_VERSION}"
 Access = Literal["read", "write"]
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _VERBS = {"GET": "get", "HEAD": "get", "PUT": "update", "POST": "create", "DELETE": "delete"}
+_VERBS |= {"PATCH": "patch"}
+#: ``app.extensions`` key of the blueprint's :class:`WatchHub` (the server ends its watches).
+WATCH_HUB = "sigverify.watch_hub"
 _RESOURCES = (
-    ("images", False, "Image", ["get", "list", "update"]),
+    ("images", False, "Image", ["get", "list", "patch", "update", "watch"]),
     ("imagesignatures", False, "ImageSignature", ["create", "delete"]),
-    ("imagestreams", True, "ImageStream", ["get", "list"]),
+    ("imagestreams", True, "ImageStream", ["get", "list", "watch"]),
     ("imagestreamimages", True, "ImageStreamImage", ["get"]),
     ("imagestreamtags", True, "ImageStreamTag", ["get"]),
 )
@@ -104,12 +131,12 @@ _BODY_WORDING = Wording(
 )
 
 
-def _read_body() -> Any:
+def _read_body(accepted: tuple[str, ...] = ("application/json",)) -> Any:
     """The request's JSON body, with the server's 413/415/400 answers for bad ones."""
     check_declared_length(MAX_DOCUMENT_BYTES)
-    mimetype = request.mimetype or "application/json"
-    if mimetype != "application/json":
-        raise _Unsupported(mimetype)
+    mimetype = request.mimetype or accepted[0]
+    if mimetype not in accepted:
+        raise _Unsupported(mimetype, accepted)
     raw = read_body(MAX_DOCUMENT_BYTES)
     try:
         return read_json(raw, _BODY_WORDING, max_depth=MAX_DOCUMENT_DEPTH)
@@ -118,15 +145,60 @@ def _read_body() -> Any:
 
 
 class _Unsupported(Exception):
-    def __init__(self, mimetype: str) -> None:
+    def __init__(self, mimetype: str, accepted: tuple[str, ...]) -> None:
         self.mimetype = mimetype
+        self.accepted = accepted
+
+
+def _dry_run() -> bool:
+    """``?dryRun=All`` (repeatable); any other value is refused, as kube-apiserver does."""
+    values = request.args.getlist("dryRun")
+    for value in values:
+        if value != "All":
+            raise BadRequestError(f'dryRun: Unsupported value: "{value}": supported values: "All"')
+    return bool(values)
+
+
+def _peer_closed(environ: Mapping[str, Any]) -> Callable[[], bool]:
+    """Whether the client of a streamed answer has gone: its socket reads end-of-file.
+
+    A watch writes nothing while nothing changes, so a client that left is noticed here, not
+    by a failed write: its place among the bounded watchers is freed at the next poll. A TLS
+    socket that turns readable counts as gone (a watch client sends nothing more).
+    """
+    sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
+    if not isinstance(sock, socket.socket):
+        return lambda: False
+
+    def closed() -> bool:
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+            if not readable:
+                return False
+            if isinstance(sock, ssl.SSLSocket):
+                return True
+            return sock.recv(1, socket.MSG_PEEK) == b""
+        except BlockingIOError:
+            return False
+        except (OSError, ValueError):
+            return True
+
+    return closed
 
 
 def create_rest_blueprint(
-    store: ImageStore, *, tokens: Mapping[str, Access] | None = None
+    store: ImageStore,
+    *,
+    tokens: Mapping[str, Access] | None = None,
+    watch_limits: WatchLimits | None = None,
 ) -> Blueprint:
-    """A blueprint serving ``store`` at :data:`API_PREFIX`; ``tokens`` enables bearer auth."""
+    """A blueprint serving ``store`` at :data:`API_PREFIX`; ``tokens`` enables bearer auth.
+
+    The app it is registered on holds its :class:`WatchHub` as ``extensions[WATCH_HUB]``.
+    """
     bp = Blueprint("openshift_image_api", __name__, url_prefix=API_PREFIX)
+    hub = WatchHub(store, watch_limits)
+    bp.record_once(lambda state: state.app.extensions.setdefault(WATCH_HUB, hub))
 
     def authorize(resource: str, name: str | None, namespace: str | None) -> Response | None:
         if tokens is None:
@@ -138,8 +210,8 @@ def create_rest_blueprint(
             return _failure(401, "Unauthorized", "Unauthorized")
         verb = _VERBS.get(request.method, "get")
         if verb == "get" and name is None:
-            verb = "list"
-        if verb != "get" and verb != "list" and access != "write":
+            verb = "watch" if request.args.get("watch") in ("true", "1") else "list"
+        if verb not in ("get", "list", "watch") and access != "write":
             subject = f'{resource}.{GROUP} "{name}"' if name else f"{resource}.{GROUP}"
             scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
             return _failure(
@@ -179,7 +251,7 @@ def create_rest_blueprint(
                 415,
                 "UnsupportedMediaType",
                 f"the body of the request was in an unknown format - accepted media types "
-                f'include: application/json (got "{exc.mimetype}")',
+                f'include: {", ".join(exc.accepted)} (got "{exc.mimetype}")',
             )
 
     def limit_arg() -> int | None:
@@ -194,8 +266,41 @@ def create_rest_blueprint(
     def list_response(kind: str, items: list[Any], meta: dict[str, Any]) -> Response:
         return _json({"kind": kind, "apiVersion": GROUP_VERSION, "metadata": meta, "items": items})
 
+    def watching(kind: str, namespace: str | None) -> Response:
+        watch = parse_watch_request(request.args, kind, namespace, hub.limits)
+        if not hub.acquire():
+            response = _failure(
+                429,
+                "TooManyRequests",
+                f"too many watches: this server process serves at most "
+                f"{hub.limits.max_watchers} at a time; retry later",
+            )
+            response.headers["Retry-After"] = "1"
+            return response
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                hub.release()
+
+        closed = _peer_closed(request.environ)
+
+        def lines() -> Any:
+            try:
+                yield from watch_events(hub, watch, peer_closed=closed)
+            finally:
+                release()
+
+        response = Response(lines(), 200, mimetype="application/json")
+        response.call_on_close(release)
+        return response
+
     def listing(kind: str, namespace: str | None) -> Callable[[], Response]:
         def run() -> Response:
+            if is_watch(request.args):
+                return watching(kind, namespace)
             items, _, meta = store.list_page(
                 kind, namespace, limit_arg(), request.args.get("continue") or None
             )
@@ -231,7 +336,10 @@ def create_rest_blueprint(
             None,
             {
                 "GET": lambda: _json(store.get_image(name)),
-                "PUT": lambda: _json(store.update_image(_object_body(), name=name)),
+                "PUT": lambda: _json(
+                    store.update_image(_object_body(), name=name, dry_run=_dry_run())
+                ),
+                "PATCH": lambda: _json(patch_image(store, name)),
             },
         )
 
@@ -241,13 +349,13 @@ def create_rest_blueprint(
             "imagesignatures",
             None,
             None,
-            {"POST": lambda: _json(store.add_signature(_object_body()), 201)},
+            {"POST": lambda: _json(store.add_signature(_object_body(), dry_run=_dry_run()), 201)},
         )
 
     @bp.route("/imagesignatures/<name>", methods=_ALL_METHODS)
     def imagesignature(name: str) -> Response:
         def delete() -> Response:
-            store.delete_signature(name)
+            store.delete_signature(name, dry_run=_dry_run())
             return _json(
                 {
                     "kind": "Status",
@@ -300,6 +408,17 @@ def create_rest_blueprint(
         return _failure(404, "NotFound", "the server could not find the requested resource")
 
     return bp
+
+
+def patch_image(store: ImageStore, name: str) -> dict[str, Any]:
+    """PATCH ``images/{name}``: the patch of the request's media type, applied in the store's
+    write transaction (see :meth:`ImageStore.patch_image`)."""
+    dry_run = _dry_run()
+    body = _read_body(PATCH_TYPES)
+    kind = request.mimetype
+    return store.patch_image(
+        name, lambda current: apply_patch(kind, current, body), dry_run=dry_run
+    )
 
 
 def _object_body() -> dict[str, Any]:
