@@ -20,6 +20,7 @@ from sigverify.imageapi.factory import image_source, open_image_api
 from sigverify.imageapi.protocol import ImageAPI
 from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.imageapi.store.rest import create_rest_blueprint
+from sigverify.imageapi.store.watch import WatchLimits
 from sigverify.policyfile.admission import AdmissionConfig
 from sigverify.policyfile.holder import PolicyHolder
 from sigverify.service.auth.openapi import document_security
@@ -112,7 +113,10 @@ def create_app(
     document_parameters(smorest.spec)
     install_error_handlers(app)
     if settings.serve_store_api and isinstance(api, ImageStore):
-        app.register_blueprint(create_rest_blueprint(api))
+        # Each watch holds a worker thread for its length: one thread is always left for
+        # everything else.
+        watchers = WatchLimits(max_watchers=max(settings.threads - 1, 0))
+        app.register_blueprint(create_rest_blueprint(api, watch_limits=watchers))
     if settings.admission:
         controller = AdmissionController(
             _AdmissionConfigSource(holder), api, holder.verifier, wall_clock=state.clock

@@ -428,11 +428,16 @@ def _object_body() -> dict[str, Any]:
     return body
 
 
-def create_store_app(store: ImageStore, *, tokens: Mapping[str, Access] | None = None) -> Flask:
+def create_store_app(
+    store: ImageStore,
+    *,
+    tokens: Mapping[str, Access] | None = None,
+    watch_limits: WatchLimits | None = None,
+) -> Flask:
     """A Flask app serving only the store's REST (the OpenShift API stand-in)."""
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = None
-    app.register_blueprint(create_rest_blueprint(store, tokens=tokens))
+    app.register_blueprint(create_rest_blueprint(store, tokens=tokens, watch_limits=watch_limits))
 
     @app.errorhandler(404)
     def not_found(_: Exception) -> Response:

@@ -49,7 +49,7 @@ class WatchLimits:
     #: Watches served at a time (each holds a thread and a connection); more get 429.
     max_watchers: int = 8
     #: The longest watch, and the length of one that asks for none.
-    max_timeout_seconds: int = 1800
+    max_timeout_seconds: float = 1800.0
     #: How often the change log is looked at.
     poll_seconds: float = 0.25
     #: Time between bookmarks (``allowWatchBookmarks=true``).
@@ -185,7 +185,12 @@ def watch_events(
 ) -> Iterator[bytes]:
     """The event lines of ``request``, until its timeout, the client leaving or the hub
     closing. ``render`` turns each typed object into what the client asked for. A store
-    failure mid-stream ends it with an ``ERROR`` event (a 500 ``Status``)."""
+    failure mid-stream ends it with an ``ERROR`` event (a 500 ``Status``).
+
+    The first item is empty: a WSGI server sends the status and headers with the first
+    item, and a client must have them at once, not with the first change (gunicorn and
+    werkzeug write no chunk for an empty item)."""
+    yield b""
     try:
         yield from _events(hub, request, render, peer_closed, clock)
     except ClusterError as exc:
