@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sigverify.imageapi.errors import BadRequestError, InvalidObjectError
-from sigverify.limits import MAX_DOCUMENT_BYTES
+from sigverify.limits import MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH
 
 __all__ = [
     "JSON_PATCH",
@@ -73,13 +73,33 @@ def _unprocessable(message: str) -> InvalidObjectError:
 
 
 def apply_patch(content_type: str, document: Any, patch: Any) -> Any:
-    """``document`` with ``patch`` (already parsed JSON) of ``content_type`` applied."""
+    """``document`` with ``patch`` (already parsed JSON) of ``content_type`` applied; the
+    result may be nested at most :data:`~sigverify.limits.MAX_DOCUMENT_DEPTH` levels (JSON
+    patch can nest deeper than its body: a ``copy`` of an object into itself, repeated)."""
     appliers: dict[str, Callable[[Any, Any], Any]] = {
         MERGE_PATCH: merge_patch,
         JSON_PATCH: json_patch,
         STRATEGIC_MERGE_PATCH: strategic_merge_patch,
     }
-    return appliers[content_type](document, patch)
+    result = appliers[content_type](document, patch)
+    if _deeper_than(result, MAX_DOCUMENT_DEPTH):
+        raise _unprocessable(
+            f"the patched object is nested deeper than {MAX_DOCUMENT_DEPTH} levels"
+        )
+    return result
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests objects/arrays more than ``limit`` levels (no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > limit:
+                return True
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 # -- RFC 7396 ---------------------------------------------------------------------------------
