@@ -145,8 +145,11 @@ class Settings:
         metadata=_doc("serve the admission webhook (/admission/validate, /admission/mutate)"),
     )
     serve_store_api: bool = field(
-        default=False,
-        metadata=_doc("also serve the embedded store's OpenShift REST under /apis (read-write)"),
+        default=True,
+        metadata=_doc(
+            "serve the embedded store to kubectl and client libraries: discovery, OpenAPI and "
+            "the OpenShift REST under /apis"
+        ),
     )
     # -- condition write-back
     probe_interval_seconds: float = field(

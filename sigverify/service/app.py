@@ -18,6 +18,7 @@ from sigverify.engine.cache import VerdictCache
 from sigverify.errors import SigverifyError
 from sigverify.imageapi.factory import image_source, open_image_api
 from sigverify.imageapi.protocol import ImageAPI
+from sigverify.imageapi.store.discovery import create_discovery_blueprint
 from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.imageapi.store.rest import create_rest_blueprint
 from sigverify.imageapi.store.watch import WatchLimits
@@ -113,9 +114,11 @@ def create_app(
     document_parameters(smorest.spec)
     install_error_handlers(app)
     if settings.serve_store_api and isinstance(api, ImageStore):
+        # kubectl and client libraries: discovery, then the store's REST (docs/service.md).
         # Each watch holds a worker thread for its length: one thread is always left for
         # everything else.
         watchers = WatchLimits(max_watchers=max(settings.threads - 1, 0))
+        app.register_blueprint(create_discovery_blueprint())
         app.register_blueprint(create_rest_blueprint(api, watch_limits=watchers))
     if settings.admission:
         controller = AdmissionController(

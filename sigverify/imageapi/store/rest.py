@@ -30,6 +30,7 @@ from flask import Blueprint, Flask, Response, request
 
 from sigverify.http_body import BodyTooLarge, check_declared_length, read_body
 from sigverify.imageapi.errors import BadRequestError, ClusterError, InvalidObjectError, status_of
+from sigverify.imageapi.store.discovery import create_discovery_blueprint, resource_list
 from sigverify.imageapi.store.image_store import GROUP, GROUP_VERSION, ImageStore
 from sigverify.imageapi.store.patch import PATCH_TYPES, apply_patch
 from sigverify.imageapi.store.watch import (
@@ -58,13 +59,6 @@ _VERBS = {"GET": "get", "HEAD": "get", "PUT": "update", "POST": "create", "DELET
 _VERBS |= {"PATCH": "patch"}
 #: ``app.extensions`` key of the blueprint's :class:`WatchHub` (the server ends its watches).
 WATCH_HUB = "sigverify.watch_hub"
-_RESOURCES = (
-    ("images", False, "Image", ["get", "list", "patch", "update", "watch"]),
-    ("imagesignatures", False, "ImageSignature", ["create", "delete"]),
-    ("imagestreams", True, "ImageStream", ["get", "list", "watch"]),
-    ("imagestreamimages", True, "ImageStreamImage", ["get"]),
-    ("imagestreamtags", True, "ImageStreamTag", ["get"]),
-)
 
 
 def status_body(
@@ -311,18 +305,7 @@ def create_rest_blueprint(
     @bp.route("", methods=_ALL_METHODS)
     @bp.route("/", methods=_ALL_METHODS)
     def discovery() -> Response:
-        resources = [
-            {
-                "name": name,
-                "singularName": "",
-                "namespaced": namespaced,
-                "kind": kind,
-                "verbs": verbs,
-            }
-            for name, namespaced, kind, verbs in _RESOURCES
-        ]
-        body = {"kind": "APIResourceList", "groupVersion": GROUP_VERSION, "resources": resources}
-        return serve("", None, None, {"GET": lambda: _json(body)})
+        return serve("", None, None, {"GET": lambda: _json(resource_list())})
 
     @bp.route("/images", methods=_ALL_METHODS)
     def images() -> Response:
@@ -437,6 +420,7 @@ def create_store_app(
     """A Flask app serving only the store's REST (the OpenShift API stand-in)."""
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = None
+    app.register_blueprint(create_discovery_blueprint())
     app.register_blueprint(create_rest_blueprint(store, tokens=tokens, watch_limits=watch_limits))
 
     @app.errorhandler(404)
