@@ -217,6 +217,9 @@ class ImageStore(SQLiteObjects):
                 )
             if not meta.get("resourceVersion"):
                 meta["resourceVersion"] = current
+            for key in ("labels", "annotations"):
+                if meta.get(key) == {}:
+                    del meta[key]  # ObjectMeta's omitempty: removing the last one removes all
             return self._replace_image(db, new, old, name, dry_run=dry_run)
 
     def _replace_image(

@@ -29,7 +29,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sigverify.imageapi.errors import BadRequestError, InvalidObjectError
+from sigverify.imageapi.errors import BadRequestError, Cause, InvalidObjectError
 from sigverify.limits import MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH
 
 __all__ = [
@@ -69,7 +69,8 @@ _REPLACED: frozenset[Path] = frozenset({("dockerImageMetadata",)})
 
 
 def _unprocessable(message: str) -> InvalidObjectError:
-    return InvalidObjectError(message)
+    # One cause naming the patch: clients (kubectl) print an Invalid Status by its causes.
+    return InvalidObjectError(message, [Cause("FieldValueInvalid", message, "patch")])
 
 
 def apply_patch(content_type: str, document: Any, patch: Any) -> Any:

@@ -1,0 +1,304 @@
+"""The real kubectl and the Python ``kubernetes`` DynamicClient writing to and watching a
+running ``sigverify serve`` (issue 14): patch, annotate, label, edit, replace with a stale
+resourceVersion, dry run, and ``get -w`` seeing a recorded condition change."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.imageapi.demo import APP, APP_SIGNATURE, TOOLS, seeded_store
+from tests.support.kube import KUBECTL, KubeServer, kube_server
+
+pytestmark = pytest.mark.slow
+
+#: kubectl validates what it sends (edit, replace) against the server's OpenAPI document,
+#: which the store does not serve yet: without it, kubectl refuses before sending anything.
+NO_OPENAPI = ("--validate=false",)
+#: How long a watch may take to show a change before the test fails.
+WATCH_DEADLINE_SECONDS = 30.0
+
+
+@pytest.fixture(scope="module")
+def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeServer]:
+    folder = tmp_path_factory.mktemp("kube-writes")
+    store = seeded_store(folder / "store.db")
+    with kube_server(folder, store=store.path) as server:
+        yield server
+
+
+def _ok(kube: KubeServer, *args: str, env: dict[str, str] | None = None) -> str:
+    result = kube.kubectl(*args, env=env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _image(kube: KubeServer, name: str = APP) -> dict[str, Any]:
+    image: dict[str, Any] = json.loads(_ok(kube, "get", "image", name, "-o", "json"))
+    return image
+
+
+def _same_but_metadata(a: dict[str, Any], b: dict[str, Any]) -> None:
+    """Everything but ``metadata`` is equal: no field and no signature lost."""
+    assert {k: v for k, v in a.items() if k != "metadata"} == {
+        k: v for k, v in b.items() if k != "metadata"
+    }
+
+
+def test_patch_merge_and_strategic(kube: KubeServer) -> None:
+    before = _image(kube)
+    out = _ok(
+        kube,
+        "patch",
+        "image",
+        APP,
+        "--type",
+        "merge",
+        "-p",
+        '{"metadata":{"labels":{"patched":"merge"}}}',
+    )
+    assert out == f"image.image.openshift.io/{APP} patched\n"
+    after = _image(kube)
+    assert after["metadata"]["labels"]["patched"] == "merge"
+    _same_but_metadata(before, after)
+    condition = {
+        "type": "Trusted",
+        "status": "Unknown",
+        "lastProbeTime": "2026-11-27T08:00:00Z",
+        "lastTransitionTime": "2026-11-27T08:00:00Z",
+        "reason": "Pending",
+        "message": "not yet checked",
+    }
+    for_image = dict(condition, type="ForImage")
+    patch = {
+        "signatures": [{"metadata": {"name": APP_SIGNATURE}, "conditions": [condition, for_image]}]
+    }
+    out = _ok(kube, "patch", "image", APP, "-p", json.dumps(patch))  # strategic: kubectl's default
+    assert out == f"image.image.openshift.io/{APP} patched\n"
+    written = _image(kube)
+    [signature] = written["signatures"]
+    assert signature["conditions"] == [condition, for_image]
+    assert signature["content"] == before["signatures"][0]["content"]
+    unchanged = _ok(
+        kube,
+        "patch",
+        "image",
+        APP,
+        "--type",
+        "merge",
+        "-p",
+        '{"metadata":{"labels":{"patched":"merge"}}}',
+    )
+    assert unchanged == f"image.image.openshift.io/{APP} patched (no change)\n"
+
+
+def test_patch_json_with_a_failing_test_and_a_dry_run(kube: KubeServer) -> None:
+    before = _image(kube)
+    ops = [{"op": "test", "path": "/metadata/name", "value": "sha256:other"}]
+    failed = kube.kubectl("patch", "image", APP, "--type", "json", "-p", json.dumps(ops))
+    assert failed.returncode == 1
+    assert 'json patch: testing value "/metadata/name" failed' in failed.stderr
+    add = [{"op": "add", "path": "/metadata/annotations/dry", "value": "run"}]
+    out = _ok(
+        kube,
+        "patch",
+        "image",
+        APP,
+        "--type",
+        "json",
+        "-p",
+        json.dumps(add),
+        "--dry-run=server",
+        "-o",
+        "json",
+    )
+    assert json.loads(out)["metadata"]["annotations"]["dry"] == "run"
+    assert _image(kube) == before
+
+
+def test_annotate_and_label(kube: KubeServer) -> None:
+    before = _image(kube, TOOLS)
+    assert _ok(kube, "annotate", "image", TOOLS, "review=done") == (
+        f"image.image.openshift.io/{TOOLS} annotated\n"
+    )
+    assert _ok(kube, "label", "image", TOOLS, "team=infra") == (
+        f"image.image.openshift.io/{TOOLS} labeled\n"
+    )
+    after = _image(kube, TOOLS)
+    assert after["metadata"]["annotations"]["review"] == "done"
+    assert after["metadata"]["labels"] == {"team": "infra"}
+    _same_but_metadata(before, after)
+    assert len(after["signatures"]) == 3
+    assert (
+        _ok(kube, "label", "image", TOOLS, "team-")
+        == f"image.image.openshift.io/{TOOLS} unlabeled\n"
+    )
+    assert "labels" not in _image(kube, TOOLS)["metadata"]  # as omitempty drops an empty map
+
+
+def test_edit_with_a_scripted_editor(kube: KubeServer, tmp_path: Path) -> None:
+    before = _image(kube, TOOLS)
+    editor = tmp_path / "editor.py"
+    editor.write_text(
+        "import sys\n"
+        "import yaml\n"
+        "path = sys.argv[-1]\n"
+        "with open(path) as handle:\n"
+        "    doc = yaml.safe_load(handle)\n"
+        "doc['metadata'].setdefault('labels', {})['edited'] = 'yes'\n"
+        "doc['signatures'][1]['conditions'] = [\n"
+        "    {'type': t, 'status': 'False', 'reason': 'Edited', 'message': 'by hand',\n"
+        "     'lastProbeTime': '2026-11-27T09:00:00Z', 'lastTransitionTime': '2026-11-27T09:00:00Z'}\n"
+        "    for t in ('Trusted', 'ForImage')]\n"
+        "with open(path, 'w') as handle:\n"
+        "    yaml.safe_dump(doc, handle)\n"
+    )
+    result = kube.kubectl(
+        "edit",
+        "image",
+        TOOLS,
+        *NO_OPENAPI,
+        env={"EDITOR": f"{sys.executable} {editor}", "TMPDIR": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"image.image.openshift.io/{TOOLS} edited\n"
+    after = _image(kube, TOOLS)
+    assert after["metadata"]["labels"]["edited"] == "yes"
+    assert [c["status"] for c in after["signatures"][1]["conditions"]] == ["False", "False"]
+    assert [s["content"] for s in after["signatures"]] == [
+        s["content"] for s in before["signatures"]
+    ]
+    assert after["signatures"][0] == before["signatures"][0]
+    assert after["signatures"][2] == before["signatures"][2]
+
+
+def test_replace_with_a_stale_resource_version_is_a_conflict(
+    kube: KubeServer, tmp_path: Path
+) -> None:
+    stale = tmp_path / "stale.json"
+    stale.write_text(_ok(kube, "get", "image", APP, "-o", "json"))
+    _ok(kube, "annotate", "image", APP, "bump=1", "--overwrite")
+    result = kube.kubectl("replace", "-f", str(stale), *NO_OPENAPI)
+    assert result.returncode == 1
+    assert (
+        "the object has been modified; please apply your changes to the latest version"
+        in result.stderr
+    )
+    fresh = tmp_path / "fresh.json"
+    fresh.write_text(_ok(kube, "get", "image", APP, "-o", "json"))
+    replaced = _ok(kube, "replace", "-f", str(fresh), *NO_OPENAPI)
+    assert replaced == f"image.image.openshift.io/{APP} replaced\n"
+
+
+def _record(kube: KubeServer) -> dict[str, Any]:
+    status, body = kube.served.request(
+        "POST", f"/api/v1/namespaces/demo/imagestreamimages/app@{APP}/verification?record=true"
+    )
+    assert status == 200, body
+    return dict(body)
+
+
+def test_get_watch_sees_a_recorded_condition_change(kube: KubeServer) -> None:
+    process = subprocess.Popen(
+        [
+            KUBECTL,
+            "--cache-dir",
+            str(kube.home / "kube-cache"),
+            "get",
+            "images",
+            "-w",
+            "--output-watch-events",
+            "-o",
+            "json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=kube.env(),
+    )
+    decoder = json.JSONDecoder()
+    buffer = ""
+    seen: list[dict[str, Any]] = []
+    recorded = False
+    deadline = time.monotonic() + WATCH_DEADLINE_SECONDS
+    try:
+        assert process.stdout is not None
+        fd = process.stdout.fileno()
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                buffer += chunk.decode()
+            while buffer.strip():
+                try:
+                    event, end = decoder.raw_decode(buffer.lstrip())
+                except json.JSONDecodeError:
+                    break
+                buffer = buffer.lstrip()[end:]
+                seen.append(event)
+            added = {e["object"]["metadata"]["name"] for e in seen if e["type"] == "ADDED"}
+            if not recorded and {APP, TOOLS} <= added:
+                _record(kube)
+                recorded = True
+            modified = [e for e in seen if e["type"] == "MODIFIED"]
+            if modified:
+                break
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=10)
+    assert recorded, (seen, stderr)
+    [event] = [e for e in seen if e["type"] == "MODIFIED"]
+    image = event["object"]
+    assert image["metadata"]["name"] == APP
+    conditions = image["signatures"][0]["conditions"]
+    assert [(c["type"], c["status"]) for c in conditions] == [
+        ("Trusted", "True"),
+        ("ForImage", "True"),
+    ]
+    assert image == _image(kube)
+
+
+def test_the_dynamic_client_lists_patches_and_watches_images(
+    kube: KubeServer, tmp_path: Path
+) -> None:
+    from kubernetes import config, dynamic, watch  # noqa: F401 - the client library under test
+
+    api_client = config.new_client_from_config(config_file=str(kube.kubeconfig))
+    client = dynamic.DynamicClient(api_client, cache_file=str(tmp_path / "discovery.json"))
+    images = client.resources.get(api_version="image.openshift.io/v1", kind="Image")
+    listed = images.get()
+    assert sorted(i.metadata.name for i in listed.items) == sorted([APP, TOOLS])
+    version = listed.metadata.resourceVersion
+    before = _image(kube, TOOLS)
+    patched = images.patch(
+        name=TOOLS,
+        body={"metadata": {"annotations": {"via": "dynamic-client"}}},
+        content_type="application/merge-patch+json",
+    )
+    assert patched.metadata.annotations["via"] == "dynamic-client"
+    strategic = images.patch(name=TOOLS, body={"metadata": {"labels": {"client": "python"}}})
+    assert strategic.metadata.labels["client"] == "python"
+    after = _image(kube, TOOLS)
+    _same_but_metadata(before, after)
+    events = list(images.watch(resource_version=version, timeout=2))
+    assert [(e["type"], e["object"].metadata.name) for e in events] == [
+        ("MODIFIED", TOOLS),
+        ("MODIFIED", TOOLS),
+    ]
+    assert events[-1]["object"].metadata.resourceVersion == after["metadata"]["resourceVersion"]
+    stale = dict(after)
+    stale["metadata"] = dict(after["metadata"], resourceVersion=version)
+    from kubernetes.dynamic.exceptions import ConflictError
+
+    with pytest.raises(ConflictError):
+        images.replace(body=stale)
