@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from sigverify.imageapi.store import rest
 from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.imageapi.store.rest import API_PREFIX, create_store_app
+from sigverify.imageapi.store.watch import WatchLimits
 from tests.imageapi.builders import conditions, digest_of, image, signature, stream
 
 NAME = digest_of("app")
@@ -290,9 +291,13 @@ def test_dry_run_patch_and_put_answer_as_written_and_store_nothing(
     _status(client.put(URL + "?dryRun=All", json=stale), 409, "Conflict")
     put["signatures"][1]["conditions"] = conditions("False")[:1]
     _status(client.put(URL + "?dryRun=All", json=put), 422, "Invalid")
-    events = client.get(
-        f"{API_PREFIX}/images?watch=true&resourceVersion=1002&timeoutSeconds=1"
-    ).get_data()
+    short = WatchLimits(poll_seconds=0.02, max_timeout_seconds=0.2)
+    events = (
+        create_store_app(seeded, watch_limits=short)
+        .test_client()
+        .get(f"{API_PREFIX}/images?watch=true&resourceVersion=1002")
+        .get_data()
+    )
     assert events == b""  # nothing reached the change log
 
 

@@ -293,7 +293,7 @@ def create_rest_blueprint(
 
     def listing(kind: str, namespace: str | None) -> Callable[[], Response]:
         def run() -> Response:
-            if is_watch(request.args):
+            if request.method == "GET" and is_watch(request.args):
                 return watching(kind, namespace)
             items, _, meta = store.list_page(
                 kind, namespace, limit_arg(), request.args.get("continue") or None

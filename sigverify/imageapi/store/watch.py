@@ -12,6 +12,9 @@ watch bookmarks, 410 Gone):
   the client lists again.
 - ``allowWatchBookmarks=true``: a ``BOOKMARK`` (only ``metadata.resourceVersion``) every
   :attr:`WatchLimits.bookmark_seconds` and when the watch times out.
+- ``sendInitialEvents=true`` (with ``resourceVersionMatch=NotOlderThan`` and bookmarks, as
+  apimachinery requires): ``ADDED`` for every object, then a ``BOOKMARK`` annotated
+  ``k8s.io/initial-events-end: "true"``, then the changes.
 - ``timeoutSeconds``: honoured, at most :attr:`WatchLimits.max_timeout_seconds` (also the
   default).
 
@@ -97,6 +100,9 @@ class WatchRequest:
     resource_version: int | None
     timeout_seconds: float
     bookmarks: bool
+    #: ``sendInitialEvents=true``: the objects there are first (whatever the revision), then
+    #: a bookmark annotated ``k8s.io/initial-events-end`` (client-go's watch list).
+    initial_events: bool = False
 
 
 def _flag(args: Mapping[str, str], name: str) -> bool:
@@ -132,7 +138,20 @@ def parse_watch_request(
             )
         if int(raw) > 0:  # 0: no timeout asked for, as Kubernetes reads it
             timeout = float(min(int(raw), limits.max_timeout_seconds))
-    return WatchRequest(kind, namespace, version, timeout, _flag(args, "allowWatchBookmarks"))
+    bookmarks = _flag(args, "allowWatchBookmarks")
+    initial = _flag(args, "sendInitialEvents")
+    # apimachinery ValidateListOptions: the watch list needs both of these.
+    if initial and args.get("resourceVersionMatch") != "NotOlderThan":
+        raise BadRequestError(
+            "sendInitialEvents: Forbidden: sendInitialEvents is forbidden unless "
+            'resourceVersionMatch is "NotOlderThan"'
+        )
+    if initial and not bookmarks:
+        raise BadRequestError(
+            "allowWatchBookmarks: Forbidden: sendInitialEvents requires setting "
+            "allowWatchBookmarks to true"
+        )
+    return WatchRequest(kind, namespace, version, timeout, bookmarks, initial)
 
 
 def _line(kind: str, obj: JSONObject) -> bytes:
@@ -210,29 +229,28 @@ def _events(
     deadline = clock() + request.timeout_seconds
     kind = request.kind
 
-    def bookmark(revision: int) -> bytes:
-        obj = {
-            "kind": kind,
-            "apiVersion": GROUP_VERSION,
-            "metadata": {"resourceVersion": str(revision)},
-        }
-        return _line("BOOKMARK", obj)
+    def bookmark(revision: int, annotations: dict[str, str] | None = None) -> bytes:
+        meta: JSONObject = {"resourceVersion": str(revision)}
+        if annotations:
+            meta["annotations"] = annotations
+        return _line("BOOKMARK", {"kind": kind, "apiVersion": GROUP_VERSION, "metadata": meta})
 
     def event(kind_of_event: str, body: JSONObject) -> bytes:
         return _line(kind_of_event, render(_typed(body, kind)))
 
     revision = request.resource_version
-    if revision is None:
-        token: str | None = None
-        first = True
-        while first or token:
-            items, token, meta = hub.store.list_page(kind, request.namespace, limits.batch, token)
-            if first:
-                revision = int(meta["resourceVersion"])
-                first = False
+    if revision is None or request.initial_events:
+        items, token, meta = hub.store.list_page(kind, request.namespace, limits.batch, None)
+        listed = int(meta["resourceVersion"])  # the changes after the first page follow
+        while True:
             for item in items:
                 yield event("ADDED", item)
-    assert revision is not None
+            if not token:
+                break
+            items, token, _ = hub.store.list_page(kind, request.namespace, limits.batch, token)
+        if request.initial_events:
+            yield bookmark(listed, {"k8s.io/initial-events-end": "true"})
+        revision = listed
     with hub.store._connect() as db:
         follower = _Follower(db)
         next_bookmark = clock() + limits.bookmark_seconds
