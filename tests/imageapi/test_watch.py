@@ -442,3 +442,40 @@ def test_head_of_a_watch_is_the_list(seeded: ImageStore) -> None:
     response = client.head(f"{API_PREFIX}/images?watch=true")
     assert response.status_code == 200 and response.get_data() == b""
     assert client.application.extensions[WATCH_HUB].active == 0
+
+
+def test_a_selector_turns_changes_into_added_modified_and_deleted(seeded: ImageStore) -> None:
+    from sigverify.imageapi.store.watch import WatchHub, WatchRequest, watch_events
+
+    def team(store: ImageStore, value: str | None) -> dict[str, Any]:
+        read = store.get_image(NAME)
+        labels = read["metadata"].setdefault("labels", {})
+        if value is None:
+            labels.pop("team", None)
+        else:
+            labels["team"] = value
+        return store.update_image(read)
+
+    def of_team_a(obj: dict[str, Any]) -> bool:
+        assert obj["kind"] == "Image"  # the predicate sees typed objects
+        return bool((obj["metadata"].get("labels") or {}).get("team") == "a")
+
+    added = team(seeded, "a")  # 1005: starts matching
+    modified = _record(seeded)  # 1006: still matching
+    before_leaving = seeded.get_image(NAME)
+    team(seeded, "b")  # 1007: stops matching
+    team(seeded, None)  # 1008: still not matching
+    back = team(seeded, "a")  # 1009: matches again
+    hub = WatchHub(seeded, FAST)
+    lines = watch_events(hub, WatchRequest("Image", None, 1004, 0.2, False), matches=of_team_a)
+    events = [json.loads(line) for line in lines if line]
+    leaving = dict(
+        before_leaving, metadata=dict(before_leaving["metadata"], resourceVersion="1007")
+    )
+    assert [e["type"] for e in events] == ["ADDED", "MODIFIED", "DELETED", "ADDED"]
+    assert events[0]["object"] == added
+    assert events[1]["object"]["metadata"]["resourceVersion"] == modified
+    assert events[2]["object"] == leaving  # its content before, at the change's version
+    assert events[3]["object"] == back
+    listed = watch_events(hub, WatchRequest("Image", None, None, 0.2, False), matches=of_team_a)
+    assert _summary([json.loads(line) for line in listed if line]) == [("ADDED", NAME, "1009")]

@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS changes (
     name TEXT NOT NULL,
     body TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS changes_by_key ON changes (kind, namespace, name, revision);
 CREATE TABLE IF NOT EXISTS change_log (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     horizon INTEGER NOT NULL,
@@ -90,6 +91,8 @@ def record_change(
 class Change:
     revision: int
     type: str
+    namespace: str
+    name: str
     body: str
 
 
@@ -112,7 +115,10 @@ def read_changes(
     """At most ``limit`` changes after revision ``after`` (one snapshot: call in a read)."""
     (current,) = db.execute("SELECT value FROM revision WHERE id = 1").fetchone()
     (horizon,) = db.execute("SELECT horizon FROM change_log WHERE id = 1").fetchone()
-    query = "SELECT revision, type, body FROM changes WHERE revision > ? AND revision <= ?"
+    query = (
+        "SELECT revision, type, namespace, name, body FROM changes "
+        "WHERE revision > ? AND revision <= ?"
+    )
     args: list[object] = [after, current]
     query += " AND kind = ?"
     args.append(kind)
@@ -120,6 +126,16 @@ def read_changes(
         query += " AND namespace = ?"
         args.append(namespace)
     rows = db.execute(query + " ORDER BY revision LIMIT ?", [*args, limit]).fetchall()
-    changes = tuple(Change(r, t, b) for r, t, b in rows)
+    changes = tuple(Change(*row) for row in rows)
     seen = changes[-1].revision if len(changes) == limit else max(current, after)
     return ChangeBatch(changes, seen, horizon)
+
+
+def previous_body(db: sqlite3.Connection, kind: str, change: Change) -> str | None:
+    """The object's text at its change before ``change``, if the log still holds it."""
+    row = db.execute(
+        "SELECT body FROM changes WHERE kind = ? AND namespace = ? AND name = ? "
+        "AND revision < ? ORDER BY revision DESC LIMIT 1",
+        (kind, change.namespace, change.name, change.revision),
+    ).fetchone()
+    return None if row is None else str(row[0])

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 from sigverify.imageapi.errors import BadRequestError, ClusterError, status_of
 from sigverify.imageapi.protocol import JSONObject
-from sigverify.imageapi.store._changes import ChangeBatch, read_changes
+from sigverify.imageapi.store._changes import Change, ChangeBatch, previous_body, read_changes
 from sigverify.imageapi.store._objects import GROUP_VERSION, _typed
 from sigverify.imageapi.store._sqlite import SQLiteObjects, _stored
 
@@ -193,12 +193,17 @@ class _Follower:
         self._data_version = None if len(batch.changes) == limit else version
         return batch
 
+    def previous(self, kind: str, change: Change) -> JSONObject | None:
+        body = previous_body(self._db, kind, change)
+        return None if body is None else _stored(body)
+
 
 def watch_events(
     hub: WatchHub,
     request: WatchRequest,
     *,
     render: Callable[[JSONObject], JSONObject] = lambda obj: obj,
+    matches: Callable[[JSONObject], bool] | None = None,
     peer_closed: Callable[[], bool] = lambda: False,
     clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[bytes]:
@@ -206,12 +211,18 @@ def watch_events(
     closing. ``render`` turns each typed object into what the client asked for. A store
     failure mid-stream ends it with an ``ERROR`` event (a 500 ``Status``).
 
+    ``matches`` (label and field selectors) filters as kube-apiserver's watch cache does:
+    an object that starts matching is ``ADDED``, one that stops matching is ``DELETED``
+    (its previous content at the change's revision), one that matches before and after is
+    ``MODIFIED``; the previous content comes from the change log (an object whose previous
+    change was trimmed counts as not matching before).
+
     The first item is empty: a WSGI server sends the status and headers with the first
     item, and a client must have them at once, not with the first change (gunicorn and
     werkzeug write no chunk for an empty item)."""
     yield b""
     try:
-        yield from _events(hub, request, render, peer_closed, clock)
+        yield from _events(hub, request, render, matches, peer_closed, clock)
     except ClusterError as exc:
         code, reason = status_of(exc)
         status = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure"}
@@ -222,6 +233,7 @@ def _events(
     hub: WatchHub,
     request: WatchRequest,
     render: Callable[[JSONObject], JSONObject],
+    matches: Callable[[JSONObject], bool] | None,
     peer_closed: Callable[[], bool],
     clock: Callable[[], float],
 ) -> Iterator[bytes]:
@@ -244,7 +256,8 @@ def _events(
         listed = int(meta["resourceVersion"])  # the changes after the first page follow
         while True:
             for item in items:
-                yield event("ADDED", item)
+                if matches is None or matches(_typed(item, kind)):
+                    yield event("ADDED", item)
             if not token:
                 break
             items, token, _ = hub.store.list_page(kind, request.namespace, limits.batch, token)
@@ -261,7 +274,9 @@ def _events(
                     yield _line("ERROR", expired_status(revision, batch.horizon))
                     return
                 for change in batch.changes:
-                    yield event(change.type, _stored(change.body))
+                    filtered = _filtered(follower, kind, change, matches)
+                    if filtered is not None:
+                        yield event(*filtered)
                 revision = batch.seen
                 if len(batch.changes) == limits.batch:
                     continue
@@ -274,3 +289,24 @@ def _events(
             time.sleep(min(limits.poll_seconds, max(deadline - now, 0.0)))
     if request.bookmarks and not peer_closed():
         yield bookmark(revision)
+
+
+def _filtered(
+    follower: _Follower,
+    kind: str,
+    change: Change,
+    matches: Callable[[JSONObject], bool] | None,
+) -> tuple[str, JSONObject] | None:
+    """The event ``change`` is for a watcher with ``matches`` (None: none for it)."""
+    body = _stored(change.body)
+    if matches is None:
+        return change.type, body
+    now = matches(_typed(body, kind))
+    before = None if change.type == "ADDED" else follower.previous(kind, change)
+    was = before is not None and matches(_typed(before, kind))
+    if now:
+        return ("MODIFIED" if was else "ADDED"), body
+    if was and before is not None:
+        before.setdefault("metadata", {})["resourceVersion"] = str(change.revision)
+        return "DELETED", before
+    return None
