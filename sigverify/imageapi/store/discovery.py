@@ -204,7 +204,8 @@ def _discovery_answer(plain: dict[str, Any], groups: list[dict[str, Any]]) -> Re
 
 
 def create_discovery_blueprint() -> Blueprint:
-    """``/version``, ``/api``, ``/apis`` and ``/apis/image.openshift.io`` (GET only)."""
+    """``/version``, ``/api``, ``/apis``, ``/apis/image.openshift.io`` and the OpenAPI v3
+    documents (:mod:`.kube_openapi`), GET only."""
     bp = Blueprint("kube_discovery", __name__)
 
     @bp.get("/version")
@@ -225,4 +226,9 @@ def create_discovery_blueprint() -> Blueprint:
     def group() -> Response:
         return _json({"kind": "APIGroup", "apiVersion": "v1", **_api_group()})
 
+    from sigverify.imageapi.store.kube_openapi import add_openapi_routes  # it reads RESOURCES
+    from sigverify.imageapi.store.kube_openapi_v2 import add_openapi_v2_route
+
+    add_openapi_routes(bp)
+    add_openapi_v2_route(bp)
     return bp

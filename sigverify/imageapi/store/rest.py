@@ -33,6 +33,20 @@ from sigverify.imageapi.errors import BadRequestError, ClusterError, InvalidObje
 from sigverify.imageapi.store.discovery import create_discovery_blueprint, resource_list
 from sigverify.imageapi.store.image_store import GROUP, GROUP_VERSION, ImageStore
 from sigverify.imageapi.store.patch import PATCH_TYPES, apply_patch
+from sigverify.imageapi.store.selectors import (
+    ListSelector,
+    parse_field_selector,
+    parse_label_selector,
+    selected_page,
+)
+from sigverify.imageapi.store.tables import (
+    NotAcceptable,
+    include_object,
+    negotiate,
+    partial_metadata,
+    partial_metadata_list,
+    table,
+)
 from sigverify.imageapi.store.watch import (
     WatchHub,
     WatchLimits,
@@ -240,6 +254,8 @@ def create_rest_blueprint(
             return _error_response(exc, name=name, kind=resource)
         except BodyTooLarge as exc:
             return _failure(413, "RequestEntityTooLarge", str(exc))
+        except NotAcceptable as exc:
+            return _failure(406, "NotAcceptable", str(exc))
         except _Unsupported as exc:
             return _failure(
                 415,
@@ -257,11 +273,54 @@ def create_rest_blueprint(
         except ValueError as exc:
             raise BadRequestError(f"invalid limit {text!r}: must be an integer") from exc
 
-    def list_response(kind: str, items: list[Any], meta: dict[str, Any]) -> Response:
-        return _json({"kind": kind, "apiVersion": GROUP_VERSION, "metadata": meta, "items": items})
+    def single_arg(name: str) -> str:
+        values = request.args.getlist(name)
+        if len(values) > 1:
+            raise BadRequestError(f"{name} given more than once")
+        return values[0] if values else ""
+
+    def list_selector(kind: str) -> ListSelector:
+        return ListSelector(
+            parse_label_selector(single_arg("labelSelector")),
+            parse_field_selector(single_arg("fieldSelector"), kind),
+        )
+
+    def include() -> str:
+        return include_object(request.args.get("includeObject"))
+
+    def answer(kind: str, obj: dict[str, Any]) -> Response:
+        """One object, as ``Accept`` asks: itself, a one-row Table, or its metadata."""
+        rendering = negotiate(request.headers.get("Accept", ""), listing=False)
+        if rendering.form == "table":
+            version = _meta_of(obj).get("resourceVersion")
+            meta = {"resourceVersion": version} if version else {}
+            rows = table(kind, [obj], meta, include=include(), version=rendering.version)
+            return _json(rows)
+        if rendering.form == "metadata":
+            return _json(partial_metadata(obj, rendering.version))
+        return _json(obj)
+
+    def event_rendering(kind: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        """Each watch event's object as ``Accept`` asks (as kube-apiserver renders events):
+        itself, a one-row Table, or its PartialObjectMetadata."""
+        rendering = negotiate(request.headers.get("Accept", ""), listing=True)
+        shown = include()
+        if rendering.form == "table":
+
+            def one_row(obj: dict[str, Any]) -> dict[str, Any]:
+                version = _meta_of(obj).get("resourceVersion")
+                meta = {"resourceVersion": version} if version else {}
+                return table(kind, [obj], meta, include=shown, version=rendering.version)
+
+            return one_row
+        if rendering.form == "metadata":
+            return lambda obj: partial_metadata(obj, rendering.version)
+        return lambda obj: obj
 
     def watching(kind: str, namespace: str | None) -> Response:
         watch = parse_watch_request(request.args, kind, namespace, hub.limits)
+        selector = list_selector(kind)
+        render = event_rendering(kind)
         if not hub.acquire():
             response = _failure(
                 429,
@@ -283,7 +342,13 @@ def create_rest_blueprint(
 
         def lines() -> Any:
             try:
-                yield from watch_events(hub, watch, peer_closed=closed)
+                yield from watch_events(
+                    hub,
+                    watch,
+                    render=render,
+                    matches=None if selector.empty else selector.matches,
+                    peer_closed=closed,
+                )
             finally:
                 release()
 
@@ -295,10 +360,23 @@ def create_rest_blueprint(
         def run() -> Response:
             if request.method == "GET" and is_watch(request.args):
                 return watching(kind, namespace)
-            items, _, meta = store.list_page(
-                kind, namespace, limit_arg(), request.args.get("continue") or None
+            rendering = negotiate(request.headers.get("Accept", ""), listing=True)
+            selector = list_selector(kind)
+            items, meta = selected_page(
+                store.list_page,
+                kind,
+                namespace,
+                limit_arg(),
+                request.args.get("continue") or None,
+                selector,
             )
-            return list_response(f"{kind}List", items, meta)
+            if rendering.form == "table":
+                rows = table(kind, items, meta, include=include(), version=rendering.version)
+                return _json(rows)
+            if rendering.form == "metadata":
+                return _json(partial_metadata_list(items, meta, rendering.version))
+            body = {"kind": f"{kind}List", "apiVersion": GROUP_VERSION, "metadata": meta}
+            return _json({**body, "items": items})
 
         return run
 
@@ -318,7 +396,7 @@ def create_rest_blueprint(
             name,
             None,
             {
-                "GET": lambda: _json(store.get_image(name)),
+                "GET": lambda: answer("Image", store.get_image(name)),
                 "PUT": lambda: _json(
                     store.update_image(_object_body(), name=name, dry_run=_dry_run())
                 ),
@@ -365,7 +443,7 @@ def create_rest_blueprint(
             "imagestreams",
             name,
             namespace,
-            {"GET": lambda: _json(store.get_imagestream(namespace, name))},
+            {"GET": lambda: answer("ImageStream", store.get_imagestream(namespace, name))},
         )
 
     @bp.route("/namespaces/<namespace>/imagestreamimages/<name>", methods=_ALL_METHODS)
@@ -374,7 +452,11 @@ def create_rest_blueprint(
             "imagestreamimages",
             name,
             namespace,
-            {"GET": lambda: _json(store.get_imagestreamimage(namespace, name))},
+            {
+                "GET": lambda: answer(
+                    "ImageStreamImage", store.get_imagestreamimage(namespace, name)
+                )
+            },
         )
 
     @bp.route("/namespaces/<namespace>/imagestreamtags/<name>", methods=_ALL_METHODS)
@@ -383,7 +465,7 @@ def create_rest_blueprint(
             "imagestreamtags",
             name,
             namespace,
-            {"GET": lambda: _json(store.get_imagestreamtag(namespace, name))},
+            {"GET": lambda: answer("ImageStreamTag", store.get_imagestreamtag(namespace, name))},
         )
 
     @bp.route("/<path:rest>", methods=_ALL_METHODS)
@@ -402,6 +484,11 @@ def patch_image(store: ImageStore, name: str) -> dict[str, Any]:
     return store.patch_image(
         name, lambda current: apply_patch(kind, current, body), dry_run=dry_run
     )
+
+
+def _meta_of(obj: dict[str, Any]) -> dict[str, Any]:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, dict) else {}
 
 
 def _object_body() -> dict[str, Any]:
