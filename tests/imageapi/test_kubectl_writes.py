@@ -10,7 +10,7 @@ import select
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,6 @@ from tests.support.kube import KUBECTL, KubeServer, kube_server
 
 pytestmark = pytest.mark.slow
 
-#: kubectl validates what it sends (edit, replace) against the server's OpenAPI document,
-#: which the store does not serve yet: without it, kubectl refuses before sending anything.
-NO_OPENAPI = ("--validate=false",)
 #: How long a watch may take to show a change before the test fails.
 WATCH_DEADLINE_SECONDS = 30.0
 
@@ -167,7 +164,6 @@ def test_edit_with_a_scripted_editor(kube: KubeServer, tmp_path: Path) -> None:
         "edit",
         "image",
         TOOLS,
-        *NO_OPENAPI,
         env={"EDITOR": f"{sys.executable} {editor}", "TMPDIR": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr
@@ -188,7 +184,7 @@ def test_replace_with_a_stale_resource_version_is_a_conflict(
     stale = tmp_path / "stale.json"
     stale.write_text(_ok(kube, "get", "image", APP, "-o", "json"))
     _ok(kube, "annotate", "image", APP, "bump=1", "--overwrite")
-    result = kube.kubectl("replace", "-f", str(stale), *NO_OPENAPI)
+    result = kube.kubectl("replace", "-f", str(stale))
     assert result.returncode == 1
     assert (
         "the object has been modified; please apply your changes to the latest version"
@@ -196,7 +192,7 @@ def test_replace_with_a_stale_resource_version_is_a_conflict(
     )
     fresh = tmp_path / "fresh.json"
     fresh.write_text(_ok(kube, "get", "image", APP, "-o", "json"))
-    replaced = _ok(kube, "replace", "-f", str(fresh), *NO_OPENAPI)
+    replaced = _ok(kube, "replace", "-f", str(fresh))
     assert replaced == f"image.image.openshift.io/{APP} replaced\n"
 
 
@@ -208,57 +204,62 @@ def _record(kube: KubeServer) -> dict[str, Any]:
     return dict(body)
 
 
-def test_get_watch_sees_a_recorded_condition_change(kube: KubeServer) -> None:
-    process = subprocess.Popen(
-        [
-            KUBECTL,
-            "--cache-dir",
-            str(kube.home / "kube-cache"),
-            "get",
-            "images",
-            "-w",
-            "--output-watch-events",
-            "-o",
-            "json",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=kube.env(),
-    )
-    decoder = json.JSONDecoder()
-    buffer = ""
-    seen: list[dict[str, Any]] = []
-    recorded = False
-    deadline = time.monotonic() + WATCH_DEADLINE_SECONDS
-    try:
-        assert process.stdout is not None
-        fd = process.stdout.fileno()
-        while time.monotonic() < deadline:
+class _KubectlWatch:
+    """``kubectl get … -w`` running in the background, its output read as it comes."""
+
+    def __init__(self, kube: KubeServer, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [KUBECTL, "--cache-dir", str(kube.home / "kube-cache"), "get", *args, "-w"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=kube.env(),
+        )
+        self.output = ""
+
+    def until(self, done: Callable[[str], bool]) -> str:
+        """Read until ``done(output so far)``; fails after :data:`WATCH_DEADLINE_SECONDS`."""
+        assert self.process.stdout is not None
+        fd = self.process.stdout.fileno()
+        deadline = time.monotonic() + WATCH_DEADLINE_SECONDS
+        while not done(self.output):
+            assert time.monotonic() < deadline, f"no such output in time: {self.output!r}"
             ready, _, _ = select.select([fd], [], [], 0.2)
             if ready:
                 chunk = os.read(fd, 65536)
-                if not chunk:
-                    break
-                buffer += chunk.decode()
-            while buffer.strip():
-                try:
-                    event, end = decoder.raw_decode(buffer.lstrip())
-                except json.JSONDecodeError:
-                    break
-                buffer = buffer.lstrip()[end:]
-                seen.append(event)
-            added = {e["object"]["metadata"]["name"] for e in seen if e["type"] == "ADDED"}
-            if not recorded and {APP, TOOLS} <= added:
-                _record(kube)
-                recorded = True
-            modified = [e for e in seen if e["type"] == "MODIFIED"]
-            if modified:
-                break
+                assert chunk, f"kubectl ended: {self.output!r}"
+                self.output += chunk.decode()
+        return self.output
+
+    def stop(self) -> str:
+        self.process.terminate()
+        _, stderr = self.process.communicate(timeout=10)
+        return stderr.decode()
+
+
+def _events(output: str) -> list[dict[str, Any]]:
+    """The JSON documents ``-o json`` printed, one after another (the last may be partial)."""
+    decoder, events, rest = json.JSONDecoder(), [], output.lstrip()
+    while rest:
+        try:
+            event, end = decoder.raw_decode(rest)
+        except json.JSONDecodeError:
+            break
+        events.append(event)
+        rest = rest[end:].lstrip()
+    return events
+
+
+def test_get_watch_sees_a_recorded_condition_change(kube: KubeServer) -> None:
+    watch = _KubectlWatch(kube, "images", "--output-watch-events", "-o", "json")
+    try:
+        watch.until(lambda out: len(_events(out)) == 2)  # both Images, ADDED
+        assert {e["object"]["metadata"]["name"] for e in _events(watch.output)} == {APP, TOOLS}
+        _record(kube)
+        watch.until(lambda out: len(_events(out)) == 3)
     finally:
-        process.terminate()
-        _, stderr = process.communicate(timeout=10)
-    assert recorded, (seen, stderr)
-    [event] = [e for e in seen if e["type"] == "MODIFIED"]
+        watch.stop()
+    event = _events(watch.output)[2]
+    assert event["type"] == "MODIFIED"
     image = event["object"]
     assert image["metadata"]["name"] == APP
     conditions = image["signatures"][0]["conditions"]
@@ -267,6 +268,37 @@ def test_get_watch_sees_a_recorded_condition_change(kube: KubeServer) -> None:
         ("ForImage", "True"),
     ]
     assert image == _image(kube)
+
+
+def test_get_watch_table_of_one_image_shows_its_verification_change(kube: KubeServer) -> None:
+    unknown = {"status": "Unknown", "reason": "Pending", "message": "not yet checked"}
+    pending = {
+        "signatures": [
+            {
+                "metadata": {"name": APP_SIGNATURE},
+                "conditions": [dict(unknown, type="Trusted"), dict(unknown, type="ForImage")],
+                # An unknown state carries no claims (the earlier record wrote them): null
+                # removes them in the same patch.
+                **dict.fromkeys(("imageIdentity", "signedClaims", "issuedBy", "issuedTo")),
+            }
+        ]
+    }
+    _ok(kube, "patch", "image", APP, "-p", json.dumps(pending))
+    # A named object is watched with fieldSelector=metadata.name=…: TOOLS never shows.
+    watch = _KubectlWatch(kube, "image", APP)
+    try:
+        watch.until(lambda out: "Unverified" in out)
+        _record(kube)
+        watch.until(lambda out: "Trusted" in out)
+    finally:
+        watch.stop()
+    rows = [line.split() for line in watch.output.splitlines()]
+    reference = f"registry.example.com/demo/app@{APP}"
+    assert rows == [
+        ["NAME", "IMAGE", "REFERENCE", "VERIFICATION"],
+        [APP, reference, "Unverified"],
+        [APP, reference, "Trusted"],
+    ]
 
 
 def test_the_dynamic_client_lists_patches_and_watches_images(
