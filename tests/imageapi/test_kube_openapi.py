@@ -103,8 +103,16 @@ def test_operations_follow_the_served_verbs(client: FlaskClient) -> None:
         "allowWatchBookmarks",
         "timeoutSeconds",
     }
-    put = paths[f"{PREFIX}/images/{{name}}"]["put"]
-    assert "fieldValidation" not in {p["name"] for p in put["parameters"]}  # not honoured yet
+    for method in ("put", "patch"):
+        write = paths[f"{PREFIX}/images/{{name}}"][method]
+        assert {p["name"] for p in write["parameters"]} == {
+            "name",
+            "pretty",
+            "dryRun",
+            "fieldValidation",
+        }
+    delete = paths[f"{PREFIX}/imagesignatures/{{name}}"]["delete"]
+    assert {p["name"] for p in delete["parameters"]} == {"name", "pretty", "dryRun"}
 
 
 def test_a_patch_verb_brings_a_patch_operation(monkeypatch: pytest.MonkeyPatch) -> None:

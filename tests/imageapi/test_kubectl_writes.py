@@ -335,3 +335,24 @@ def test_the_dynamic_client_lists_patches_and_watches_images(
 
     with pytest.raises(ConflictError):
         images.replace(body=stale)
+
+
+def test_unknown_fields_warn_on_a_patch_and_fail_a_strict_replace(
+    kube: KubeServer, tmp_path: Path
+) -> None:
+    before = _image(kube, TOOLS)
+    unknown = '{"spec":{"replicas":1}}'
+    # kubectl patch sends no fieldValidation: the server's default, Warn.
+    warned = kube.kubectl(
+        "patch", "image", TOOLS, "--type", "merge", "-p", unknown, "--dry-run=server"
+    )
+    assert warned.returncode == 0, warned.stderr
+    assert warned.stderr == 'Warning: unknown field "spec"\n'
+    # kubectl replace validates strictly, and (the OpenAPI document says the server can)
+    # leaves it to the server: fieldValidation=Strict.
+    sent = tmp_path / "image.json"
+    sent.write_text(json.dumps(dict(before, spec={"replicas": 1})))
+    refused = kube.kubectl("replace", "-f", str(sent))
+    assert refused.returncode == 1
+    assert 'strict decoding error: unknown field "spec"' in refused.stderr
+    assert _image(kube, TOOLS) == before

@@ -332,3 +332,45 @@ def test_unknown_dry_run_values_are_400(
     ):
         assert _status(response, 400, "BadRequest")["message"] == message
     assert _revision(client) == "1002"
+
+
+# -- fieldValidation ----------------------------------------------------------------------
+
+
+def test_field_validation_of_a_patch(client: FlaskClient, seeded: ImageStore) -> None:
+    added = {"metadata": {"labels": {"a": "b"}}, "spec": {"replicas": 1}}
+    strict = _status(_patch(client, added, MERGE, "?fieldValidation=Strict"), 400, "BadRequest")
+    assert strict["message"] == 'strict decoding error: unknown field "spec"'
+    assert "labels" not in seeded.get_image(NAME)["metadata"]
+    warned = _patch(client, added, MERGE)  # Warn is the default
+    assert warned.status_code == 200
+    assert warned.headers.getlist("Warning") == ['299 - "unknown field \\"spec\\""']
+    assert warned.get_json()["spec"] == {"replicas": 1}  # kept: the store is lossless
+    quiet = _patch(client, {"spec": {"replicas": 2}}, MERGE, "?fieldValidation=Ignore")
+    assert quiet.status_code == 200 and "Warning" not in quiet.headers
+    # What the Image already holds (x-unknown-member, spec) is not the patch's doing.
+    label = {"metadata": {"labels": {"c": "d"}}}
+    assert _patch(client, label, STRATEGIC, "?fieldValidation=Strict").status_code == 200
+    sig = [{"op": "add", "path": "/signatures/0/bogus", "value": 1}]
+    body = _status(_patch(client, sig, JSON_PATCH, "?fieldValidation=Strict"), 400, "BadRequest")
+    assert body["message"] == 'strict decoding error: unknown field "signatures[0].bogus"'
+
+
+def test_field_validation_of_a_put_and_a_signature(client: FlaskClient, seeded: ImageStore) -> None:
+    read = seeded.get_image(NAME)
+    assert client.put(URL + "?fieldValidation=Strict", json=read).status_code == 200
+    read = seeded.get_image(NAME)
+    read["metadata"]["bogus"] = True
+    body = _status(client.put(URL + "?fieldValidation=Strict", json=read), 400, "BadRequest")
+    assert body["message"] == 'strict decoding error: unknown field "metadata.bogus"'
+    extra = dict(signature(NAME, "new"), bogus=1)
+    url = f"{API_PREFIX}/imagesignatures"
+    body = _status(client.post(url + "?fieldValidation=Strict", json=extra), 400, "BadRequest")
+    assert body["message"] == 'strict decoding error: unknown field "bogus"'
+    warned = client.post(url + "?dryRun=All", json=extra)
+    assert warned.status_code == 201
+    assert warned.headers.getlist("Warning") == ['299 - "unknown field \\"bogus\\""']
+    body = _status(client.put(URL + "?fieldValidation=strict", json=read), 400, "BadRequest")
+    assert body["message"] == (
+        'fieldValidation: Unsupported value: "strict": supported values: "Ignore", "Strict", "Warn"'
+    )

@@ -54,6 +54,7 @@ from sigverify.imageapi.store.watch import (
     parse_watch_request,
     watch_events,
 )
+from sigverify.imageapi.store.write_options import FieldValidation, dry_run, field_validation
 from sigverify.limits import MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH
 from sigverify.strict_input import StrictInputError, Wording, read_json
 
@@ -159,12 +160,7 @@ class _Unsupported(Exception):
 
 
 def _dry_run() -> bool:
-    """``?dryRun=All`` (repeatable); any other value is refused, as kube-apiserver does."""
-    values = request.args.getlist("dryRun")
-    for value in values:
-        if value != "All":
-            raise BadRequestError(f'dryRun: Unsupported value: "{value}": supported values: "All"')
-    return bool(values)
+    return dry_run(request.args)
 
 
 def _peer_closed(environ: Mapping[str, Any]) -> Callable[[], bool]:
@@ -397,10 +393,8 @@ def create_rest_blueprint(
             None,
             {
                 "GET": lambda: answer("Image", store.get_image(name)),
-                "PUT": lambda: _json(
-                    store.update_image(_object_body(), name=name, dry_run=_dry_run())
-                ),
-                "PATCH": lambda: _json(patch_image(store, name)),
+                "PUT": lambda: put_image(store, name),
+                "PATCH": lambda: patch_image(store, name),
             },
         )
 
@@ -410,7 +404,7 @@ def create_rest_blueprint(
             "imagesignatures",
             None,
             None,
-            {"POST": lambda: _json(store.add_signature(_object_body(), dry_run=_dry_run()), 201)},
+            {"POST": lambda: add_signature(store)},
         )
 
     @bp.route("/imagesignatures/<name>", methods=_ALL_METHODS)
@@ -475,15 +469,50 @@ def create_rest_blueprint(
     return bp
 
 
-def patch_image(store: ImageStore, name: str) -> dict[str, Any]:
+def _written(body: Any, fields: FieldValidation, status: int = 200) -> Response:
+    response = _json(body, status)
+    for header, value in fields.headers():
+        response.headers.add(header, value)
+    return response
+
+
+def put_image(store: ImageStore, name: str) -> Response:
+    """PUT ``images/{name}`` (``dryRun``, ``fieldValidation``)."""
+    dry, fields = _dry_run(), field_validation(request.args)
+    body = _object_body()
+
+    def stored() -> dict[str, Any] | None:
+        try:
+            return store.get_image(name)
+        except ClusterError:
+            return None  # the update answers for it
+
+    fields.check(body, "Image", stored)
+    return _written(store.update_image(body, name=name, dry_run=dry), fields)
+
+
+def patch_image(store: ImageStore, name: str) -> Response:
     """PATCH ``images/{name}``: the patch of the request's media type, applied in the store's
-    write transaction (see :meth:`ImageStore.patch_image`)."""
-    dry_run = _dry_run()
+    write transaction (see :meth:`ImageStore.patch_image`); ``fieldValidation`` looks at
+    the patched Image."""
+    dry, fields = _dry_run(), field_validation(request.args)
     body = _read_body(PATCH_TYPES)
     kind = request.mimetype
-    return store.patch_image(
-        name, lambda current: apply_patch(kind, current, body), dry_run=dry_run
-    )
+
+    def patched(current: dict[str, Any]) -> Any:
+        result = apply_patch(kind, current, body)
+        fields.check(result, "Image", lambda: current)
+        return result
+
+    return _written(store.patch_image(name, patched, dry_run=dry), fields)
+
+
+def add_signature(store: ImageStore) -> Response:
+    """POST ``imagesignatures`` (``dryRun``, ``fieldValidation``)."""
+    dry, fields = _dry_run(), field_validation(request.args)
+    body = _object_body()
+    fields.check(body, "ImageSignature")
+    return _written(store.add_signature(body, dry_run=dry), fields, 201)
 
 
 def _meta_of(obj: dict[str, Any]) -> dict[str, Any]:
