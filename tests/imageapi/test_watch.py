@@ -479,3 +479,36 @@ def test_a_selector_turns_changes_into_added_modified_and_deleted(seeded: ImageS
     assert events[3]["object"] == back
     listed = watch_events(hub, WatchRequest("Image", None, None, 0.2, False), matches=of_team_a)
     assert _summary([json.loads(line) for line in listed if line]) == [("ADDED", NAME, "1009")]
+
+
+def test_rest_watch_with_selectors_and_table_events(seeded: ImageStore) -> None:
+    client = _client(seeded)
+    read = seeded.get_image(NAME)
+    read["metadata"]["labels"] = {"team": "a"}
+    seeded.update_image(read)  # 1005
+    query = "watch=true&resourceVersion=1000&labelSelector=team%3Da"
+    events = _events(client.get(f"{API_PREFIX}/images?{query}"))
+    assert _summary(events) == [("ADDED", NAME, "1005")]  # 1001 did not match yet
+    by_name = _events(
+        client.get(f"{API_PREFIX}/images?watch=true&fieldSelector=metadata.name%3D{LIB}")
+    )
+    assert _summary(by_name) == [("ADDED", LIB, "1002")]
+    table = "application/json;as=Table;v=v1;g=meta.k8s.io, application/json"
+    rows = _events(
+        client.get(
+            f"{API_PREFIX}/images?watch=true&resourceVersion=1004", headers={"Accept": table}
+        )
+    )
+    assert [e["type"] for e in rows] == ["MODIFIED"]
+    shown = rows[0]["object"]
+    assert (shown["kind"], shown["apiVersion"]) == ("Table", "meta.k8s.io/v1")
+    assert shown["metadata"] == {"resourceVersion": "1005"}
+    assert [c["name"] for c in shown["columnDefinitions"]][:3] == [
+        "Name",
+        "Image Reference",
+        "Verification",
+    ]
+    assert shown["rows"][0]["cells"][0] == NAME
+    assert shown["rows"][0]["object"]["kind"] == "PartialObjectMetadata"
+    bad = client.get(f"{API_PREFIX}/images?watch=true&fieldSelector=spec.x%3Dy")
+    assert bad.status_code == 400 and bad.get_json()["reason"] == "BadRequest"
