@@ -4,6 +4,7 @@ resourceVersion, dry run, and ``get -w`` seeing a recorded condition change."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import select
@@ -13,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -356,3 +358,32 @@ def test_unknown_fields_warn_on_a_patch_and_fail_a_strict_replace(
     assert refused.returncode == 1
     assert 'strict decoding error: unknown field "spec"' in refused.stderr
     assert _image(kube, TOOLS) == before
+
+
+def test_watches_kubectl_left_free_their_places(kube: KubeServer) -> None:
+    # serve runs one worker of 4 threads: at most 3 watches at a time. Watches whose kubectl
+    # was stopped must not hold them (their TLS sockets turn readable: the client left).
+    for _ in range(4):
+        watch = _KubectlWatch(kube, "images", "-o", "name")
+        watch.until(lambda out: out.count("\n") >= 2)
+        watch.stop()
+    served = kube.served
+    url = urlsplit(served.url)
+    deadline = time.monotonic() + 10
+    while True:
+        connection = http.client.HTTPSConnection(
+            url.hostname or "", url.port, context=served.context, timeout=20
+        )
+        connection.request(
+            "GET",
+            "/apis/image.openshift.io/v1/images?watch=true&timeoutSeconds=1",
+            headers={"Authorization": f"Bearer {served.token}"},
+        )
+        response = connection.getresponse()
+        status = response.status
+        response.read()
+        connection.close()
+        if status == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert status == 200
