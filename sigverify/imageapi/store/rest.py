@@ -20,9 +20,6 @@ others without handing out write access.
 from __future__ import annotations
 
 import json
-import select
-import socket
-import ssl
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
@@ -52,6 +49,7 @@ from sigverify.imageapi.store.watch import (
     WatchLimits,
     is_watch,
     parse_watch_request,
+    peer_closed,
     watch_events,
 )
 from sigverify.imageapi.store.write_options import FieldValidation, dry_run, field_validation
@@ -161,33 +159,6 @@ class _Unsupported(Exception):
 
 def _dry_run() -> bool:
     return dry_run(request.args)
-
-
-def _peer_closed(environ: Mapping[str, Any]) -> Callable[[], bool]:
-    """Whether the client of a streamed answer has gone: its socket reads end-of-file.
-
-    A watch writes nothing while nothing changes, so a client that left is noticed here, not
-    by a failed write: its place among the bounded watchers is freed at the next poll. A TLS
-    socket that turns readable counts as gone (a watch client sends nothing more).
-    """
-    sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
-    if not isinstance(sock, socket.socket):
-        return lambda: False
-
-    def closed() -> bool:
-        try:
-            readable, _, _ = select.select([sock], [], [], 0)
-            if not readable:
-                return False
-            if isinstance(sock, ssl.SSLSocket):
-                return True
-            return sock.recv(1, socket.MSG_PEEK) == b""
-        except BlockingIOError:
-            return False
-        except (OSError, ValueError):
-            return True
-
-    return closed
 
 
 def create_rest_blueprint(
@@ -334,7 +305,7 @@ def create_rest_blueprint(
                 released = True
                 hub.release()
 
-        closed = _peer_closed(request.environ)
+        closed = peer_closed(request.environ)
 
         def lines() -> Any:
             try:

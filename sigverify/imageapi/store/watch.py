@@ -27,11 +27,15 @@ serves at most :attr:`WatchLimits.max_watchers` at a time (the REST answers 429 
 from __future__ import annotations
 
 import json
+import select
+import socket
 import sqlite3
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sigverify.imageapi.errors import BadRequestError, ClusterError, status_of
 from sigverify.imageapi.protocol import JSONObject
@@ -39,7 +43,14 @@ from sigverify.imageapi.store._changes import Change, ChangeBatch, previous_body
 from sigverify.imageapi.store._objects import GROUP_VERSION, _typed
 from sigverify.imageapi.store._sqlite import SQLiteObjects, _stored
 
-__all__ = ["WatchHub", "WatchLimits", "WatchRequest", "parse_watch_request", "watch_events"]
+__all__ = [
+    "WatchHub",
+    "WatchLimits",
+    "WatchRequest",
+    "parse_watch_request",
+    "peer_closed",
+    "watch_events",
+]
 
 _TRUE = frozenset({"true", "1"})
 _FALSE = frozenset({"false", "0", ""})
@@ -152,6 +163,33 @@ def parse_watch_request(
             "allowWatchBookmarks to true"
         )
     return WatchRequest(kind, namespace, version, timeout, bookmarks, initial)
+
+
+def peer_closed(environ: Mapping[str, Any]) -> Callable[[], bool]:
+    """Whether the client of a streamed answer has gone: its socket reads end-of-file.
+
+    A watch writes nothing while nothing changes, so a client that left is noticed here, not
+    by a failed write: its place among the bounded watchers is freed at the next poll. A TLS
+    socket that turns readable counts as gone (a watch client sends nothing more).
+    """
+    sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
+    if not isinstance(sock, socket.socket):
+        return lambda: False
+
+    def closed() -> bool:
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+            if not readable:
+                return False
+            if isinstance(sock, ssl.SSLSocket):
+                return True
+            return sock.recv(1, socket.MSG_PEEK) == b""
+        except BlockingIOError:
+            return False
+        except (OSError, ValueError):
+            return True
+
+    return closed
 
 
 def _line(kind: str, obj: JSONObject) -> bytes:
