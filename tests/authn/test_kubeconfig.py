@@ -140,3 +140,37 @@ def test_print_kubeconfig_without_authentication_is_plain_http(tmp_path: Path) -
     assert code == 0, output
     assert 'server: "http://127.0.0.1:8080"' in output and "token" not in output
     assert not (tmp_path / ".local").exists()
+
+
+def test_print_kubeconfig_against_a_cluster_is_refused(tmp_path: Path) -> None:
+    cluster = tmp_path / "cluster.kubeconfig"
+    cluster.write_text("apiVersion: v1\nkind: Config\n")
+    code, output = _serve(
+        "--print-kubeconfig",
+        "--kubeconfig",
+        str(cluster),
+        "--state-dir",
+        str(tmp_path / "s"),
+        home=tmp_path,
+    )
+    assert code == 2 and "use the cluster's kubeconfig" in output
+    assert not (tmp_path / "s" / "kubeconfig").exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "written"),
+    [
+        ({}, True),
+        ({"insecure_no_auth": True}, False),
+        ({"token_auth_file": "tokens.csv"}, False),
+        ({"kubeconfig": "cluster.kubeconfig"}, False),
+    ],
+)
+def test_where_serve_writes_its_kubeconfig(
+    tmp_path: Path, overrides: dict[str, object], written: bool
+) -> None:
+    from sigverify.cli.serve import _kubeconfig_folder
+    from sigverify.settings import Settings
+
+    settings = Settings(state_dir=str(tmp_path), **overrides)  # type: ignore[arg-type]
+    assert _kubeconfig_folder(settings) == (tmp_path if written else None)

@@ -89,6 +89,7 @@ def test_aggregated_apis_when_asked(client: FlaskClient) -> None:
         "singularResource": "imagestream",
         "verbs": ["get", "list", "watch"],
         "shortNames": ["is"],
+        "categories": ["all"],
     }
     images = next(r for r in version["resources"] if r["resource"] == "images")
     assert images["scope"] == "Cluster" and "shortNames" not in images
@@ -145,6 +146,8 @@ def test_resource_list_has_kinds_scopes_verbs_and_short_names(client: FlaskClien
         "shortNames": ["isimage"],
     }
     assert by_name["imagestreamtags"]["shortNames"] == ["istag"]
+    assert by_name["imagestreams"]["categories"] == ["all"]
+    assert [r["name"] for r in body["resources"] if "categories" in r] == ["imagestreams"]
     assert by_name["imagesignatures"]["verbs"] == ["create", "delete"]
     assert not by_name["images"]["namespaced"]
     assert [r["name"] for r in body["resources"]] == [r.name for r in RESOURCES]

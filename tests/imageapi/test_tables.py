@@ -234,6 +234,14 @@ def test_include_object(client: FlaskClient, include: str, object_kind: str | No
         assert row["object"]["kind"] == object_kind
     if include == "Object":
         assert row["object"]["signatures"][0]["conditions"][0]["type"] == "Trusted"
+    listed = client.get(
+        f"{API_PREFIX}/images",
+        headers={"Accept": TABLE},
+        query_string={"includeObject": include},
+    ).get_json()
+    if include == "Object":  # list items are typed in rows, as the server sends them
+        assert [row["object"]["kind"] for row in listed["rows"]] == ["Image", "Image"]
+        assert {row["object"]["apiVersion"] for row in listed["rows"]} == {"image.openshift.io/v1"}
 
 
 def test_a_bad_include_object_is_a_400(client: FlaskClient) -> None:

@@ -15,23 +15,42 @@ mark them ``@pytest.mark.slow``.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from tests.imageapi.demo import DEMO_POLICY, KEYS
 from tests.service.processes import Served, serve
 
-__all__ = ["KUBECTL", "KubeServer", "kube_server"]
+__all__ = ["KUBECTL", "KubeServer", "kube_server", "kubectl_minor"]
 
-#: Debian's kubectl (scripts/bootstrap installs ``kubernetes-client`` when missing).
-KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
+#: The kubectl on the path (scripts/bootstrap installs Debian's ``kubernetes-client`` when
+#: there is none); ``$KUBECTL`` names another, e.g. to check an older client.
+KUBECTL = os.environ.get("KUBECTL") or shutil.which("kubectl") or "/usr/bin/kubectl"
 #: Seconds one kubectl command may take before the test fails.
 KUBECTL_TIMEOUT = 60.0
+
+
+@cache
+def kubectl_minor() -> int:
+    """The client's minor version (Debian bookworm's kubernetes-client is 1.20; newer
+    kubectls read OpenAPI v3 and aggregated discovery, and print some things differently)."""
+    result = subprocess.run(
+        [KUBECTL, "version", "--client", "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=KUBECTL_TIMEOUT,
+        check=True,
+        env={**os.environ, "KUBECONFIG": os.devnull},
+    )
+    minor = json.loads(result.stdout)["clientVersion"]["minor"]
+    return int("".join(c for c in minor if c.isdigit()))
 
 
 @dataclass

@@ -60,6 +60,8 @@ class StoreResource:
     namespaced: bool
     verbs: tuple[str, ...]
     short_names: tuple[str, ...] = ()
+    #: ``all``: listed by ``kubectl get all`` (openshift-apiserver puts ImageStreams there).
+    categories: tuple[str, ...] = ()
 
 
 #: What the embedded store serves (openshift-apiserver's names, kinds, scopes and short
@@ -73,7 +75,13 @@ RESOURCES: tuple[StoreResource, ...] = (
         "imagestreamimages", "imagestreamimage", "ImageStreamImage", True, ("get",), ("isimage",)
     ),
     StoreResource(
-        "imagestreams", "imagestream", "ImageStream", True, ("get", "list", "watch"), ("is",)
+        "imagestreams",
+        "imagestream",
+        "ImageStream",
+        True,
+        ("get", "list", "watch"),
+        ("is",),
+        ("all",),
     ),
     StoreResource(
         "imagestreamtags", "imagestreamtag", "ImageStreamTag", True, ("get",), ("istag",)
@@ -103,6 +111,7 @@ def resource_list() -> dict[str, Any]:
                 "kind": r.kind,
                 "verbs": list(r.verbs),
                 **({"shortNames": list(r.short_names)} if r.short_names else {}),
+                **({"categories": list(r.categories)} if r.categories else {}),
             }
             for r in RESOURCES
         ],
@@ -127,6 +136,7 @@ def _aggregated_group() -> dict[str, Any]:
             "singularResource": r.singular,
             "verbs": list(r.verbs),
             **({"shortNames": list(r.short_names)} if r.short_names else {}),
+            **({"categories": list(r.categories)} if r.categories else {}),
         }
         for r in RESOURCES
     ]

@@ -6,11 +6,16 @@ every failure a Kubernetes ``Status`` body (``reason``, ``message``, ``code``, `
 The OpenShift client is tested end to end against it over a real HTTP server, and the
 tests in ``tests/imageapi`` hold it to docs/domain.md §1.
 
-As kube-apiserver: ``watch=true`` on a list streams ``WatchEvent`` lines
-(:mod:`sigverify.imageapi.store.watch`; 429 over the bound of watchers); ``PATCH`` of an
-Image takes JSON merge, strategic merge and JSON patches
-(:mod:`sigverify.imageapi.store.patch`); ``?dryRun=All`` on every write checks and answers
-without storing anything (any other value: 400).
+Reads answer as kube-apiserver answers kubectl: the object, a ``Table`` or
+``PartialObjectMetadata`` as ``Accept`` asks (:mod:`.tables`), lists filtered by label and
+field selectors (:mod:`.selectors`; an unsupported one is a 400). Discovery and OpenAPI are
+:mod:`.discovery`'s blueprint.
+
+Changes and writes as kube-apiserver: ``watch=true`` on a list streams ``WatchEvent`` lines
+(:mod:`.watch`; selectors and ``Accept`` apply to its events; 429 over the bound of
+watchers); ``PATCH`` of an Image takes JSON merge, strategic merge and JSON patches
+(:mod:`.patch`); ``?dryRun=All`` and ``fieldValidation`` on every write
+(:mod:`.write_options`).
 
 Optional bearer-token checks (``tokens``: token → ``"read"`` or ``"write"``) give the 401 and
 403 answers a real cluster gives, for the client's fault tests and for serving the store to

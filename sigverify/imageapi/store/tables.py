@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sigverify.imageapi.errors import BadRequestError
+from sigverify.imageapi.store._objects import GROUP_VERSION
 
 __all__ = [
     "META_GROUP",
@@ -404,7 +405,9 @@ def table(
     for obj in objects:
         row: dict[str, Any] = {"cells": cells(obj, moment)}
         if include == "Object":
-            row["object"] = dict(obj)
+            # Typed, as the server sends a row's object: list items are stored without.
+            rest = {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}
+            row["object"] = {"kind": kind, "apiVersion": GROUP_VERSION, **rest}
         elif include == "PartialObjectMetadata":
             row["object"] = partial_metadata(obj, version)
         else:
