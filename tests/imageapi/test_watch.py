@@ -512,3 +512,19 @@ def test_rest_watch_with_selectors_and_table_events(seeded: ImageStore) -> None:
     assert shown["rows"][0]["object"]["kind"] == "PartialObjectMetadata"
     bad = client.get(f"{API_PREFIX}/images?watch=true&fieldSelector=spec.x%3Dy")
     assert bad.status_code == 400 and bad.get_json()["reason"] == "BadRequest"
+
+
+def test_a_store_failure_mid_watch_ends_it_with_an_error_event(seeded: ImageStore) -> None:
+    import sqlite3
+
+    from sigverify.imageapi.store.watch import WatchHub, WatchRequest, watch_events
+
+    lines = watch_events(WatchHub(seeded, FAST), WatchRequest("Image", None, 1004, 5.0, False))
+    assert next(lines) == b""  # headers go out first
+    with sqlite3.connect(seeded.path) as db:
+        db.execute("DROP TABLE change_log")
+    events = [json.loads(line) for line in lines]
+    assert [e["type"] for e in events] == ["ERROR"]
+    status = events[0]["object"]
+    assert (status["kind"], status["code"], status["reason"]) == ("Status", 500, "InternalError")
+    assert status["message"] == f"the store {seeded.path} failed: no such table: change_log"

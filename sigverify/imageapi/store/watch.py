@@ -37,7 +37,12 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sigverify.imageapi.errors import BadRequestError, ClusterError, status_of
+from sigverify.imageapi.errors import (
+    BadRequestError,
+    ClusterError,
+    ClusterUnreachable,
+    status_of,
+)
 from sigverify.imageapi.protocol import JSONObject
 from sigverify.imageapi.store._changes import Change, ChangeBatch, previous_body, read_changes
 from sigverify.imageapi.store._objects import GROUP_VERSION, _typed
@@ -260,7 +265,10 @@ def watch_events(
     werkzeug write no chunk for an empty item)."""
     yield b""
     try:
-        yield from _events(hub, request, render, matches, peer_closed, clock)
+        try:
+            yield from _events(hub, request, render, matches, peer_closed, clock)
+        except sqlite3.Error as exc:
+            raise ClusterUnreachable(f"the store {hub.store.path} failed: {exc}") from exc
     except ClusterError as exc:
         code, reason = status_of(exc)
         status = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure"}
