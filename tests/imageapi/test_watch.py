@@ -528,3 +528,47 @@ def test_a_store_failure_mid_watch_ends_it_with_an_error_event(seeded: ImageStor
     status = events[0]["object"]
     assert (status["kind"], status["code"], status["reason"]) == ("Status", 500, "InternalError")
     assert status["message"] == f"the store {seeded.path} failed: no such table: change_log"
+
+
+def test_a_live_watch_sees_every_revision_of_concurrent_writers_in_order(
+    tmp_path: Path,
+) -> None:
+    import threading
+
+    from sigverify.imageapi.store.watch import WatchHub, WatchRequest, watch_events
+
+    store = ImageStore(tmp_path / "s.db")
+    names = [digest_of(seed) for seed in ("w0", "w1")]
+    for seed in ("w0", "w1"):
+        store.put_object(image(seed))  # 1001, 1002
+    per_writer = 15
+
+    def writer(name: str) -> None:
+        mine = ImageStore(store.path)  # its own connections, as another worker's
+        for i in range(per_writer):
+            read = mine.get_image(name)
+            read["metadata"]["labels"] = {"n": str(i)}
+            mine.update_image(read)
+
+    lines = watch_events(
+        WatchHub(store, WatchLimits(poll_seconds=0.01, batch=4)),
+        WatchRequest("Image", None, 1002, 10.0, False),
+    )
+    assert next(lines) == b""
+    threads = [threading.Thread(target=writer, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    events: list[dict[str, Any]] = []
+    for line in lines:
+        events.append(json.loads(line))
+        if len(events) == 2 * per_writer:
+            break
+    lines.close()
+    for thread in threads:
+        thread.join()
+    versions = [int(e["object"]["metadata"]["resourceVersion"]) for e in events]
+    assert versions == list(range(1003, 1003 + 2 * per_writer))  # every one, in order
+    for name in names:
+        mine = [e["object"] for e in events if e["object"]["metadata"]["name"] == name]
+        assert [o["metadata"]["labels"]["n"] for o in mine] == [str(i) for i in range(per_writer)]
+        assert mine[-1] == store.get_image(name)
