@@ -345,3 +345,14 @@ def test_get_all_lists_the_imagestreams(kube: KubeServer) -> None:
         "imagestream.image.openshift.io/app",
         "imagestream.image.openshift.io/tools",
     ]
+
+
+def test_not_found_reads_as_on_a_cluster(kube: KubeServer) -> None:
+    missing = "sha256:" + "0" * 64
+    result = kube.kubectl("get", "image", missing)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f'Error from server (NotFound): images.image.openshift.io "{missing}" not found'
+    )
+    result = kube.kubectl("get", "isimage", "-n", "demo", f"app@{missing}")
+    assert result.returncode == 1 and "(NotFound)" in result.stderr

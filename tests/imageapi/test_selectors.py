@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sigverify.imageapi.errors import BadRequestError
 from sigverify.imageapi.store.image_store import ImageStore
@@ -18,6 +20,7 @@ from sigverify.imageapi.store.selectors import (
     selected_page,
 )
 from tests.imageapi.builders import digest_of, image, stream
+from tests.support.budget import examples
 
 
 def _labelled(labels: dict[str, str] | None) -> dict[str, Any]:
@@ -48,6 +51,7 @@ OBJECTS = {
         ("tier in (prod, dev)", {"prod", "dev"}),
         ("tier notin (prod)", {"none", "empty", "dev", "blank"}),
         ("tier in (prod,)", {"prod", "blank"}),
+        ("tier in ()", {"blank"}),  # labels.Parse reads "()" as the empty value
         ("tier,team=payments", {"prod", "dev"}),
         ("team=payments,tier!=dev", {"prod"}),
         ("example.com/size>10", {"dev"}),
@@ -70,7 +74,6 @@ def test_label_selectors(selector: str, matched: set[str]) -> None:
         ("a=b c", "unable to parse requirement: found 'c', expected: ',' or 'end of string'"),
         ("a in b", "unable to parse requirement: found 'b', expected: '('"),
         ("a in (b", "unable to parse requirement: found 'end of string', expected: ',' or ')'"),
-        ("a in ()", "for 'in', 'notin' operators, values set can't be empty"),
         ("a>b", "for 'Gt', 'Lt' operators, the value must be an integer: 'b'"),
         ("=a", "unable to parse requirement: found '=', expected: identifier"),
         ("a,", "unable to parse requirement: found 'end of string', expected: identifier"),
@@ -210,3 +213,87 @@ def test_a_sparse_selection_stops_at_the_scan_bound_with_a_continue(
         store.list_page, "Image", None, 3, meta["continue"], _selector("missing")
     )
     assert items == [] and "continue" not in meta  # the last 2: the end
+
+
+# -- property: any requirement list, written out with any spacing, selects as Kubernetes says --
+
+_KEYS = st.sampled_from(["a", "tier", "example.com/team", "x-1", "b.c_d"])
+_VALUES = st.sampled_from(["", "prod", "dev", "1", "42", "v-1.2_3"])
+_REQUIREMENTS = st.one_of(
+    st.tuples(st.just("exists"), _KEYS, st.just(())),
+    st.tuples(st.just("absent"), _KEYS, st.just(())),
+    st.tuples(st.sampled_from(["=", "==", "!="]), _KEYS, st.tuples(_VALUES)),
+    st.tuples(
+        st.sampled_from(["in", "notin"]),
+        _KEYS,
+        st.lists(_VALUES, min_size=1, max_size=3).map(tuple),
+    ),
+    st.tuples(st.sampled_from([">", "<"]), _KEYS, st.tuples(st.sampled_from(["0", "5", "-3"]))),
+)
+_SPACE = st.sampled_from(["", " ", "  "])
+
+
+def _text(requirement: tuple[str, str, tuple[str, ...]], space: str) -> str:
+    operator, key, values = requirement
+    if operator == "exists":
+        return key
+    if operator == "absent":
+        return f"!{key}"
+    if operator in ("in", "notin"):
+        return f"{key} {operator}{space}({space}{(',' + space).join(values)}{space})"
+    return f"{key}{space}{operator}{space}{values[0]}"
+
+
+def _holds(requirement: tuple[str, str, tuple[str, ...]], labels: dict[str, str]) -> bool:
+    operator, key, values = requirement
+    present = key in labels
+    value = labels.get(key)
+    if operator == "exists":
+        return present
+    if operator == "absent":
+        return not present
+    if operator in ("=", "=="):
+        return present and value == values[0]
+    if operator == "!=":
+        return value != values[0]
+    if operator == "in":
+        return present and value in values
+    if operator == "notin":
+        return value not in values
+    if not present or value is None or not value.lstrip("-").isdigit():
+        return False
+    return int(value) > int(values[0]) if operator == ">" else int(value) < int(values[0])
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(
+    requirements=st.lists(_REQUIREMENTS, min_size=1, max_size=4),
+    space=_SPACE,
+    labels=st.dictionaries(_KEYS, _VALUES, max_size=4),
+)
+def test_label_selector_property(
+    requirements: list[tuple[str, str, tuple[str, ...]]], space: str, labels: dict[str, str]
+) -> None:
+    text = ("," + space).join(_text(r, space) for r in requirements)
+    expected = all(_holds(r, labels) for r in requirements)
+    assert parse_label_selector(text).matches(_labelled(labels)) is expected, text
+
+
+def _escaped(value: str) -> str:
+    """fields.EscapeValue: backslash, comma and equals sign escaped."""
+    return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=")
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(
+    name=st.text(alphabet="ab,=\\!@: ", max_size=8),
+    other=st.text(alphabet="ab,=\\", max_size=4),
+    negated=st.booleans(),
+)
+def test_field_selector_escapes_property(name: str, other: str, negated: bool) -> None:
+    operator = "!=" if negated else "="
+    text = f"metadata.name{operator}{_escaped(name)},metadata.namespace={_escaped(other)}"
+    selector = parse_field_selector(text, "ImageStream")
+    for candidate in (name, name + "x", other):
+        obj = {"metadata": {"name": candidate, "namespace": other}}
+        assert selector.matches(obj) is ((candidate == name) != negated), (text, candidate)

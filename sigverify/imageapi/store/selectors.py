@@ -170,7 +170,7 @@ class _LabelParser:
         while True:
             part = self.peek()
             if part in (",", ")"):
-                values.append("")  # an empty value, as in "in (a,,b)" or "in ()"
+                values.append("")  # an empty value: "in (a,,b)"; "in ()" is "in ("")"
             else:
                 values.append(self.identifier("identifier"))
             if len(values) > MAX_REQUIREMENTS:
@@ -182,11 +182,6 @@ class _LabelParser:
                 break
             if part != ",":
                 raise self.fail(part, "',' or ')'")
-        if values == [""]:
-            raise BadRequestError(
-                "unable to parse requirement: for 'in', 'notin' operators, values set can't be "
-                "empty"
-            )
         for value in values:
             _check_value(value)
         return tuple(values)
