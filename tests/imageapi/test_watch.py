@@ -572,3 +572,24 @@ def test_a_live_watch_sees_every_revision_of_concurrent_writers_in_order(
         mine = [e["object"] for e in events if e["object"]["metadata"]["name"] == name]
         assert [o["metadata"]["labels"]["n"] for o in mine] == [str(i) for i in range(per_writer)]
         assert mine[-1] == store.get_image(name)
+
+
+def test_the_store_history_setting_reaches_the_file(tmp_path: Path) -> None:
+    import sqlite3
+
+    from sigverify.errors import InputError
+    from sigverify.imageapi.factory import image_source, open_image_api
+    from sigverify.settings import load_settings
+
+    path = tmp_path / "s.db"
+    environ = {"SIGVERIFY_STORE": str(path), "SIGVERIFY_STORE_HISTORY": "5"}
+    settings = load_settings(environ=environ)
+    assert settings.store_history == 5
+    open_image_api(image_source(settings))
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT size FROM change_log").fetchone() == (5,)
+    ImageStore(path)  # a process that does not say keeps what the file says
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT size FROM change_log").fetchone() == (5,)
+    with pytest.raises(InputError, match=r"store_history: must be 1\.\.1000000"):
+        load_settings(environ={"SIGVERIFY_STORE_HISTORY": "0"}).validate()
