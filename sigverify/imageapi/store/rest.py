@@ -369,8 +369,8 @@ def create_rest_blueprint(
             None,
             {
                 "GET": lambda: answer("Image", store.get_image(name)),
-                "PUT": lambda: put_image(store, name),
-                "PATCH": lambda: patch_image(store, name),
+                "PUT": lambda: _put_image(store, name),
+                "PATCH": lambda: _patch_image(store, name),
             },
         )
 
@@ -380,7 +380,7 @@ def create_rest_blueprint(
             "imagesignatures",
             None,
             None,
-            {"POST": lambda: add_signature(store)},
+            {"POST": lambda: _add_signature(store)},
         )
 
     @bp.route("/imagesignatures/<name>", methods=_ALL_METHODS)
@@ -452,7 +452,7 @@ def _written(body: Any, fields: FieldValidation, status: int = 200) -> Response:
     return response
 
 
-def put_image(store: ImageStore, name: str) -> Response:
+def _put_image(store: ImageStore, name: str) -> Response:
     """PUT ``images/{name}`` (``dryRun``, ``fieldValidation``)."""
     dry, fields = _dry_run(), field_validation(request.args)
     body = _object_body()
@@ -467,7 +467,7 @@ def put_image(store: ImageStore, name: str) -> Response:
     return _written(store.update_image(body, name=name, dry_run=dry), fields)
 
 
-def patch_image(store: ImageStore, name: str) -> Response:
+def _patch_image(store: ImageStore, name: str) -> Response:
     """PATCH ``images/{name}``: the patch of the request's media type, applied in the store's
     write transaction (see :meth:`ImageStore.patch_image`); ``fieldValidation`` looks at
     the patched Image."""
@@ -483,7 +483,7 @@ def patch_image(store: ImageStore, name: str) -> Response:
     return _written(store.patch_image(name, patched, dry_run=dry), fields)
 
 
-def add_signature(store: ImageStore) -> Response:
+def _add_signature(store: ImageStore) -> Response:
     """POST ``imagesignatures`` (``dryRun``, ``fieldValidation``)."""
     dry, fields = _dry_run(), field_validation(request.args)
     body = _object_body()
