@@ -28,7 +28,7 @@ def _seed_if_empty(settings: Settings) -> None:
     from sigverify.imageapi.store.image_store import ImageStore
     from sigverify.imageapi.store.seed import load_paths
 
-    store = ImageStore(settings.store)
+    store = ImageStore(settings.store, history=settings.store_history)
     counts = store.counts()
     if counts["images"] or counts["imagestreams"]:
         return

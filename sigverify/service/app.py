@@ -21,6 +21,7 @@ from sigverify.imageapi.protocol import ImageAPI
 from sigverify.imageapi.store.discovery import create_discovery_blueprint
 from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.imageapi.store.rest import create_rest_blueprint
+from sigverify.imageapi.store.watch import WatchLimits
 from sigverify.policyfile.admission import AdmissionConfig
 from sigverify.policyfile.holder import PolicyHolder
 from sigverify.service.audit import audit
@@ -116,8 +117,11 @@ def create_app(
     install_error_handlers(app)
     if settings.serve_store_api and isinstance(api, ImageStore):
         # kubectl and client libraries: discovery, then the store's REST (docs/service.md).
+        # Each watch holds a worker thread for its length: one thread is always left for
+        # everything else.
+        watchers = WatchLimits(max_watchers=max(settings.threads - 1, 0))
         app.register_blueprint(create_discovery_blueprint())
-        app.register_blueprint(create_rest_blueprint(api))
+        app.register_blueprint(create_rest_blueprint(api, watch_limits=watchers))
     if settings.admission:
         controller = AdmissionController(
             _AdmissionConfigSource(holder), api, holder.verifier, wall_clock=state.clock

@@ -111,6 +111,17 @@ class _Worker(ThreadWorker):  # type: ignore[misc]
     def _early_hup(self, *_: object) -> None:
         self.hup_pending = True
 
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        """Stopping: also end the store's watches, which would otherwise hold their threads
+        (and the graceful shutdown) until they time out."""
+        super().handle_exit(sig, frame)
+        from sigverify.imageapi.store.rest import WATCH_HUB
+
+        app = getattr(self, "wsgi", None)
+        hub = app.extensions.get(WATCH_HUB) if app is not None else None
+        if hub is not None:
+            hub.close()
+
 
 def _post_worker_init(worker: Any) -> None:
     from sigverify.service.state import EXTENSION

@@ -87,7 +87,7 @@ def test_aggregated_apis_when_asked(client: FlaskClient) -> None:
         "responseKind": {"group": "image.openshift.io", "version": "v1", "kind": "ImageStream"},
         "scope": "Namespaced",
         "singularResource": "imagestream",
-        "verbs": ["get", "list"],
+        "verbs": ["get", "list", "watch"],
         "shortNames": ["is"],
         "categories": ["all"],
     }

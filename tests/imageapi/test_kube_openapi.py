@@ -82,6 +82,7 @@ def test_operations_follow_the_served_verbs(client: FlaskClient) -> None:
         (f"{PREFIX}/images", "get", "list", "Image"),
         (f"{PREFIX}/images/{{name}}", "get", "get", "Image"),
         (f"{PREFIX}/images/{{name}}", "put", "put", "Image"),
+        (f"{PREFIX}/images/{{name}}", "patch", "patch", "Image"),
         (f"{PREFIX}/imagesignatures", "post", "post", "ImageSignature"),
         (f"{PREFIX}/imagesignatures/{{name}}", "delete", "delete", "ImageSignature"),
         (f"{namespaced}/imagestreamimages/{{name}}", "get", "get", "ImageStreamImage"),
@@ -98,9 +99,20 @@ def test_operations_follow_the_served_verbs(client: FlaskClient) -> None:
         "limit",
         "continue",
         "resourceVersion",
+        "watch",
+        "allowWatchBookmarks",
+        "timeoutSeconds",
     }
-    put = paths[f"{PREFIX}/images/{{name}}"]["put"]
-    assert "fieldValidation" not in {p["name"] for p in put["parameters"]}  # not honoured yet
+    for method in ("put", "patch"):
+        write = paths[f"{PREFIX}/images/{{name}}"][method]
+        assert {p["name"] for p in write["parameters"]} == {
+            "name",
+            "pretty",
+            "dryRun",
+            "fieldValidation",
+        }
+    delete = paths[f"{PREFIX}/imagesignatures/{{name}}"]["delete"]
+    assert {p["name"] for p in delete["parameters"]} == {"name", "pretty", "dryRun"}
 
 
 def test_a_patch_verb_brings_a_patch_operation(monkeypatch: pytest.MonkeyPatch) -> None:

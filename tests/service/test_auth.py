@@ -80,6 +80,31 @@ ENDPOINTS: dict[str, tuple[Call, int, int]] = {
         1,
         200,
     ),
+    "store-watch-images": (
+        lambda c, h, s: c.get(f"{STORE}/images?watch=true&timeoutSeconds=1", headers=h),
+        1,
+        200,
+    ),
+    "store-patch-image": (
+        lambda c, h, s: c.patch(
+            f"{STORE}/images/{APP}",
+            data='{"metadata":{"labels":{"a":"b"}}}',
+            content_type="application/merge-patch+json",
+            headers=h,
+        ),
+        3,
+        200,
+    ),
+    "store-patch-image-dry-run": (  # a dry run needs the right to write all the same
+        lambda c, h, s: c.patch(
+            f"{STORE}/images/{APP}?dryRun=All",
+            data='{"metadata":{"labels":{"a":"b"}}}',
+            content_type="application/merge-patch+json",
+            headers=h,
+        ),
+        3,
+        200,
+    ),
     "store-put-image": (
         lambda c, h, s: c.put(f"{STORE}/images/{APP}", json=s.get_image(APP), headers=h),
         3,

@@ -67,7 +67,7 @@ class StoreResource:
 #: What the embedded store serves (openshift-apiserver's names, kinds, scopes and short
 #: names: ``imagestream/etcd``, ``imagestreamimage/rest.go``, ``imagestreamtag/rest.go``).
 RESOURCES: tuple[StoreResource, ...] = (
-    StoreResource("images", "image", "Image", False, ("get", "list", "update")),
+    StoreResource("images", "image", "Image", False, ("get", "list", "patch", "update", "watch")),
     StoreResource(
         "imagesignatures", "imagesignature", "ImageSignature", False, ("create", "delete")
     ),
@@ -75,7 +75,13 @@ RESOURCES: tuple[StoreResource, ...] = (
         "imagestreamimages", "imagestreamimage", "ImageStreamImage", True, ("get",), ("isimage",)
     ),
     StoreResource(
-        "imagestreams", "imagestream", "ImageStream", True, ("get", "list"), ("is",), ("all",)
+        "imagestreams",
+        "imagestream",
+        "ImageStream",
+        True,
+        ("get", "list", "watch"),
+        ("is",),
+        ("all",),
     ),
     StoreResource(
         "imagestreamtags", "imagestreamtag", "ImageStreamTag", True, ("get",), ("istag",)

@@ -25,6 +25,7 @@ from sigverify import __version__
 from sigverify.imageapi.store._objects import GROUP, GROUP_VERSION
 from sigverify.imageapi.store.discovery import RESOURCES, StoreResource
 from sigverify.imageapi.store.kube_schemas import META_PREFIX, SCHEMAS, schema_name
+from sigverify.imageapi.store.patch import PATCH_TYPES as _PATCH_TYPES
 
 __all__ = [
     "DOCUMENT_PATH",
@@ -39,11 +40,7 @@ DOCUMENT_PATH = f"/openapi/v3/apis/{GROUP_VERSION}"
 _PREFIX = f"/apis/{GROUP_VERSION}"
 _LIST_KINDS = {"Image": "ImageList", "ImageStream": "ImageStreamList"}
 #: Patch body types the PATCH operation takes (kube-apiserver's, for types without apply).
-PATCH_TYPES = (
-    "application/json-patch+json",
-    "application/merge-patch+json",
-    "application/strategic-merge-patch+json",
-)
+PATCH_TYPES = _PATCH_TYPES
 
 
 def _query(name: str, description: str, kind: str = "string") -> dict[str, Any]:
@@ -82,9 +79,9 @@ DRY_RUN = _query("dryRun", "All: validate and answer without storing.")
 FIELD_VALIDATION = _query(
     "fieldValidation", "Ignore, Warn or Strict: what unknown or duplicate fields do."
 )
-#: The write operations' parameters: only those the writes honour. kubectl validates on the
-#: client (OpenAPI v2, not served) unless a resource's PATCH lists ``fieldValidation``.
-_WRITE_PARAMETERS: list[dict[str, Any]] = []
+#: The write operations' parameters: only those the writes honour (store/write_options.py).
+#: With ``fieldValidation`` on a resource's PATCH, kubectl leaves validation to the server.
+_WRITE_PARAMETERS: list[dict[str, Any]] = [DRY_RUN, FIELD_VALIDATION]
 
 
 def _content(schema: str) -> dict[str, Any]:
@@ -181,7 +178,7 @@ def _operations(resource: StoreResource) -> dict[str, dict[str, Any]]:
         )
     if "delete" in verbs:
         operations["delete"] = _operation(
-            resource, "delete", "delete", status, [*scope, *name, _PRETTY]
+            resource, "delete", "delete", status, [*scope, *name, _PRETTY, DRY_RUN]
         )
     if operations:
         paths[item] = operations
