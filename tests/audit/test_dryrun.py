@@ -673,10 +673,14 @@ _GROUPS = {
 }
 
 
-def _cluster_app(store: ImageStore) -> Flask:
+def _cluster_app(store: ImageStore) -> Any:
     """The store's image API plus workload lists and their discovery: enough of an API
-    server for ``kubectl get`` and for ``sigverify audit --workloads cluster``."""
-    app = create_store_app(store)
+    server for ``kubectl get`` and for ``sigverify audit --workloads cluster``.
+
+    The store answers ``/api`` and ``/apis`` with its own discovery (the image group only),
+    so those two and the workload groups go to this server's app, the rest to the store."""
+    store_app = create_store_app(store)
+    app = Flask(__name__)
     by_path: dict[str, list[dict[str, Any]]] = {}
     for item in _manifest_objects():
         resource = next(r for r, kind, _ in _GROUPS[item["apiVersion"]] if kind == item["kind"])
@@ -751,7 +755,16 @@ def _cluster_app(store: ImageStore) -> Flask:
                     path, kind, group, namespace
                 ),
             )
-    return app
+    workload_prefixes = tuple("/api/v1" if group == "v1" else f"/apis/{group}" for group in _GROUPS)
+
+    def dispatch(environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "")
+        ours = path in ("/api", "/apis") or any(
+            path == prefix or path.startswith(prefix + "/") for prefix in workload_prefixes
+        )
+        return (app if ours else store_app)(environ, start_response)
+
+    return dispatch
 
 
 def _kubeconfig(folder: Path, server: str) -> Path:
