@@ -120,13 +120,18 @@ def _check_namespace(namespace: str | None) -> None:
         check_namespace(namespace, "--namespace")
 
 
+def _uses_cluster(store: str | None, kubeconfig: str | None, context: str | None) -> bool:
+    """A cluster is audited (not a store): a flag names one, or with none of the three
+    flags, oc's and kubectl's default: the cluster of $KUBECONFIG, else ~/.kube/config."""
+    if store is not None and (kubeconfig is not None or context is not None):
+        raise InputError("give either --store or --kubeconfig/--context, not both")
+    return kubeconfig is not None or context is not None or (store is None and kubeconfig_in_use())
+
+
 def _open_api(
     store: str | None, kubeconfig: str | None, context: str | None, timeout: float
 ) -> ImageAPI:
-    if store is not None and (kubeconfig is not None or context is not None):
-        raise InputError("give either --store or --kubeconfig/--context, not both")
-    # oc's and kubectl's default: the cluster of $KUBECONFIG, else ~/.kube/config
-    if kubeconfig is not None or context is not None or (store is None and kubeconfig_in_use()):
+    if _uses_cluster(store, kubeconfig, context):
         cluster = ClusterOptions(kubeconfig=kubeconfig, context=context, timeout=timeout)
         return open_image_api(ImageSource(cluster=cluster))
     path = store if store is not None else Settings().store
@@ -264,8 +269,8 @@ def command(
     Exit status: 0 every audited image is trusted, 1 some would be denied, 2 an error
     (including images that could not be audited, when the report is still printed, and
     nothing to audit at all, such as an unknown namespace). With --compare-policy: 1 when
-    NEW would deny an image the policy admits, else 0; with --workloads also 1 when
-    enforce would deny a workload.
+    NEW would deny an image (with --workloads also a workload's image) the policy admits,
+    else 0; with --workloads alone also 1 when enforce would deny a workload.
     """
     if policy is None:
         raise InputError("--policy is required (the trust policy to audit against)")
@@ -297,7 +302,7 @@ def command(
         backend=backend,
         workloads=workloads,
         images_file=images_file,
-        store=store,
+        cluster=images_file is None and _uses_cluster(store, kubeconfig, context),
         namespace=namespace,
     )
     observe = dry_run.comparer.observe if dry_run.comparer is not None else None
