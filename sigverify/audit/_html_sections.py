@@ -292,7 +292,7 @@ def failures_section(document: Document) -> Iterator[str]:
     rows = (
         "<tr>"
         + td(f.get("subject"), cls="digest")
-        + tags_cell(f.get("tags"))
+        + tags_cell(f.get("tags"), "–")  # an ImageStream's failure has none
         + td(f.get("message"))
         + "</tr>"
         for f in failures

@@ -180,13 +180,34 @@ def _rows(page_text: str, table_id: str) -> list[list[str]]:
 
 
 def test_summary_by_namespace(page_text: str) -> None:
+    """The JSON's ``namespaces``, row for row; the unreferenced image is in no namespace (as
+    in the JSON and the CSV table), only counted beside it."""
     assert _rows(page_text, "namespace-table") == [
-        ["(no tag)", "1", "1", "0", "1"],
         ["evil", "1", "0", "1", "0"],
         ["prod", "7", "7", "0", "0"],
         ["staging", "6", "6", "0", "0"],
         ["team", "3", "1", "2", "1"],
     ]
+    assert (
+        '<p class="note">unreferenced images (no tag points at them), in no namespace: 1</p>'
+        in page_text
+    )
+    assert '<div class="card "><b>1</b>unreferenced (no tag)</div>' in page_text
+    # the image table says it of the image too
+    untagged = [row for row in _rows(page_text, "image-table") if "unreferenced" in row]
+    assert len(untagged) == 1
+
+
+def test_the_namespace_table_and_chart_are_the_json_member() -> None:
+    document = html_document()
+    document["namespaces"] = [
+        {"namespace": "only", "images": 9, "trusted": 4, "denied": 5, "unsigned": 2}
+    ]
+    document["totals"]["unreferenced"] = 0
+    page = report_to_html(document)
+    assert _rows(page, "namespace-table") == [["only", "9", "4", "5", "2"]]
+    assert _bars(page, "chart-namespaces") == [("only", "4 / 5")]
+    assert "in no namespace" not in page
 
 
 def test_keys_table(page_text: str) -> None:
@@ -222,7 +243,6 @@ def _bars(page_text: str, chart_id: str) -> list[tuple[str, str]]:
 
 def test_charts_figures(page_text: str) -> None:
     assert _bars(page_text, "chart-namespaces") == [
-        ("(no tag)", "1 / 0"),
         ("evil", "0 / 1"),
         ("prod", "7 / 0"),
         ("staging", "6 / 0"),
