@@ -31,7 +31,7 @@ from sigverify.audit.report import current_tags as stream_tags
 from sigverify.engine.verifier import Verifier
 from sigverify.errors import InputError, NotFoundError
 from sigverify.imageapi.errors import ClusterTimeout
-from sigverify.imageapi.protocol import ImageAPI, JSONObject, Page
+from sigverify.imageapi.protocol import CountedImageList, ImageAPI, JSONObject, Page
 from sigverify.objects.documents import UpstreamDocumentError, image_of
 
 __all__ = [
@@ -156,11 +156,21 @@ class _Audit:
         self._tick()
 
     def judge_all_images(self, page_size: int) -> None:
+        """Judge every Image of the list; the total is known when the list says how many
+        are left (``remainingItemCount``), and once it ends (the tagged ones still to GET)."""
+        counted = self.api if isinstance(self.api, CountedImageList) else None
+        left: int | None = None
+
         def fetch(token: str | None) -> Page:
-            return self.api.list_images(limit=page_size, continue_token=token)
+            nonlocal left
+            if counted is None:
+                return self.api.list_images(limit=page_size, continue_token=token)
+            items, token, left = counted.list_images_counted(limit=page_size, continue_token=token)
+            return items, token
 
         for page in _pages(fetch):
             self.deadline.check()
+            self.total = None if left is None else len(self.seen) + len(page) + left
             for item in page:
                 name = _name_of(item)
                 if name is None:
@@ -208,7 +218,9 @@ def audit_image_api(
 
     ``keys``, ``now`` and ``expiry_warning_days`` go to the report
     (:class:`~sigverify.audit.report.AuditAccumulator`); ``progress`` is told after each
-    Image (the total is known with a namespace: the distinct tagged digests).
+    Image, with the total when it is known: with a namespace, the distinct tagged digests;
+    without, from the Image list's ``remainingItemCount`` when the API says it
+    (:class:`~sigverify.imageapi.protocol.CountedImageList`), else once the list has ended.
 
     ``timeout_seconds`` bounds the whole walk (None: unbounded, the command's default):
     past it, after the page or Image in hand, :class:`AuditTimeout` — no report at all."""
@@ -226,8 +238,7 @@ def audit_image_api(
     run.collect_tags(namespace, page_size)
     if namespace is None:
         run.judge_all_images(page_size)
-    else:
-        run.total = len(run.tags)
+    run.total = len(run.seen) + len(run.tags)  # what is judged, and what is left to GET
     run.judge_tagged()
     return run.accumulator.report()
 
