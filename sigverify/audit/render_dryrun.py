@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from sigverify.audit.compare import Outcome, PolicyChange, PolicyComparison
+from sigverify.audit.render import text_table
 
 if TYPE_CHECKING:  # the workload judging loads the admission webhook's modules (Flask)
     from sigverify.audit.workloads import (
@@ -148,20 +149,11 @@ def comparison_to_csv(comparison: PolicyComparison) -> str:
     )
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
-    return [
-        "  "
-        + "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-        for line in (header, *rows)
-    ]
-
-
 def _changes_text(title: str, changes: tuple[PolicyChange, ...]) -> list[str]:
     lines = ["", f"{title} ({len(changes)})"]
     if not changes:
         return [*lines, "  (none)"]
-    lines += _table(
+    lines += text_table(
         ("IMAGE", "TAGS", "CURRENT", "NEW"),
         [
             (
@@ -311,7 +303,7 @@ def workloads_to_text(report: WorkloadReport) -> str:
         lines.append(f"  not judged: {skipped}")
     if report.namespaces:
         lines += ["", "NAMESPACES"]
-        lines += _table(
+        lines += text_table(
             ("NAMESPACE", "MODE", "WORKLOADS", "CONTAINERS", "WOULD DENY", "READY FOR ENFORCE"),
             [
                 (
@@ -327,7 +319,7 @@ def workloads_to_text(report: WorkloadReport) -> str:
         )
     if report.denied:
         lines += ["", f"ENFORCE WOULD DENY ({len(report.denied)} container images)"]
-        lines += _table(
+        lines += text_table(
             ("NAMESPACE", "WORKLOAD", "CONTAINER", "IMAGE", "REASON"),
             [
                 (d.namespace, f"{d.kind}/{d.name}", _shown(d.container), _shown(d.image), d.reason)
@@ -346,7 +338,7 @@ def _workload_changes_text(title: str, changes: tuple[WorkloadChange, ...]) -> l
     lines = ["", f"{title} ({len(changes)} container images)"]
     if not changes:
         return [*lines, "  (none)"]
-    lines += _table(
+    lines += text_table(
         ("NAMESPACE", "WORKLOAD", "CONTAINER", "IMAGE", "CURRENT", "NEW"),
         [
             (

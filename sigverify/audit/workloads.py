@@ -26,7 +26,7 @@ from sigverify.admission.controller import AdmissionController
 from sigverify.admission.decide import CheckReason, Decision, ImageCheck, explain, outcome
 from sigverify.admission.resolve import ImageLookup
 from sigverify.admission.review import AdmissionRequest, GroupVersionKind
-from sigverify.audit.compare import Change, Outcome
+from sigverify.audit.compare import Change, Changed, Outcome
 from sigverify.audit.manifests import Workload, WorkloadSet
 from sigverify.engine.protocol import ImageVerifier
 from sigverify.policyfile.admission import AdmissionConfig, CacheConfig, Mode, NamespaceRule
@@ -226,7 +226,7 @@ _Key = tuple[str, str, str, str, str]
 
 
 @dataclass(frozen=True)
-class WorkloadChange:
+class WorkloadChange(Changed):
     """One container image that enforce would treat differently under NEW than under CURRENT
     (``trusted`` of each :class:`Outcome` is "admitted")."""
 
@@ -237,10 +237,6 @@ class WorkloadChange:
     image: str
     current: Outcome
     new: Outcome
-
-    @property
-    def change(self) -> Change:
-        return Change.NEWLY_DENIED if self.current.trusted else Change.NEWLY_ADMITTED
 
 
 @dataclass(frozen=True)
