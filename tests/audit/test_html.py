@@ -298,6 +298,42 @@ def test_policy_dry_run_and_workloads(page_text: str) -> None:
             f"registry.example.com/team/batch@sha256:{'04' * 32}", "NotSigned", "no signature",
         ]
     ]  # fmt: skip
+    assert "under the new policy" not in page_text  # no workloads.comparison: no such part
+
+
+def test_workloads_under_the_new_policy() -> None:
+    document = html_document()
+    image = f"registry.example.com/team/api@sha256:{'05' * 32}"
+    document["workloads"]["comparison"] = {
+        "comparePolicy": "policies/<strict>.yaml",
+        "newlyDenied": [
+            {
+                "namespace": "prod", "kind": "Pod", "name": "api", "container": "api",
+                "image": image,
+                "current": {"admitted": True, "reason": "Trusted", "message": "signed"},
+                "new": {"admitted": False, "reason": "UnknownKey", "message": "<b>no key</b>"},
+            }
+        ],
+        "newlyAdmitted": [],
+        "namespaces": [
+            {"namespace": "prod", "mode": "enforce", "exempt": False, "workloads": 4,
+             "containers": 5, "wouldDeny": 1, "readyForEnforce": False},
+            {"namespace": "team", "mode": "enforce", "exempt": False, "workloads": 2,
+             "containers": 2, "wouldDeny": 0, "readyForEnforce": True},
+        ],
+    }  # fmt: skip
+    page = report_to_html(document)
+    section = page.split('<section id="workloads">', 1)[1].split("</section>", 1)[0]
+    assert (
+        "<p>under the new policy <b>policies/&lt;strict&gt;.yaml</b>, ready for enforce: "
+        "team</p>" in section
+    )
+    assert _rows(page, "workload-newlyDenied-table") == [
+        ["prod", "Pod", "api", "api", image, "admitted Trusted signed",
+         "denied UnknownKey <b>no key</b>"],
+    ]  # fmt: skip
+    assert "&lt;b&gt;no key&lt;/b&gt;" in section
+    assert '<p class="note" id="workload-newlyAdmitted-table">none</p>' in section
 
 
 def test_image_table_rows_and_signature_details(page_text: str, page: Page) -> None:
