@@ -166,6 +166,9 @@ class Settings:
     workers: int = field(default=2, metadata=_doc("gunicorn worker processes"))
     threads: int = field(default=4, metadata=_doc("threads per worker"))
     request_timeout_seconds: float = field(default=60.0, metadata=_doc("worker timeout"))
+    audit_timeout_seconds: float = field(
+        default=60.0, metadata=_doc("longest a GET /api/v1/audit may audit before a 504")
+    )
     graceful_timeout_seconds: float = field(default=30.0, metadata=_doc("shutdown grace"))
     tls_cert: str | None = field(default=None, metadata=_doc("serving certificate (PEM)"))
     tls_key: str | None = field(default=None, metadata=_doc("serving key (PEM)"))
@@ -231,6 +234,7 @@ class Settings:
             "api_timeout_seconds",
             "api_connect_timeout_seconds",
             "reconcile_interval_seconds",
+            "audit_timeout_seconds",
         ):
             if getattr(self, name) <= 0:
                 problems.append(f"{name}: must be positive")

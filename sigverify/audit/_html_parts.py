@@ -9,7 +9,8 @@ from html import escape
 from typing import Any
 
 Document = Mapping[str, Any]
-NO_TAG = "(no tag)"
+#: What an image no tag points at is called, as the JSON's ``totals.unreferenced``.
+UNREFERENCED = "unreferenced"
 
 
 def e(value: object) -> str:
@@ -64,13 +65,13 @@ def table(
     yield "</tbody></table></div>"
 
 
-def tag_lines(tags: Any) -> str:
-    """Tags one per line, or "(no tag)"."""
-    return "<br>".join(e(tag) for tag in as_list(tags)) or NO_TAG
+def tag_lines(tags: Any, empty: str = UNREFERENCED) -> str:
+    """Tags one per line, or ``empty`` (an image: "unreferenced")."""
+    return "<br>".join(e(tag) for tag in as_list(tags)) or e(empty)
 
 
-def tags_cell(tags: Any) -> str:
-    return f'<td class="tags">{tag_lines(tags)}</td>'
+def tags_cell(tags: Any, empty: str = UNREFERENCED) -> str:
+    return f'<td class="tags">{tag_lines(tags, empty)}</td>'
 
 
 def td(value: object, *, cls: str = "", sort: object | None = None) -> str:

@@ -161,12 +161,15 @@ def unsigned_section(document: Document) -> Iterator[str]:
     yield "</section>"
 
 
-def _outcome(value: Any) -> str:
+def _outcome(value: Any, passes: str = "trusted") -> str:
+    """An outcome cell: ``passes`` (``trusted`` of an image, ``admitted`` of a workload's
+    image) or denied, the reason, the message."""
     outcome = as_map(value)
-    word = "trusted" if outcome.get("trusted") else "denied"
+    ok = bool(outcome.get(passes))
+    word = passes if ok else "denied"
     return (
-        f'<td><span class="status-{word}">{word}</span> {e(outcome.get("reason"))}'
-        f'<br><span class="note">{e(outcome.get("message"))}</span></td>'
+        f'<td><span class="status-{"trusted" if ok else "denied"}">{word}</span> '
+        f'{e(outcome.get("reason"))}<br><span class="note">{e(outcome.get("message"))}</span></td>'
     )
 
 
@@ -246,7 +249,39 @@ def workloads_section(document: Document) -> Iterator[str]:
     headers = [("namespace", False), ("kind", False), ("name", False), ("container", False)]
     headers += [("image", False), ("reason", False), ("message", False)]
     yield from table("workload-denied-table", headers, denied_rows, if_empty="none")
+    yield from _workload_comparison(as_map(workloads.get("comparison")))
     yield "</section>"
+
+
+def _workload_comparison(comparison: Mapping[str, Any]) -> Iterator[str]:
+    """With --compare-policy: the container images NEW would deny that the current policy
+    admits under enforce, and the reverse."""
+    if not comparison:
+        return
+    ready = [
+        str(n.get("namespace"))
+        for n in map(as_map, as_list(comparison.get("namespaces")))
+        if n.get("readyForEnforce")
+    ]
+    yield (
+        f"<p>under the new policy <b>{e(comparison.get('comparePolicy'))}</b>, ready for "
+        f"enforce: {e(', '.join(ready) or 'none')}</p>"
+    )
+    for key, title in (("newlyDenied", "denied"), ("newlyAdmitted", "admitted")):
+        changes = [as_map(c) for c in as_list(comparison.get(key))]
+        yield f"<h3>Newly {title} under the new policy ({len(changes)})</h3>"
+        rows = (
+            "<tr>"
+            + "".join(td(c.get(k)) for k in ("namespace", "kind", "name", "container"))
+            + td(c.get("image"), cls="mono")
+            + _outcome(c.get("current"), "admitted")
+            + _outcome(c.get("new"), "admitted")
+            + "</tr>"
+            for c in changes
+        )
+        headers = [("namespace", False), ("kind", False), ("name", False), ("container", False)]
+        headers += [("image", False), ("current policy", False), ("new policy", False)]
+        yield from table(f"workload-{key}-table", headers, rows, if_empty="none")
 
 
 def failures_section(document: Document) -> Iterator[str]:
@@ -257,7 +292,7 @@ def failures_section(document: Document) -> Iterator[str]:
     rows = (
         "<tr>"
         + td(f.get("subject"), cls="digest")
-        + tags_cell(f.get("tags"))
+        + tags_cell(f.get("tags"), "–")  # an ImageStream's failure has none
         + td(f.get("message"))
         + "</tr>"
         for f in failures

@@ -21,6 +21,7 @@ from sigverify.objects.types import Image
 
 __all__ = [
     "Change",
+    "Changed",
     "ImageObserver",
     "Outcome",
     "PolicyChange",
@@ -51,8 +52,19 @@ class Outcome:
         return cls(verdict.trusted, verdict.reason.value, verdict.message)
 
 
+class Changed:
+    """Something whose :class:`Outcome` differs between CURRENT and NEW: which way."""
+
+    current: Outcome
+    new: Outcome
+
+    @property
+    def change(self) -> Change:
+        return Change.NEWLY_DENIED if self.current.trusted else Change.NEWLY_ADMITTED
+
+
 @dataclass(frozen=True)
-class PolicyChange:
+class PolicyChange(Changed):
     """One image whose outcome differs between the two policies."""
 
     image: str
@@ -60,10 +72,6 @@ class PolicyChange:
     tags: tuple[TagRef, ...]
     current: Outcome
     new: Outcome
-
-    @property
-    def change(self) -> Change:
-        return Change.NEWLY_DENIED if self.current.trusted else Change.NEWLY_ADMITTED
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from typing import Any
 
 from sigverify.audit._html_assets import SCRIPT, STYLE
 from sigverify.audit._html_parts import (
-    NO_TAG,
     Document,
     as_int,
     as_list,
@@ -67,12 +66,6 @@ _AGE_BUCKETS = (
 _ROWS_PER_CHUNK = 200
 
 
-def _namespaces_of(image: Document) -> list[str]:
-    """The namespaces of the tags pointing at an image (``ns/stream:tag``), sorted."""
-    found = {str(tag).partition("/")[0] for tag in as_list(image.get("tags")) if "/" in str(tag)}
-    return sorted(found)
-
-
 # -- sections --------------------------------------------------------------------------------
 
 
@@ -90,15 +83,14 @@ def _header(document: Document) -> str:
     return f'<header><h1>sigverify audit report</h1><p class="meta">{"".join(meta)}</p></header>'
 
 
-def _namespace_counts(images: Sequence[Document]) -> dict[str, Counter[str]]:
+def _namespace_counts(document: Document) -> dict[str, Counter[str]]:
+    """The JSON's ``namespaces`` (images its tags point at; the unreferenced are in none)."""
     counts: dict[str, Counter[str]] = {}
-    for image in images:
-        for namespace in _namespaces_of(image) or [NO_TAG]:
-            count = counts.setdefault(namespace, Counter())
-            count["images"] += 1
-            count["trusted" if image.get("trusted") else "denied"] += 1
-            count["unsigned"] += as_int(image.get("signatures")) == 0
-    return dict(sorted(counts.items()))
+    for row in map(as_map, as_list(document.get("namespaces"))):
+        counts[str(row.get("namespace"))] = Counter(
+            {name: as_int(row.get(name)) for name in ("images", "trusted", "denied", "unsigned")}
+        )
+    return counts
 
 
 def _summary(document: Document, by_namespace: dict[str, Counter[str]]) -> Iterator[str]:
@@ -109,6 +101,7 @@ def _summary(document: Document, by_namespace: dict[str, Counter[str]]) -> Itera
         ("would be denied", totals.get("denied"), "bad" if totals.get("denied") else ""),
         ("unsigned", totals.get("unsigned"), "warn" if totals.get("unsigned") else ""),
         ("tags", totals.get("tags"), ""),
+        ("unreferenced (no tag)", totals.get("unreferenced"), ""),
         ("could not be audited", totals.get("failed"), "bad" if totals.get("failed") else ""),
     ]
     keys = as_list(document.get("keys"))
@@ -127,7 +120,13 @@ def _summary(document: Document, by_namespace: dict[str, Counter[str]]) -> Itera
     )
     headers = [("namespace", False), ("images", True), ("trusted", True)]
     headers += [("would be denied", True), ("unsigned", True)]
-    yield from table("namespace-table", headers, rows)
+    yield from table("namespace-table", headers, rows, if_empty="none: no tag points at an image")
+    unreferenced = as_int(totals.get("unreferenced"))
+    if unreferenced:
+        yield (
+            '<p class="note">unreferenced images (no tag points at them), in no namespace: '
+            f"{unreferenced}</p>"
+        )
     yield "</section>"
 
 
@@ -359,7 +358,7 @@ def _image_table(images: Sequence[Document]) -> Iterator[str]:
 def iter_html(document: Document) -> Iterator[str]:
     """The page in pieces (the image table a chunk of rows at a time), for streaming."""
     images = [as_map(image) for image in as_list(document.get("images"))]
-    by_namespace = _namespace_counts(images)
+    by_namespace = _namespace_counts(document)
     yield (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'

@@ -34,6 +34,7 @@ __all__ = [
     "report_to_csv",
     "report_to_json",
     "report_to_text",
+    "text_table",
 ]
 
 #: The JSON report's ``schemaVersion``: bumped when a member changes meaning or goes away
@@ -465,7 +466,8 @@ def report_to_csv(report: AuditReport) -> str:
     return csv_table(report, "images")
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+def text_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    """The lines of a text table: columns as wide as their widest cell, indented."""
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
     return [
         "  "
@@ -503,15 +505,15 @@ def report_to_text(report: AuditReport) -> str:
         lines.append(f"  failed:  {totals.failed} images could not be audited")
     if report.reasons:
         lines += ["", "REASONS (images)"]
-        lines += _table(("REASON", "IMAGES"), [(r.value, str(n)) for r, n in report.reasons])
+        lines += text_table(("REASON", "IMAGES"), [(r.value, str(n)) for r, n in report.reasons])
     if report.signature_sources:
         lines += ["", "SIGNATURE SOURCES"]
-        lines += _table(
+        lines += text_table(
             ("SOURCE", "SIGNATURES"), [(s, str(n)) for s, n in report.signature_sources]
         )
     if report.scopes:
         lines += ["", "SCOPES"]
-        lines += _table(
+        lines += text_table(
             ("SCOPE", "IMAGES", "TRUSTED", "DENIED", "REQUIREMENTS"),
             [
                 (s.scope, str(s.images), str(s.trusted), str(s.denied), "; ".join(s.requirements))
@@ -533,12 +535,12 @@ def report_to_text(report: AuditReport) -> str:
                         _trust_word(scope.trusted),
                     )
                 )
-        lines += _table(
+        lines += text_table(
             ("KEY", "USER ID", "IMAGES", "SCOPE", "IMAGES IN SCOPE", "TRUSTED THERE"), rows
         )
     if report.keys:
         lines += ["", "KEYS"]
-        lines += _table(
+        lines += text_table(
             (
                 "KEY",
                 "ALGORITHM",

@@ -13,6 +13,7 @@ it: ``sigverify audit`` and the service's ``GET /api/v1/audit``.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
@@ -29,7 +30,8 @@ from sigverify.audit.report import (
 from sigverify.audit.report import current_tags as stream_tags
 from sigverify.engine.verifier import Verifier
 from sigverify.errors import InputError, NotFoundError
-from sigverify.imageapi.protocol import ImageAPI, JSONObject, Page
+from sigverify.imageapi.errors import ClusterTimeout
+from sigverify.imageapi.protocol import CountedImageList, ImageAPI, JSONObject, Page
 from sigverify.objects.documents import UpstreamDocumentError, image_of
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "MAX_NAMESPACE_LENGTH",
     "MAX_PAGES",
     "NAMESPACE_PATTERN",
+    "AuditTimeout",
     "Progress",
     "audit_image_api",
     "check_namespace",
@@ -52,6 +55,28 @@ DEFAULT_PAGE_SIZE = 250
 #: Kubernetes namespace names are DNS-1123 labels.
 NAMESPACE_PATTERN = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?")
 MAX_NAMESPACE_LENGTH = 63
+
+
+class AuditTimeout(ClusterTimeout):
+    """The audit did not finish within its bound (the service's ``audit_timeout_seconds``):
+    a timeout of the image API's whole walk, answered as one (HTTP 504)."""
+
+
+class _Deadline:
+    """A bound on the walk, checked after each list page and each Image (each of which is
+    bounded itself: the client's request timeout, the verifier's)."""
+
+    def __init__(self, seconds: float | None, monotonic: Callable[[], float]) -> None:
+        self.seconds = seconds
+        self.monotonic = monotonic
+        self.at = None if seconds is None else monotonic() + seconds
+
+    def check(self) -> None:
+        if self.at is not None and self.monotonic() > self.at:
+            raise AuditTimeout(
+                f"the audit did not finish within {self.seconds:g} s: audit one namespace "
+                "at a time, or raise the bound (audit_timeout_seconds)"
+            )
 
 
 def _pages(fetch: Callable[[str | None], Page]) -> Iterator[list[JSONObject]]:
@@ -80,8 +105,10 @@ class _Audit:
         accumulator: AuditAccumulator,
         progress: Progress | None = None,
         observe: ImageObserver | None = None,
+        deadline: _Deadline | None = None,
     ) -> None:
         self.api = api
+        self.deadline = deadline or _Deadline(None, time.monotonic)
         self.verifier = verifier
         self.accumulator = accumulator
         self.observe = observe  # sees each Image judged (the --compare-policy dry run)
@@ -92,6 +119,7 @@ class _Audit:
         self.total: int | None = None
 
     def _tick(self) -> None:
+        self.deadline.check()
         if self.progress is not None:
             self.progress(len(self.seen), self.total)
 
@@ -100,6 +128,7 @@ class _Audit:
             return self.api.list_imagestreams(namespace, limit=page_size, continue_token=token)
 
         for page in _pages(fetch):
+            self.deadline.check()
             for stream in page:
                 found, problems = stream_tags(stream)
                 for tag, image in found:
@@ -127,10 +156,21 @@ class _Audit:
         self._tick()
 
     def judge_all_images(self, page_size: int) -> None:
+        """Judge every Image of the list; the total is known when the list says how many
+        are left (``remainingItemCount``), and once it ends (the tagged ones still to GET)."""
+        counted = self.api if isinstance(self.api, CountedImageList) else None
+        left: int | None = None
+
         def fetch(token: str | None) -> Page:
-            return self.api.list_images(limit=page_size, continue_token=token)
+            nonlocal left
+            if counted is None:
+                return self.api.list_images(limit=page_size, continue_token=token)
+            items, token, left = counted.list_images_counted(limit=page_size, continue_token=token)
+            return items, token
 
         for page in _pages(fetch):
+            self.deadline.check()
+            self.total = None if left is None else len(self.seen) + len(page) + left
             for item in page:
                 name = _name_of(item)
                 if name is None:
@@ -169,6 +209,8 @@ def audit_image_api(
     expiry_warning_days: int = DEFAULT_EXPIRY_WARNING_DAYS,
     progress: Progress | None = None,
     observe: ImageObserver | None = None,
+    timeout_seconds: float | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> AuditReport:
     """Audit the image API read-only: every tagged Image of ``namespace`` (all namespaces
     when None, plus every Image no tag points at), each verified exactly once (and shown to
@@ -176,7 +218,12 @@ def audit_image_api(
 
     ``keys``, ``now`` and ``expiry_warning_days`` go to the report
     (:class:`~sigverify.audit.report.AuditAccumulator`); ``progress`` is told after each
-    Image (the total is known with a namespace: the distinct tagged digests)."""
+    Image, with the total when it is known: with a namespace, the distinct tagged digests;
+    without, from the Image list's ``remainingItemCount`` when the API says it
+    (:class:`~sigverify.imageapi.protocol.CountedImageList`), else once the list has ended.
+
+    ``timeout_seconds`` bounds the whole walk (None: unbounded, the command's default):
+    past it, after the page or Image in hand, :class:`AuditTimeout` — no report at all."""
     if page_size < 1:
         raise InputError("the page size must be at least 1")
     accumulator = AuditAccumulator(
@@ -186,12 +233,12 @@ def audit_image_api(
         now=now,
         expiry_warning_days=expiry_warning_days,
     )
-    run = _Audit(api, verifier, accumulator, progress, observe)
+    deadline = _Deadline(timeout_seconds, monotonic)
+    run = _Audit(api, verifier, accumulator, progress, observe, deadline)
     run.collect_tags(namespace, page_size)
     if namespace is None:
         run.judge_all_images(page_size)
-    else:
-        run.total = len(run.tags)
+    run.total = len(run.seen) + len(run.tags)  # what is judged, and what is left to GET
     run.judge_tagged()
     return run.accumulator.report()
 

@@ -10,6 +10,10 @@ re-derived here. The one change is the question asked: every audited namespace i
 denied is exactly what moving that namespace to ``enforce`` would break. A namespace is ready
 for enforce when nothing in it would be denied; an exempt namespace is not judged (its
 readiness is unknown, ``null``).
+
+With ``--compare-policy NEW`` the same workloads are judged once more, by NEW's verifier and
+NEW's ``admission:`` section, and :func:`compare_workloads` keeps the container images whose
+fate under enforce differs: newly denied (CURRENT admits, NEW would deny) and newly admitted.
 """
 
 from __future__ import annotations
@@ -19,14 +23,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from sigverify.admission.controller import AdmissionController
-from sigverify.admission.decide import CheckReason, Decision, explain, outcome
+from sigverify.admission.decide import CheckReason, Decision, ImageCheck, explain, outcome
 from sigverify.admission.resolve import ImageLookup
 from sigverify.admission.review import AdmissionRequest, GroupVersionKind
+from sigverify.audit.compare import Change, Changed, Outcome
 from sigverify.audit.manifests import Workload, WorkloadSet
 from sigverify.engine.protocol import ImageVerifier
 from sigverify.policyfile.admission import AdmissionConfig, CacheConfig, Mode, NamespaceRule
 
-__all__ = ["DeniedContainer", "NamespaceRow", "WorkloadReport", "judge_workloads"]
+__all__ = [
+    "JudgedContainer",
+    "NamespaceRow",
+    "WorkloadChange",
+    "WorkloadComparison",
+    "WorkloadReport",
+    "compare_workloads",
+    "judge_workloads",
+]
 
 #: Seconds each workload's images may take (at least; the policy's deadline if longer): an
 #: audit is not answering an API server, and a verdict must not be lost to a busy machine.
@@ -36,8 +49,9 @@ _RUN_SECONDS = 86_400.0
 
 
 @dataclass(frozen=True)
-class DeniedContainer:
-    """One container image that ``enforce`` would deny, and why."""
+class JudgedContainer:
+    """One container image and why ``enforce`` would deny or admit it. A workload judged as
+    a whole (exempt namespace, malformed object) has an empty container and image."""
 
     namespace: str
     kind: str
@@ -68,9 +82,13 @@ class NamespaceRow:
 class WorkloadReport:
     source: str  # the --workloads argument, "stdin" or "cluster"
     namespaces: tuple[NamespaceRow, ...]
-    denied: tuple[DeniedContainer, ...]
+    denied: tuple[JudgedContainer, ...]
     #: Objects not judged, by kind (no pods, owned by a listed controller, no such API).
     skipped: tuple[tuple[str, int], ...] = ()
+    #: What enforce would admit (the reason it passes), for :func:`compare_workloads`.
+    admitted: tuple[JudgedContainer, ...] = ()
+    #: With --compare-policy: what NEW would change (:func:`compare_workloads`).
+    comparison: WorkloadComparison | None = None
 
     @property
     def workloads(self) -> int:
@@ -122,6 +140,23 @@ class _Namespace:
     would_deny: int = 0
 
 
+def _judged(
+    workload: Workload, container: str, image: str, reason: str, message: str
+) -> JudgedContainer:
+    return JudgedContainer(
+        workload.namespace, workload.kind, workload.name, container, image, reason, message
+    )
+
+
+def _why(check: ImageCheck, denied: bool) -> tuple[str, str]:
+    """The reason and message of one checked image: the denial's clause when enforce would
+    deny it, else why it passes (an exempt image, the engine's verdict)."""
+    if denied:
+        return check.result.reason, explain(check)
+    verdict = check.result.verdict
+    return check.result.reason, verdict.message if verdict is not None else check.result.detail
+
+
 def judge_workloads(
     found: WorkloadSet,
     config: AdmissionConfig,
@@ -136,43 +171,31 @@ def judge_workloads(
         _enforcing(config, names, deadline_seconds), image_api, lambda: verifier
     )
     namespaces: dict[str, _Namespace] = {name: _Namespace() for name in names}
-    denied: list[DeniedContainer] = []
+    judged: dict[bool, list[JudgedContainer]] = {True: [], False: []}  # by: enforce denies
     try:
         for index, workload in enumerate(found.workloads):
             row = namespaces[workload.namespace]
             row.workloads += 1
             checks = controller.image_checks(_request(index, workload))
             if isinstance(checks, Decision):
-                row.exempt |= checks.reason == CheckReason.EXEMPT.value
-                if not checks.response.allowed:  # a malformed object: never an allow
-                    row.would_deny += 1
-                    denied.append(
-                        DeniedContainer(
-                            workload.namespace,
-                            workload.kind,
-                            workload.name,
-                            "",
-                            "",
-                            checks.reason,
-                            checks.response.message or "",
-                        )
-                    )
+                exempt = checks.reason == CheckReason.EXEMPT.value
+                row.exempt |= exempt
+                # a malformed object is never an allow
+                row.would_deny += not checks.response.allowed
+                message = checks.response.message or ("exempt namespace" if exempt else "")
+                judged[not checks.response.allowed].append(
+                    _judged(workload, "", "", checks.reason, message)
+                )
                 continue
             row.containers += len(checks)
-            refused = [check for check in checks if outcome(check) == "deny"]
-            row.would_deny += bool(refused)
-            denied.extend(
-                DeniedContainer(
-                    workload.namespace,
-                    workload.kind,
-                    workload.name,
-                    check.use.container,
-                    check.use.image,
-                    check.result.reason,
-                    explain(check),
+            refused = False
+            for check in checks:
+                denies = outcome(check) == "deny"
+                refused |= denies
+                judged[denies].append(
+                    _judged(workload, check.use.container, check.use.image, *_why(check, denies))
                 )
-                for check in refused
-            )
+            row.would_deny += refused
     finally:
         controller.close()
     rows = tuple(
@@ -187,4 +210,80 @@ def judge_workloads(
         for name, entry in namespaces.items()
     )
     skipped: Counter[str] = found.skipped
-    return WorkloadReport(found.source, rows, tuple(denied), tuple(sorted(skipped.items())))
+    return WorkloadReport(
+        found.source,
+        rows,
+        tuple(judged[True]),
+        tuple(sorted(skipped.items())),
+        admitted=tuple(judged[False]),
+    )
+
+
+# -- the same workloads under a NEW policy (--compare-policy with --workloads) ---------------
+
+#: A container image of a workload: namespace, kind, name, container, image.
+_Key = tuple[str, str, str, str, str]
+
+
+@dataclass(frozen=True)
+class WorkloadChange(Changed):
+    """One container image that enforce would treat differently under NEW than under CURRENT
+    (``trusted`` of each :class:`Outcome` is "admitted")."""
+
+    namespace: str
+    kind: str
+    name: str
+    container: str
+    image: str
+    current: Outcome
+    new: Outcome
+
+
+@dataclass(frozen=True)
+class WorkloadComparison:
+    compare_policy: str  # NEW
+    newly_denied: tuple[WorkloadChange, ...]
+    newly_admitted: tuple[WorkloadChange, ...]
+    #: The workloads judged by NEW per namespace: NEW's own mode, would deny, readiness.
+    namespaces: tuple[NamespaceRow, ...]
+
+    @property
+    def changes(self) -> tuple[WorkloadChange, ...]:
+        return (*self.newly_denied, *self.newly_admitted)
+
+
+def _outcomes(report: WorkloadReport) -> dict[_Key, Outcome]:
+    found: dict[_Key, Outcome] = {}
+    for admitted, items in ((True, report.admitted), (False, report.denied)):
+        for item in items:  # a denial wins over an admission of the same container image
+            key = (item.namespace, item.kind, item.name, item.container, item.image)
+            found[key] = Outcome(admitted, item.reason, item.message)
+    return found
+
+
+def _judged_whole(outcomes: dict[_Key, Outcome], key: _Key) -> Outcome | None:
+    """``key``'s outcome, else its workload's when that was judged as a whole (an exempt
+    namespace, a malformed object: no container of it was looked at)."""
+    return outcomes.get(key) or outcomes.get((*key[:3], "", ""))
+
+
+def compare_workloads(
+    current: WorkloadReport, new: WorkloadReport, *, compare_policy: str
+) -> WorkloadComparison:
+    """The container images whose fate under enforce changes from ``current`` (CURRENT's
+    verifier and ``admission:`` section) to ``new`` (NEW's), on the same workloads."""
+    before, after = _outcomes(current), _outcomes(new)
+    by_container = {key[:3] for key in (*before, *after) if key[3:] != ("", "")}
+    changes: list[WorkloadChange] = []
+    for key in sorted({*before, *after}):
+        if key[3:] == ("", "") and key[:3] in by_container:
+            continue  # judged container by container on the other side
+        was, now = _judged_whole(before, key), _judged_whole(after, key)
+        if was is not None and now is not None and was.trusted != now.trusted:
+            changes.append(WorkloadChange(*key, current=was, new=now))
+    return WorkloadComparison(
+        compare_policy,
+        tuple(c for c in changes if c.change is Change.NEWLY_DENIED),
+        tuple(c for c in changes if c.change is Change.NEWLY_ADMITTED),
+        new.namespaces,
+    )

@@ -8,7 +8,7 @@ only wires it into the command.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -18,6 +18,7 @@ from sigverify.audit.render_dryrun import (
     comparison_to_csv,
     comparison_to_json,
     comparison_to_text,
+    workloads_comparison_to_csv,
     workloads_to_csv,
     workloads_to_json,
     workloads_to_text,
@@ -40,7 +41,7 @@ __all__ = ["DRY_RUN_TABLES", "DryRun", "csv_table_for", "dry_run_options"]
 F = TypeVar("F", bound=Callable[..., Any])
 CLUSTER = "cluster"
 #: The CSV tables of the dry runs (``--table``, ``--output-dir``), beside the report's.
-DRY_RUN_TABLES = ("comparison", "workloads")
+DRY_RUN_TABLES = ("comparison", "workloads", "workloads-comparison")
 
 
 def dry_run_options(function: F) -> F:
@@ -49,8 +50,9 @@ def dry_run_options(function: F) -> F:
             "--compare-policy",
             default=None,
             metavar="NEW",
-            help="Also judge every image by the policy NEW and list what would change "
-            "(newly denied, newly admitted); exit 1 when NEW denies an image --policy admits.",
+            help="Also judge every image (and --workloads) by the policy NEW and list what "
+            "would change (newly denied, newly admitted); exit 1 when NEW denies an image or "
+            "a workload's image --policy admits.",
         ),
         click.option(
             "--compare-keys",
@@ -75,16 +77,21 @@ def csv_table_for(table: str | None, *, compare: bool, workloads: bool) -> str |
     """The CSV table ``-o csv`` prints: ``--table``'s, else the dry run's own table
     (``comparison``, ``workloads``) when one is asked for, else None (the report's images).
     Checked before anything is read."""
-    asked = [name for name, on in zip(DRY_RUN_TABLES, (compare, workloads), strict=True) if on]
+    needs = {
+        "comparison": "--compare-policy",
+        "workloads": "--workloads",
+        "workloads-comparison": "--compare-policy and --workloads",
+    }
+    wanted = (compare, workloads, compare and workloads)
+    asked = [name for name, on in zip(DRY_RUN_TABLES, wanted, strict=True) if on]
     if table in DRY_RUN_TABLES and table not in asked:
-        flag = "--compare-policy" if table == "comparison" else "--workloads"
-        raise click.UsageError(f"--table {table} needs {flag}")
+        raise click.UsageError(f"--table {table} needs {needs[table]}")
     if table is not None or not asked:
         return table
     if len(asked) > 1:
         raise click.UsageError(
-            "-o csv prints one table: add --table comparison or --table workloads "
-            "(or --output-dir for all)"
+            "-o csv prints one table: add --table comparison, workloads or "
+            "workloads-comparison (or --output-dir for all)"
         )
     return asked[0]
 
@@ -94,6 +101,8 @@ class DryRun:
     """The dry runs one ``sigverify audit`` asked for."""
 
     comparer: PolicyComparer | None = None
+    #: NEW's ``admission:`` section (its workloads are judged by it too).
+    compare_admission: AdmissionConfig | None = None
     workloads_target: str | None = None
     found: WorkloadSet | None = None  # read before anything else: bad input fails fast
     comparison: PolicyComparison | None = None
@@ -110,7 +119,7 @@ class DryRun:
         backend: str,
         workloads: str | None,
         images_file: str | None,
-        store: str | None,
+        cluster: bool,
         namespace: str | None,
     ) -> DryRun:
         """Check the options, read manifest files, load NEW (errors: exit 2, one line)."""
@@ -120,15 +129,19 @@ class DryRun:
             raise click.UsageError(
                 "--workloads resolves images in a cluster or store: drop --images"
             )
-        if workloads == CLUSTER and store is not None:
-            raise click.UsageError("--workloads cluster needs a cluster, not --store")
+        if workloads == CLUSTER and not cluster:  # said before any Image is read
+            raise click.UsageError(
+                "--workloads cluster needs a cluster (--kubeconfig, --context, $KUBECONFIG "
+                "or ~/.kube/config), not an embedded store"
+            )
         run = cls(workloads_target=workloads)
         if workloads is not None and workloads != CLUSTER:
             from sigverify.audit.manifests import read_workloads
 
             run.found = read_workloads(workloads, namespace=namespace)
         if compare_policy is not None:
-            new = load_verifier(compare_policy, compare_keys or keys, backend)[1]
+            loaded, new = load_verifier(compare_policy, compare_keys or keys, backend)
+            run.compare_admission = loaded.admission
             run.comparer = PolicyComparer(new, policy=policy, compare_policy=compare_policy)
         return run
 
@@ -150,7 +163,7 @@ class DryRun:
         if self.workloads_target is None:
             return
         from sigverify.audit.manifests import list_cluster_workloads
-        from sigverify.audit.workloads import judge_workloads
+        from sigverify.audit.workloads import compare_workloads, judge_workloads
         from sigverify.policyfile.admission import AdmissionConfig
 
         found = self.found
@@ -159,9 +172,22 @@ class DryRun:
             if lister is None:
                 raise InputError("--workloads cluster needs a cluster (--kubeconfig)")
             found = list_cluster_workloads(lister, namespace=namespace, page_size=page_size)
-        self.workloads = judge_workloads(
+        judged = judge_workloads(
             found, config or AdmissionConfig(), api, verifier, deadline_seconds=timeout
         )
+        if self.comparer is not None:  # the same workloads under NEW's verifier and section
+            under_new = judge_workloads(
+                found,
+                self.compare_admission or AdmissionConfig(),
+                api,
+                self.comparer.verifier,
+                deadline_seconds=timeout,
+            )
+            compared = compare_workloads(
+                judged, under_new, compare_policy=self.comparer.compare_policy
+            )
+            judged = replace(judged, comparison=compared)
+        self.workloads = judged
 
     @property
     def judged_workloads(self) -> bool:
@@ -198,16 +224,23 @@ class DryRun:
             tables["comparison"] = comparison_to_csv(self.comparison)
         if self.workloads is not None:
             tables["workloads"] = workloads_to_csv(self.workloads)
+            if self.workloads.comparison is not None:
+                tables["workloads-comparison"] = workloads_comparison_to_csv(
+                    self.workloads.comparison
+                )
         return tables
 
     def exit_status(self, status: int) -> int:
         """The audit's ``status`` as the dry runs change it: 2 stays; with --compare-policy
-        the comparison alone decides 1 (something newly denied) or 0; workloads that
-        enforce would deny make it 1."""
+        the comparison alone decides 1 (NEW would deny an image, or with --workloads a
+        workload's image, that CURRENT admits) or 0; without it, workloads that enforce
+        would deny make it 1."""
         if status == EXIT_ERROR or (self.comparison is not None and self.comparison.failures):
             return EXIT_ERROR
         if self.comparison is not None:
-            status = EXIT_UNTRUSTED if self.comparison.newly_denied else EXIT_TRUSTED
+            changed = self.workloads.comparison if self.workloads is not None else None
+            newly = self.comparison.newly_denied or (changed and changed.newly_denied)
+            return EXIT_UNTRUSTED if newly else EXIT_TRUSTED
         if self.workloads is not None and self.workloads.would_deny:
             status = EXIT_UNTRUSTED
         return status

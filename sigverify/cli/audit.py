@@ -30,7 +30,6 @@ from sigverify.cli._audit_dryrun import (
     csv_table_for,
     dry_run_options,
 )
-from sigverify.cli._audit_images import audit_pull_specs, read_pull_specs
 from sigverify.cli._common import (
     EXIT_ERROR,
     EXIT_TRUSTED,
@@ -49,7 +48,6 @@ from sigverify.imageapi.options import ClusterOptions, ImageSource
 from sigverify.imageapi.protocol import ImageAPI
 from sigverify.policyfile.holder import load_verifier
 from sigverify.settings import Settings
-from sigverify.sources import SourceOptions
 
 # audit_image_api and the rest of the read-only walk live in sigverify.audit.scan, where the
 # HTTP service (GET /api/v1/audit) calls them too; named here as before.
@@ -115,18 +113,29 @@ def _render(
     write_output(text, output_file)
 
 
+def _read_pull_specs(path: str) -> list[str]:
+    from sigverify.cli._audit_images import read_pull_specs
+
+    return read_pull_specs(path)
+
+
 def _check_namespace(namespace: str | None) -> None:
     if namespace is not None:
         check_namespace(namespace, "--namespace")
 
 
+def _uses_cluster(store: str | None, kubeconfig: str | None, context: str | None) -> bool:
+    """A cluster is audited (not a store): a flag names one, or with none of the three
+    flags, oc's and kubectl's default: the cluster of $KUBECONFIG, else ~/.kube/config."""
+    if store is not None and (kubeconfig is not None or context is not None):
+        raise InputError("give either --store or --kubeconfig/--context, not both")
+    return kubeconfig is not None or context is not None or (store is None and kubeconfig_in_use())
+
+
 def _open_api(
     store: str | None, kubeconfig: str | None, context: str | None, timeout: float
 ) -> ImageAPI:
-    if store is not None and (kubeconfig is not None or context is not None):
-        raise InputError("give either --store or --kubeconfig/--context, not both")
-    # oc's and kubectl's default: the cluster of $KUBECONFIG, else ~/.kube/config
-    if kubeconfig is not None or context is not None or (store is None and kubeconfig_in_use()):
+    if _uses_cluster(store, kubeconfig, context):
         cluster = ClusterOptions(kubeconfig=kubeconfig, context=context, timeout=timeout)
         return open_image_api(ImageSource(cluster=cluster))
     path = store if store is not None else Settings().store
@@ -264,8 +273,8 @@ def command(
     Exit status: 0 every audited image is trusted, 1 some would be denied, 2 an error
     (including images that could not be audited, when the report is still printed, and
     nothing to audit at all, such as an unknown namespace). With --compare-policy: 1 when
-    NEW would deny an image the policy admits, else 0; with --workloads also 1 when
-    enforce would deny a workload.
+    NEW would deny an image (with --workloads also a workload's image) the policy admits,
+    else 0; with --workloads alone also 1 when enforce would deny a workload.
     """
     if policy is None:
         raise InputError("--policy is required (the trust policy to audit against)")
@@ -297,12 +306,12 @@ def command(
         backend=backend,
         workloads=workloads,
         images_file=images_file,
-        store=store,
+        cluster=images_file is None and _uses_cluster(store, kubeconfig, context),
         namespace=namespace,
     )
     observe = dry_run.comparer.observe if dry_run.comparer is not None else None
     try:
-        specs = read_pull_specs(images_file) if images_file is not None else []
+        specs = _read_pull_specs(images_file) if images_file is not None else []
         loaded, verifier = load_verifier(policy, keys, backend)
     except BaseException:
         dry_run.close()
@@ -312,6 +321,11 @@ def command(
     progress = progress_for(sys.stderr)
     try:
         if images_file is not None:
+            # Only --images reaches registries: the HTTP, TLS and lookaside modules (about
+            # 50 ms of imports) are not loaded for a cluster or store audit.
+            from sigverify.cli._audit_images import audit_pull_specs
+            from sigverify.sources import SourceOptions
+
             options = SourceOptions(
                 registries_d=Path(registries_d) if registries_d else None,
                 authfile=authfile,

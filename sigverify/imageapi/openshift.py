@@ -45,7 +45,7 @@ from sigverify.imageapi.options import (
     DEFAULT_TIMEOUT_SECONDS,
     ClusterOptions,
 )
-from sigverify.imageapi.protocol import JSONObject, Page
+from sigverify.imageapi.protocol import CountedPage, JSONObject, Page
 from sigverify.limits import MAX_ENVELOPE_DEPTH
 from sigverify.strict_input import StrictInputError, Wording, read_json
 
@@ -340,14 +340,30 @@ class OpenShiftImageAPI:
         )
 
     def _list(self, path: str, limit: int | None, continue_token: str | None) -> Page:
+        items, token, _ = self._counted_list(path, limit, continue_token)
+        return items, token
+
+    def _counted_list(
+        self, path: str, limit: int | None, continue_token: str | None
+    ) -> CountedPage:
         body = self._request("GET", path, query={"limit": limit, "continue": continue_token})
         items = body.get("items")
         if items is None:
             items = []
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise ClusterServerError(f"the API server's list at {path} has malformed items", 502)
-        token = (body.get("metadata") or {}).get("continue") or None
-        return items, token if isinstance(token, str) else None
+        metadata = body.get("metadata")
+        metadata = metadata if isinstance(metadata, dict) else {}
+        token = metadata.get("continue") or None
+        token = token if isinstance(token, str) else None
+        # a count (kube-apiserver's, only with a continue token) that is not a plain
+        # non-negative integer is no count: it only feeds a progress line
+        left = metadata.get("remainingItemCount")
+        if token is None:
+            left = 0
+        elif isinstance(left, bool) or not isinstance(left, int) or left < 0:
+            left = None
+        return items, token, left
 
     def list_objects(
         self, path: str, limit: int | None = None, continue_token: str | None = None
@@ -360,6 +376,13 @@ class OpenShiftImageAPI:
 
     def list_images(self, limit: int | None = None, continue_token: str | None = None) -> Page:
         return self._list(f"{API}/images", limit, continue_token)
+
+    def list_images_counted(
+        self, limit: int | None = None, continue_token: str | None = None
+    ) -> CountedPage:
+        """One page of Images and how many are left after it (``remainingItemCount``; 0 on
+        the last page, None when the server did not say)."""
+        return self._counted_list(f"{API}/images", limit, continue_token)
 
     def list_imagestreams(
         self,

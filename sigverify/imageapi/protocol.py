@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["ImageAPI", "JSONObject", "Page"]
+__all__ = ["CountedImageList", "CountedPage", "ImageAPI", "JSONObject", "Page"]
 
 #: A JSON object as decoded by :mod:`json` (member order kept).
 JSONObject = dict[str, Any]
 #: One page of a list: the items and the ``continue`` token of the next page (None at the end).
 Page = tuple[list[JSONObject], str | None]
+#: A page with the list's ``metadata.remainingItemCount`` (None when the server did not say).
+CountedPage = tuple[list[JSONObject], str | None, int | None]
 
 
 @runtime_checkable
@@ -60,4 +62,16 @@ class ImageAPI(Protocol):
 
     def ping(self) -> None:
         """Raise a ``ClusterError`` when the API cannot be reached (for readiness checks)."""
+        ...
+
+
+@runtime_checkable
+class CountedImageList(Protocol):
+    """An image API whose Image list says how many Images are left (``remainingItemCount``,
+    as kube-apiserver answers a paged list): an audit's progress line can show a total."""
+
+    def list_images_counted(
+        self, limit: int | None = None, continue_token: str | None = None
+    ) -> CountedPage:
+        """:meth:`ImageAPI.list_images` with the count of Images after this page."""
         ...

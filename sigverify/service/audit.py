@@ -3,7 +3,8 @@
 as ``sigverify audit`` makes it (:func:`sigverify.audit.scan.audit_image_api`), in JSON, CSV
 or the self-contained HTML page.
 
-The audit runs first (so a failure is a status, not half a body); the answer is then rendered
+The audit runs first (so a failure is a status, not half a body), bounded by the setting
+``audit_timeout_seconds`` (past it: 504, a Status body); the answer is then rendered
 piece by piece (JSON image by image, CSV line by line, HTML a block of table rows at a time)
 and written in writes of about :data:`CHUNK_BYTES`, its text never built whole. Bad
 parameters are 400 with one message.
@@ -145,6 +146,8 @@ def get_audit(args: dict[str, Any]) -> Response:
             namespace=namespace,
             keys=key_facts(in_use.loaded.policy, in_use.loaded.keyring),
             now=state.clock(),
+            # a worker thread is held while it runs: bounded, then 504 (no half body)
+            timeout_seconds=state.settings.audit_timeout_seconds,
         )
     if nothing_audited(report):
         raise NotFoundError(

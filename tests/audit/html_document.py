@@ -235,6 +235,13 @@ def html_document() -> dict[str, Any]:
                     "validImages": 0,
                 },
             ],
+            # the images the tags of each namespace point at: the unreferenced one is in none
+            "namespaces": [
+                {"namespace": "evil", "images": 1, "trusted": 0, "denied": 1, "unsigned": 0},
+                {"namespace": "prod", "images": 7, "trusted": 7, "denied": 0, "unsigned": 0},
+                {"namespace": "staging", "images": 6, "trusted": 6, "denied": 0, "unsigned": 0},
+                {"namespace": "team", "images": 3, "trusted": 1, "denied": 2, "unsigned": 1},
+            ],
             "unsigned": [
                 {"image": _digest(4), "tags": ["team/batch:1"], "namespaces": ["team"]},
                 {"image": _digest(6), "tags": [], "namespaces": []},

@@ -27,14 +27,16 @@ from sigverify.audit.compare import PolicyComparer
 from sigverify.audit.manifests import list_cluster_workloads, read_workloads
 from sigverify.audit.render_dryrun import (
     COMPARISON_CSV_COLUMNS,
+    WORKLOADS_COMPARISON_CSV_COLUMNS,
     WORKLOADS_CSV_COLUMNS,
     comparison_to_text,
     workloads_to_text,
 )
-from sigverify.audit.workloads import judge_workloads
+from sigverify.audit.workloads import compare_workloads, judge_workloads
 from sigverify.cli.audit import audit_image_api
 from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.imageapi.store.rest import create_store_app
+from sigverify.policyfile.admission import AdmissionConfig
 from sigverify.policyfile.holder import load_verifier
 from tests.imageapi.builders import digest_of, image, signature, stream
 from tests.imageapi.servers import serve_wsgi
@@ -854,3 +856,188 @@ def test_list_cluster_workloads_pages_and_missing_apis() -> None:
         ("/api/v1/namespaces/team/pods", None),
         ("/api/v1/namespaces/team/pods", "next"),
     ]
+
+
+# -- --compare-policy with --workloads: the same workloads under both policies ------------------
+
+
+def _workloads_under(world: World, policy: Path) -> Any:
+    loaded, verifier = load_verifier(policy, None, "native")
+    found = read_workloads(str(world.manifests))
+    config = loaded.admission or AdmissionConfig()
+    return judge_workloads(found, config, ImageStore(world.store), verifier)
+
+
+def _changes(changes: Any) -> list[tuple[str, str, str, str, str, str]]:
+    return [
+        (c.namespace, c.kind, c.name, c.container, c.current.reason, c.new.reason) for c in changes
+    ]
+
+
+# CURRENT (team trusted, kube-system and quay.io/exempt exempt, the open scope accepted) to
+# NEW (only next trusted, the open scope rejected, no admission: section: nothing exempt).
+NEWLY_DENIED_WORKLOADS = [
+    ("kube-system", "Pod", "dns", "dns", "Exempt", "NotSigned"),  # the namespace no longer exempt
+    ("prod", "CronJob", "nightly", "job", "Accepted", "Rejected"),
+    ("ready", "Deployment", "frontend", "ui", "Trusted", "UnknownKey"),
+    ("team", "Deployment", "web", "migrate", "Trusted", "UnknownKey"),
+    ("team", "Pod", "api-7d9f", "api", "Trusted", "UnknownKey"),
+    ("team", "Pod", "debug", "shell", "Exempt", "Rejected"),  # the image no longer exempt
+]
+
+
+def test_workloads_compared_under_both_policies(world: World) -> None:
+    current, new = _workloads_under(world, world.current), _workloads_under(world, world.new)
+    comparison = compare_workloads(current, new, compare_policy="NEW")
+    assert _changes(comparison.newly_denied) == NEWLY_DENIED_WORKLOADS
+    assert comparison.newly_admitted == ()
+    # Already denied under CURRENT (DeploymentConfig legacy, Deployment web's web): no change.
+    dns = comparison.newly_denied[0]
+    assert (dns.current.trusted, dns.current.message) == (True, "exempt namespace")
+    assert (dns.new.trusted, dns.image) == (False, TEAM_BATCH)
+    assert dns.new.message == (
+        f'image "{TEAM_BATCH}" at spec.containers[0] (dns) is not trusted [NotSigned]: '
+        'signatures seen: none; scope "registry.example.com/team" requires: signedBy '
+        f"{world.key_id(world.next)} (matchRepoDigestOrExact)"
+    )
+    api = comparison.newly_denied[4]
+    assert api.current.message == (
+        f"registry.example.com/team/api@{API} is trusted (scope registry.example.com/team): "
+        f"signed by {world.key_id(world.team)}"
+    )
+    assert [
+        (r.namespace, r.mode, r.would_deny, r.ready_for_enforce) for r in comparison.namespaces
+    ] == [
+        ("kube-system", "enforce", 1, False),
+        ("prod", "enforce", 2, False),
+        ("ready", "enforce", 1, False),
+        ("team", "enforce", 3, False),
+    ]
+    # The other way round, every change is a newly admitted one (an exempt namespace too).
+    back = compare_workloads(new, current, compare_policy="CURRENT")
+    assert back.newly_denied == ()
+    assert [(*c[:4], c[5], c[4]) for c in _changes(back.newly_admitted)] == NEWLY_DENIED_WORKLOADS
+
+
+def test_cli_workloads_compared_json_csv_exit_1(world: World) -> None:
+    # kube-system has no image stream: no image changes, CURRENT denies no workload (exempt),
+    # LOOSE (no admission: section) would deny its Pod: exit 1 for that alone.
+    common = (
+        "--policy", str(world.current), "--compare-policy", str(world.loose),
+        "--store", str(world.store), "--workloads", str(world.manifests), "-n", "kube-system",
+    )  # fmt: skip
+    done = _run(*common, "-o", "json")
+    assert (done.returncode, done.stderr) == (1, "")
+    body = json.loads(done.stdout)
+    validate_report(body)
+    assert body["comparison"]["newlyDenied"] == []
+    by_fingerprint = sorted((world.team, world.next), key=lambda key: key.fingerprint)
+    either = " or ".join(world.key_id(key) for key in by_fingerprint)  # as the engine says
+    assert body["workloads"]["comparison"] == {
+        "comparePolicy": str(world.loose),
+        "newlyDenied": [
+            {
+                "namespace": "kube-system",
+                "kind": "Pod",
+                "name": "dns",
+                "container": "dns",
+                "image": TEAM_BATCH,
+                "current": {"admitted": True, "reason": "Exempt", "message": "exempt namespace"},
+                "new": {
+                    "admitted": False,
+                    "reason": "NotSigned",
+                    "message": f'image "{TEAM_BATCH}" at spec.containers[0] (dns) is not '
+                    "trusted [NotSigned]: signatures seen: none; scope "
+                    '"registry.example.com/team" requires: signedBy '
+                    f"{either} (matchRepoDigestOrExact)",
+                },
+            }
+        ],
+        "newlyAdmitted": [],
+        "namespaces": [
+            {
+                "namespace": "kube-system",
+                "mode": "enforce",
+                "exempt": False,
+                "workloads": 1,
+                "containers": 1,
+                "wouldDeny": 1,
+                "readyForEnforce": False,
+            }
+        ],
+    }
+    as_csv = _run(*common, "--table", "workloads-comparison")
+    assert (as_csv.returncode, as_csv.stderr) == (1, "")
+    rows = list(csv.reader(io.StringIO(as_csv.stdout)))
+    assert rows[0] == list(WORKLOADS_COMPARISON_CSV_COLUMNS)
+    assert [row[:8] + row[9:11] for row in rows[1:]] == [
+        [
+            "newly-denied",
+            "kube-system",
+            "Pod",
+            "dns",
+            "dns",
+            TEAM_BATCH,
+            "yes",
+            "Exempt",
+            "no",
+            "NotSigned",
+        ]
+    ]
+    # The other way: CURRENT's own denials do not count, LOOSE's only admits: exit 0.
+    back = _run(
+        "--policy", str(world.loose), "--compare-policy", str(world.current),
+        "--store", str(world.store), "--workloads", str(world.manifests), "-n", "kube-system",
+        "--table", "workloads-comparison",
+    )  # fmt: skip
+    assert (back.returncode, back.stderr) == (0, "")
+    assert [row[:4] for row in csv.reader(io.StringIO(back.stdout))][1:] == [
+        ["newly-admitted", "kube-system", "Pod", "dns"]
+    ]
+
+
+def test_table_workloads_comparison_needs_both_dry_runs(world: World) -> None:
+    done = _run(
+        "--policy", str(world.current), "--compare-policy", str(world.loose),
+        "--store", str(world.store), "--table", "workloads-comparison",
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "sigverify: error: --table workloads-comparison needs --compare-policy and "
+        "--workloads (see 'sigverify audit --help')\n"
+    )
+
+
+@pytest.mark.slow
+def test_cli_workloads_compared_text_and_html(world: World, tmp_path: Path) -> None:
+    common = (
+        "--policy", str(world.current), "--compare-policy", str(world.new),
+        "--store", str(world.store), "--workloads", str(world.manifests),
+    )  # fmt: skip
+    text = _run(*common)
+    assert (text.returncode, text.stderr) == (1, "")
+    tail = text.stdout[text.stdout.index(f"workloads under {world.new}") :].splitlines()
+    assert tail[:4] == [
+        f"workloads under {world.new}: 7 workloads would be denied under enforce, 6 container "
+        "images newly denied, 0 newly admitted",
+        f"  ready for enforce under {world.new}: (none)",
+        "",
+        "WORKLOADS NEWLY DENIED (6 container images)",
+    ]
+    table = [line.split() for line in tail[5:11]]
+    assert [(row[0], row[1], row[2], row[-2], row[-1]) for row in table] == [
+        (ns, f"{kind}/{name}", container, was, now)
+        for ns, kind, name, container, was, now in NEWLY_DENIED_WORKLOADS
+    ]
+    assert "WORKLOADS NEWLY ADMITTED (0 container images)\n  (none)\n" in text.stdout
+    page = _run(*common, "-o", "html").stdout
+    section = page[page.index('<section id="workloads">') :]
+    section = section[: section.index("</section>")]
+    assert f"under the new policy <b>{world.new}</b>, ready for enforce: none" in section
+    assert "<h3>Newly denied under the new policy (6)</h3>" in section
+    assert "<h3>Newly admitted under the new policy (0)</h3>" in section
+    assert section.count('<span class="status-trusted">admitted</span>') == 6
+    written = tmp_path / "tables"
+    assert _run(*common, "--output-dir", str(written)).returncode == 1
+    lines = (written / "workloads-comparison.csv").read_text().splitlines()
+    assert len(lines) == 7 and lines[1].startswith("newly-denied,kube-system,Pod,dns,dns,")

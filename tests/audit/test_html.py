@@ -180,13 +180,34 @@ def _rows(page_text: str, table_id: str) -> list[list[str]]:
 
 
 def test_summary_by_namespace(page_text: str) -> None:
+    """The JSON's ``namespaces``, row for row; the unreferenced image is in no namespace (as
+    in the JSON and the CSV table), only counted beside it."""
     assert _rows(page_text, "namespace-table") == [
-        ["(no tag)", "1", "1", "0", "1"],
         ["evil", "1", "0", "1", "0"],
         ["prod", "7", "7", "0", "0"],
         ["staging", "6", "6", "0", "0"],
         ["team", "3", "1", "2", "1"],
     ]
+    assert (
+        '<p class="note">unreferenced images (no tag points at them), in no namespace: 1</p>'
+        in page_text
+    )
+    assert '<div class="card "><b>1</b>unreferenced (no tag)</div>' in page_text
+    # the image table says it of the image too
+    untagged = [row for row in _rows(page_text, "image-table") if "unreferenced" in row]
+    assert len(untagged) == 1
+
+
+def test_the_namespace_table_and_chart_are_the_json_member() -> None:
+    document = html_document()
+    document["namespaces"] = [
+        {"namespace": "only", "images": 9, "trusted": 4, "denied": 5, "unsigned": 2}
+    ]
+    document["totals"]["unreferenced"] = 0
+    page = report_to_html(document)
+    assert _rows(page, "namespace-table") == [["only", "9", "4", "5", "2"]]
+    assert _bars(page, "chart-namespaces") == [("only", "4 / 5")]
+    assert "in no namespace" not in page
 
 
 def test_keys_table(page_text: str) -> None:
@@ -222,7 +243,6 @@ def _bars(page_text: str, chart_id: str) -> list[tuple[str, str]]:
 
 def test_charts_figures(page_text: str) -> None:
     assert _bars(page_text, "chart-namespaces") == [
-        ("(no tag)", "1 / 0"),
         ("evil", "0 / 1"),
         ("prod", "7 / 0"),
         ("staging", "6 / 0"),
@@ -278,6 +298,42 @@ def test_policy_dry_run_and_workloads(page_text: str) -> None:
             f"registry.example.com/team/batch@sha256:{'04' * 32}", "NotSigned", "no signature",
         ]
     ]  # fmt: skip
+    assert "under the new policy" not in page_text  # no workloads.comparison: no such part
+
+
+def test_workloads_under_the_new_policy() -> None:
+    document = html_document()
+    image = f"registry.example.com/team/api@sha256:{'05' * 32}"
+    document["workloads"]["comparison"] = {
+        "comparePolicy": "policies/<strict>.yaml",
+        "newlyDenied": [
+            {
+                "namespace": "prod", "kind": "Pod", "name": "api", "container": "api",
+                "image": image,
+                "current": {"admitted": True, "reason": "Trusted", "message": "signed"},
+                "new": {"admitted": False, "reason": "UnknownKey", "message": "<b>no key</b>"},
+            }
+        ],
+        "newlyAdmitted": [],
+        "namespaces": [
+            {"namespace": "prod", "mode": "enforce", "exempt": False, "workloads": 4,
+             "containers": 5, "wouldDeny": 1, "readyForEnforce": False},
+            {"namespace": "team", "mode": "enforce", "exempt": False, "workloads": 2,
+             "containers": 2, "wouldDeny": 0, "readyForEnforce": True},
+        ],
+    }  # fmt: skip
+    page = report_to_html(document)
+    section = page.split('<section id="workloads">', 1)[1].split("</section>", 1)[0]
+    assert (
+        "<p>under the new policy <b>policies/&lt;strict&gt;.yaml</b>, ready for enforce: "
+        "team</p>" in section
+    )
+    assert _rows(page, "workload-newlyDenied-table") == [
+        ["prod", "Pod", "api", "api", image, "admitted Trusted signed",
+         "denied UnknownKey <b>no key</b>"],
+    ]  # fmt: skip
+    assert "&lt;b&gt;no key&lt;/b&gt;" in section
+    assert '<p class="note" id="workload-newlyAdmitted-table">none</p>' in section
 
 
 def test_image_table_rows_and_signature_details(page_text: str, page: Page) -> None:

@@ -108,13 +108,13 @@ def test_the_charts_render_with_a_size(loaded: Any) -> None:
             chart,
         )
         assert boxes and all(w > 0 and h > 0 for w, h in boxes), boxes
-    # trusted per namespace, (no tag) 1, evil 0 (no segment), prod 7, staging 6, team 1: in
-    # proportion, prod's the full 400 units
+    # trusted per namespace, evil 0 (no segment), prod 7, staging 6, team 1: in proportion,
+    # prod's the full 400 units
     widths = loaded.execute_script(
         "return Array.from(document.querySelectorAll('#chart-namespaces rect.seg-trusted'))"
         ".map(r => r.getBBox().width)"
     )
-    assert widths == pytest.approx([400 / 7, 400, 400 * 6 / 7, 400 / 7], abs=0.1)
+    assert widths == pytest.approx([400, 400 * 6 / 7, 400 / 7], abs=0.1)
 
 
 def test_filtering_the_image_table(loaded: Any) -> None:

@@ -233,7 +233,8 @@ def test_cli_usage_errors(tmp_path: Path) -> None:
         (("--compare-keys", "dir"), "--compare-keys needs --compare-policy"),
         (
             ("--workloads", "w.yaml", "--compare-policy", policy, "-o", "csv"),
-            "-o csv prints one table: add --table comparison or --table workloads",
+            "-o csv prints one table: add --table comparison, workloads or "
+            "workloads-comparison (or --output-dir for all)",
         ),
         (("--table", "workloads"), "--table workloads needs --workloads"),
         (("--table", "comparison", "--workloads", "w.yaml"), "--table comparison needs"),
@@ -245,11 +246,31 @@ def test_cli_usage_errors(tmp_path: Path) -> None:
         assert done.stderr.count("\n") == 1, done.stderr
 
 
+def test_workloads_cluster_without_a_cluster_is_refused_before_the_audit(tmp_path: Path) -> None:
+    """No flag and no kubeconfig: the default store would be audited, which has no workloads.
+    Said at once: the store (not even a database here) is never opened."""
+    store = tmp_path / "sigverify.db"
+    store.write_bytes(b"not a store")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGVERIFY_")}
+    env.pop("KUBECONFIG", None)
+    env.update(HOME="/nonexistent", SIGVERIFY_STORE=str(store))
+    policy = str(REPO / "policies" / "demo.yaml")
+    done = subprocess.run(
+        [str(SIGVERIFY), "audit", "--policy", policy, "--workloads", "cluster"],
+        capture_output=True, text=True, env=env, cwd=REPO, timeout=120, check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "sigverify: error: --workloads cluster needs a cluster (--kubeconfig, --context, "
+        "$KUBECONFIG or ~/.kube/config), not an embedded store (see 'sigverify audit --help')\n"
+    )
+
+
 def test_control_characters_never_reach_the_text_report() -> None:
     from sigverify.audit.render_dryrun import workloads_to_text
-    from sigverify.audit.workloads import DeniedContainer, NamespaceRow, WorkloadReport
+    from sigverify.audit.workloads import JudgedContainer, NamespaceRow, WorkloadReport
 
-    denied = DeniedContainer("a", "Pod", "p", "c\x1b[2J", "img\x07:1", "InvalidReference", "m\n")
+    denied = JudgedContainer("a", "Pod", "p", "c\x1b[2J", "img\x07:1", "InvalidReference", "m\n")
     report = WorkloadReport("stdin", (NamespaceRow("a", "enforce", False, 1, 1, 1),), (denied,), ())
     text = workloads_to_text(report)
     assert "\x1b" not in text and "\x07" not in text

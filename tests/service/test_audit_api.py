@@ -10,6 +10,7 @@ import csv
 import dataclasses
 import io
 import json
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,8 @@ from sigverify.audit.html import CONTENT_SECURITY_POLICY
 from sigverify.audit.keyfacts import key_facts
 from sigverify.audit.render import CSV_TABLES, csv_lines, csv_table, iter_json, report_to_json
 from sigverify.audit.report import build_report
-from sigverify.audit.scan import audit_image_api
+from sigverify.audit.scan import AuditTimeout, audit_image_api
+from sigverify.errors import InputError
 from sigverify.imageapi.openshift import ClusterOptions, connect
 from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.imageapi.store.rest import create_store_app
@@ -32,7 +34,7 @@ from sigverify.service.auth.needs import IMAGE_GROUP, Resource, need_of
 from sigverify.settings import Settings
 from tests.audit.html_document import html_document
 from tests.audit.test_html import Page
-from tests.imageapi.demo import APP, TOOLS, Clock
+from tests.imageapi.demo import APP, TOOLS, Clock, demo_verifier
 from tests.imageapi.kube_auth import KubeAuth, Rule, UserInfo, auth_delegator
 from tests.imageapi.servers import serve_wsgi
 from tests.service.conftest import make_app
@@ -298,3 +300,68 @@ def test_a_real_server_streams_the_answer_in_chunks(
             page = answer.read().decode()
     assert json.loads(body) == _expected(app, store, clock, None)
     assert page.startswith("<!DOCTYPE html>") and page.endswith("</html>\n")
+
+
+# -- the bound on the audit's time -------------------------------------------------------------
+
+
+class _SlowLists:
+    """The store, each list page answered after ``delay`` seconds (a slow API server)."""
+
+    def __init__(self, store: ImageStore, delay: float) -> None:
+        self._store, self._delay = store, delay
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._store, name)
+        if not name.startswith("list_"):
+            return attribute
+
+        def slow(*args: Any, **kwargs: Any) -> Any:
+            time.sleep(self._delay)
+            return attribute(*args, **kwargs)
+
+        return slow
+
+
+@pytest.mark.parametrize("output", ["json", "csv", "html"])
+def test_an_audit_over_its_bound_is_504_with_a_status_body(
+    settings: Settings, store: ImageStore, clock: Clock, output: str
+) -> None:
+    bounded = dataclasses.replace(settings, audit_timeout_seconds=0.05)
+    client = make_app(bounded, _SlowLists(store, 0.1), clock).test_client()
+    response = client.get(f"{AUDIT}?format={output}")
+    assert (response.status_code, response.mimetype) == (504, "application/json")
+    assert response.get_json() == {
+        "code": 504,
+        "status": "Gateway Timeout",
+        "message": "the audit did not finish within 0.05 s: audit one namespace at a time, "
+        "or raise the bound (audit_timeout_seconds)",
+        "errors": {},
+    }
+    # Within the bound, the same slow API is audited whole.
+    patient = make_app(settings, _SlowLists(store, 0.1), clock).test_client()
+    assert patient.get(AUDIT).get_json()["totals"]["images"] == 2  # the demo store's
+
+
+def test_the_bound_is_checked_after_each_page_and_image(store: ImageStore) -> None:
+    """A fake clock that moves one second a reading: the walk stops at the first check past
+    the bound, with nothing returned."""
+    readings = iter(range(1_000))
+    seen: list[int] = []
+    with pytest.raises(AuditTimeout, match=r"^the audit did not finish within 3 s: "):
+        audit_image_api(
+            store,
+            demo_verifier(Clock()),
+            policy="p",
+            page_size=1,
+            timeout_seconds=3,
+            monotonic=lambda: float(next(readings)),
+            progress=lambda done, total: seen.append(done),
+        )
+    # started at 0 (bound at 3): readings 1 to 3 (list pages) pass, 4 is past it: no Image
+    # reported done, no reading after it
+    assert seen == []
+    assert next(readings) == 5
+    settings = Settings(audit_timeout_seconds=0)
+    with pytest.raises(InputError, match="audit_timeout_seconds: must be positive"):
+        settings.validate()
