@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
@@ -262,6 +263,11 @@ class SignedBy:
             )
 
     def describe(self) -> str:
+        return self._description
+
+    @cached_property
+    def _description(self) -> str:
+        # Once per requirement: the engine quotes it in the verdict of every signature.
         keys = [format_key_id(f[-16:]) for f in sorted(self.fingerprints)]
         if self.min_signers == 1:
             who = " or ".join(keys)

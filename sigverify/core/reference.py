@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 __all__ = [
     "MAX_NAME_LENGTH",
@@ -83,7 +84,9 @@ class DockerReference:
     tag: str | None = None
     digest: str | None = None
 
-    @property
+    # Both texts are computed once (cached_property writes past the frozen __setattr__):
+    # the engine compares and quotes them several times for every signature.
+    @cached_property
     def name(self) -> str:
         """The repository name, ``docker.io/library/busybox``: no tag, no digest."""
         return f"{self.domain}/{self.path}" if self.domain else self.path
@@ -93,13 +96,18 @@ class DockerReference:
         """True when the reference carries neither a tag nor a digest."""
         return self.tag is None and self.digest is None
 
-    def __str__(self) -> str:
+    @cached_property
+    def text(self) -> str:
+        """The normalised reference as a string, as ``str()`` gives it."""
         text = self.name
         if self.tag is not None:
             text += ":" + self.tag
         if self.digest is not None:
             text += "@" + self.digest
         return text
+
+    def __str__(self) -> str:
+        return self.text
 
 
 def parse_reference(text: str) -> DockerReference:
