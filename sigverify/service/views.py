@@ -47,6 +47,9 @@ verification = Blueprint(
     description="Verify image signatures against the trust policy, and record the verdicts.",
 )
 health = Blueprint("health", __name__, description="Liveness, readiness and metrics.")
+# Instances, not classes: given a class, webargs makes a new schema on every request.
+_VERIFY_ARGS = VerifyArgsSchema()
+_RECORD_ARGS = RecordArgsSchema()
 
 _ERRORS = {
     400: "BAD_REQUEST",
@@ -120,7 +123,7 @@ def _stream_image(state: ServiceState, namespace: str, name: str) -> Image:
 
 @verification.route("/namespaces/<namespace>/imagestreamimages/<name>/verification")
 class StreamImageVerification(MethodView):
-    @verification.arguments(VerifyArgsSchema, location="query")
+    @verification.arguments(_VERIFY_ARGS, location="query")
     @verification.response(200, VerificationSchema)
     @_errors(400, 404, 422, 502, 503, 504)
     def get(self, args: dict[str, Any], namespace: str, name: str) -> dict[str, Any]:
@@ -132,7 +135,7 @@ class StreamImageVerification(MethodView):
             _count(state, verdict)
             return verification_body(verdict)
 
-    @verification.arguments(RecordArgsSchema, location="query")
+    @verification.arguments(_RECORD_ARGS, location="query")
     @verification.response(200, VerificationSchema)
     @_errors(400, 404, 409, 422, 502, 503, 504)
     def post(self, args: dict[str, Any], namespace: str, name: str) -> dict[str, Any]:
@@ -177,7 +180,7 @@ _DOCUMENT_BODY = {
 
 
 @verification.route("/verify", methods=["POST"])
-@verification.arguments(VerifyArgsSchema, location="query")
+@verification.arguments(_VERIFY_ARGS, location="query")
 @verification.doc(requestBody=_DOCUMENT_BODY)
 @verification.response(200, VerificationSchema)
 @_errors(400, 413, 415, 422, 503)
