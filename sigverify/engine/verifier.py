@@ -93,25 +93,61 @@ def _who(signer: Signer) -> str:
     return f"{signer.public_key_id} ({signer.user_id})" if signer.user_id else signer.public_key_id
 
 
+#: How many parsed references and scope matches one verifier keeps (emptied when full).
+_CACHED_REFERENCES = 4096
+
+
+class _References:
+    """``parse_reference`` and the policy's scope for a reference, remembered by one verifier:
+    the images of a repository, and the signatures on them, name the same few references
+    over and over. Both are pure functions of their input (the policy cannot change under a
+    verifier: a reload makes a new one); a text that does not parse is never remembered, so
+    its :class:`ReferenceError` is raised every time."""
+
+    __slots__ = ("_parsed", "_policy", "_scopes")
+
+    def __init__(self, policy: Policy) -> None:
+        self._policy = policy
+        self._parsed: dict[str, DockerReference] = {}
+        self._scopes: dict[DockerReference, ScopeMatch] = {}
+
+    def parse(self, text: str) -> DockerReference:
+        found = self._parsed.get(text)
+        if found is None:
+            found = parse_reference(text)
+            if len(self._parsed) >= _CACHED_REFERENCES:
+                self._parsed.clear()
+            self._parsed[text] = found
+        return found
+
+    def scope(self, policy: Policy, reference: DockerReference) -> ScopeMatch:
+        if policy is not self._policy:  # Verifier.policy reassigned: start afresh
+            self._policy, self._scopes = policy, {}
+        found = self._scopes.get(reference)
+        if found is None:
+            found = policy.requirements_for(reference)
+            if len(self._scopes) >= _CACHED_REFERENCES:
+                self._scopes.clear()
+            self._scopes[reference] = found
+        return found
+
+
 class _Memo:
-    """What one image's signatures share, worked out once per image: the signed references
-    (every signature usually names the same one), each identity rule's decision on them,
-    and how each signer is named. Lives for one :meth:`Verifier.verify_image` call."""
+    """What one image's signatures share, worked out once per image: each identity rule's
+    decision on the signed references (every signature usually names the same one), and
+    how each signer is named. Lives for one :meth:`Verifier.verify_image` call."""
 
     __slots__ = ("_decisions", "_names", "_references", "reference")
 
-    def __init__(self, reference: DockerReference) -> None:
+    def __init__(self, reference: DockerReference, references: _References) -> None:
         self.reference = reference
-        self._references: dict[str, DockerReference] = {}
+        self._references = references
         self._decisions: dict[tuple[IdentityRule, DockerReference], bool] = {}
         self._names: dict[Signer, str] = {}
 
     def signed_reference(self, text: str) -> DockerReference:
         """``parse_reference(text)``; a :class:`ReferenceError` is raised every time."""
-        found = self._references.get(text)
-        if found is None:
-            found = self._references[text] = parse_reference(text)
-        return found
+        return self._references.parse(text)
 
     def accepts(self, rule: IdentityRule, signed: DockerReference) -> bool:
         """``rule.matches(reference, signed)`` for this image's reference."""
@@ -171,6 +207,7 @@ class Verifier:
         self.backend = backend
         self._policy_revision = revision
         self._clock = clock
+        self._references = _References(policy)
 
     @property
     def revision(self) -> str:
@@ -196,13 +233,13 @@ class Verifier:
                 "(--expected-identity) to choose the policy scope"
             )
         try:
-            reference = parse_reference(reference_text)
+            reference = self._references.parse(reference_text)
         except ReferenceError as exc:
             where = "--expected-identity" if expected_identity else "dockerImageReference"
             raise InputError(
                 f"{reference_text!r} is not a valid image reference: {exc}", path=where
             ) from exc
-        match = self.policy.requirements_for(reference)
+        match = self._references.scope(self.policy, reference)
         signatures = list(image.signatures)
         if len(signatures) > MAX_SIGNATURES_PER_IMAGE:
             raise InputError(
@@ -210,7 +247,7 @@ class Verifier:
                 f"{MAX_SIGNATURES_PER_IMAGE} are verified",
                 path="signatures",
             )
-        memo = _Memo(reference)
+        memo = _Memo(reference, self._references)
         checked = [self._check(sig, image.name, memo, match, now) for sig in signatures]
         judgements = tuple(
             self._judge(req, checked, image.name, memo) for req in match.requirements
