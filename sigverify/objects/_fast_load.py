@@ -87,6 +87,20 @@ def _base64(value: Any, max_bytes: int | None, required: bool) -> bytes:
     return blob
 
 
+def _private_copy(value: Any) -> Any:
+    """``copy.deepcopy(value)`` (the model must not change when the caller's object does),
+    a few times faster on plain JSON: dicts and lists are copied, JSON scalars are immutable,
+    and anything else is left to ``copy.deepcopy``."""
+    kind = type(value)
+    if kind is dict:
+        return {key: _private_copy(item) for key, item in value.items()}
+    if kind is list:
+        return [_private_copy(item) for item in value]
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
+    return copy.deepcopy(value)
+
+
 def _time(value: Any) -> Any:
     if not isinstance(value, str):
         raise _UNSURE
@@ -146,7 +160,7 @@ class _Model:
         for key, item in value.items():
             member = by_key.get(key)
             if member is None:
-                unknown[key] = copy.deepcopy(item)
+                unknown[key] = _private_copy(item)
             elif item is None:
                 if not member.nullable:
                     raise _UNSURE
@@ -305,7 +319,7 @@ _IMAGE = _Model(
         _optional("kind", "kind"),
         _Member("metadata", "metadata", _nested(_meta(_image_name)), nullable=False, required=True),
         _optional("dockerImageReference", "docker_image_reference"),
-        _Member("dockerImageMetadata", "docker_image_metadata", copy.deepcopy),
+        _Member("dockerImageMetadata", "docker_image_metadata", _private_copy),
         _optional("dockerImageMetadataVersion", "docker_image_metadata_version"),
         _optional("dockerImageManifest", "docker_image_manifest"),
         _Member(

@@ -2,6 +2,7 @@
 
 - ``_fast_load._base64`` takes a value exactly when the schemas' ``Base64`` field does, and
   gives the same bytes;
+- ``_fast_load._private_copy`` is a deep copy;
 - ``documents._is_plain_json`` says a value is fine only when the path-naming checker
   (``_name_the_problem``) finds nothing, and, for values made of the JSON types themselves,
   exactly then (the depth limit included).
@@ -10,6 +11,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import math
 from typing import Any
 
@@ -20,7 +22,7 @@ from marshmallow import ValidationError
 
 from sigverify.limits import MAX_DOCUMENT_DEPTH
 from sigverify.objects._errors import DocumentError
-from sigverify.objects._fast_load import Unsure, _base64
+from sigverify.objects._fast_load import Unsure, _base64, _private_copy
 from sigverify.objects.documents import _is_plain_json, _name_the_problem
 from sigverify.objects.fields import Base64
 from tests.support.budget import examples
@@ -148,3 +150,41 @@ def test_plain_json_depth_limit(depth: int, leaf: Any, plain: bool) -> None:
         value = [value]
     assert _is_plain_json(value) is plain
     assert _checker_passes(value) is plain
+
+
+# -- private copies ----------------------------------------------------------------------------
+
+_ANY_VALUES = st.recursive(
+    _SCALARS | st.just((1, [2])) | st.just(frozenset({1})) | st.binary(max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=2) | st.integers(0, 2), inner, max_size=3)
+    ),
+    max_leaves=15,
+)
+
+
+def _mutable_ids(value: Any) -> set[int]:
+    found: set[int] = set()
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            found.add(id(node))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            found.add(id(node))
+            stack.extend(node)
+        elif isinstance(node, tuple):
+            stack.extend(node)
+    return found
+
+
+@pytest.mark.slow
+@settings(max_examples=examples(300))
+@given(_ANY_VALUES)
+def test_private_copy_is_a_deep_copy(value: Any) -> None:
+    copied = _private_copy(value)
+    expected = copy.deepcopy(value)
+    assert repr(copied) == repr(expected)  # NaN-safe equality, same types and order
+    assert not _mutable_ids(copied) & _mutable_ids(value)
