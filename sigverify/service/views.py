@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -27,6 +27,7 @@ from sigverify.service.schemas import (
     RecordArgsSchema,
     VerificationSchema,
     VerifyArgsSchema,
+    dumps_unchanged,
 )
 from sigverify.service.state import EXTENSION, ServiceState
 from sigverify.strict_input import (
@@ -90,6 +91,14 @@ def _observed(state: ServiceState, endpoint: str) -> Iterator[None]:
         state.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
 
 
+def _answer(body: dict[str, Any]) -> Response | dict[str, Any]:
+    """A verification body as the response flask-smorest would make of it: when dumping it
+    through VerificationSchema changes nothing (the usual case), without the dump."""
+    if dumps_unchanged(body):
+        return jsonify(body)
+    return body
+
+
 def _count(state: ServiceState, verdict: ImageVerdict) -> None:
     result = "trusted" if verdict.trusted else "untrusted"
     state.metrics.verifications.labels(result, verdict.reason.value).inc()
@@ -126,19 +135,19 @@ class StreamImageVerification(MethodView):
     @verification.arguments(_VERIFY_ARGS, location="query")
     @verification.response(200, VerificationSchema)
     @_errors(400, 404, 422, 502, 503, 504)
-    def get(self, args: dict[str, Any], namespace: str, name: str) -> dict[str, Any]:
+    def get(self, args: dict[str, Any], namespace: str, name: str) -> Response | dict[str, Any]:
         """Verify ``<stream>@<digest>`` in ``namespace``; no side effects (cached verdicts)."""
         state = _state()
         with _observed(state, "verification_get"):
             image = _stream_image(state, namespace, name)
             verdict = _verify(state, image, args.get("expectedIdentity"), Origin.STORED)
             _count(state, verdict)
-            return verification_body(verdict)
+            return _answer(verification_body(verdict))
 
     @verification.arguments(_RECORD_ARGS, location="query")
     @verification.response(200, VerificationSchema)
     @_errors(400, 404, 409, 422, 502, 503, 504)
-    def post(self, args: dict[str, Any], namespace: str, name: str) -> dict[str, Any]:
+    def post(self, args: dict[str, Any], namespace: str, name: str) -> Response | dict[str, Any]:
         """Verify afresh; with ``record=true`` also write the conditions back to the Image.
 
         The write reads the whole Image, applies the verdict, and PUTs it with the
@@ -153,7 +162,7 @@ class StreamImageVerification(MethodView):
                 verifier = state.holder.verifier()
                 verdict = verifier.verify_image(image, expected_identity=expected)
                 _count(state, verdict)
-                return verification_body(verdict)
+                return _answer(verification_body(verdict))
             try:
                 result = state.writer().record(
                     image.name,
@@ -166,7 +175,7 @@ class StreamImageVerification(MethodView):
             state.metrics.conflicts.inc(result.conflicts)
             state.metrics.writes.labels("written" if result.written else "unchanged").inc()
             _count(state, result.verdict)
-            return verification_body(result)
+            return _answer(verification_body(result))
 
 
 _DOCUMENT_BODY = {
@@ -184,14 +193,14 @@ _DOCUMENT_BODY = {
 @verification.doc(requestBody=_DOCUMENT_BODY)
 @verification.response(200, VerificationSchema)
 @_errors(400, 413, 415, 422, 503)
-def verify_document(args: dict[str, Any]) -> dict[str, Any]:
+def verify_document(args: dict[str, Any]) -> Response | dict[str, Any]:
     """Verify a posted Image or ImageStreamImage (nothing is read from or written to the API)."""
     state = _state()
     with _observed(state, "verify_document"):
         image = _posted_image()
         verdict = _verify(state, image, args.get("expectedIdentity"), Origin.POSTED)
         _count(state, verdict)
-        return verification_body(verdict)
+        return _answer(verification_body(verdict))
 
 
 # A body that is not JSON at all is 400 (MalformedRequest); a JSON document that is not an
