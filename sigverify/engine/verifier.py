@@ -153,12 +153,12 @@ class _Memo:
         """``rule.matches(reference, signed)`` for this image's reference."""
         key = (rule, signed)
         try:
-            return self._decisions[key]
-        except KeyError:
-            found = self._decisions[key] = rule.matches(self.reference, signed)
-            return found
+            found = self._decisions.get(key)
         except TypeError:  # a rule of the library API's that cannot be hashed
             return rule.matches(self.reference, signed)
+        if found is None:
+            found = self._decisions[key] = rule.matches(self.reference, signed)
+        return found
 
     def who(self, signer: Signer) -> str:
         found = self._names.get(signer)
