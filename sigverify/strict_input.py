@@ -20,7 +20,6 @@ alias expansion ("billion laughs") cannot happen. The two YAML readers differ on
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from dataclasses import dataclass
@@ -159,15 +158,30 @@ class _Repeated(Exception):
     """A repeated key met on the fast path: read again with paths to say where."""
 
 
-@functools.lru_cache(maxsize=64)
+# (id(wording), hook) -> (wording, decoder). The wording is held, so its id stays its own.
+_DECODERS: dict[tuple[int, Any], tuple[Wording, json.JSONDecoder]] = {}
+
+
 def _decoder(wording: Wording, object_pairs_hook: Any) -> json.JSONDecoder:
-    """One decoder per caller's wording and hook: ``json.loads`` with arguments builds a
-    new one (and its scanner) on every call, a few microseconds a signed payload."""
+    """One decoder per caller's wording and hook: ``json.loads`` with arguments builds a new
+    decoder (and its scanner) on every call, a few microseconds a signed payload. Looked up
+    by identity, not by the wording's value (hashing its nine strings costs as much)."""
+    key = (id(wording), object_pairs_hook)
+    entry = _DECODERS.get(key)
+    if entry is None:
 
-    def reject_constant(name: str) -> NoReturn:
-        raise StrictInputError(f"{wording.invalid_json}: {wording.not_a_number.format(name=name)}")
+        def reject_constant(name: str) -> NoReturn:
+            raise StrictInputError(
+                f"{wording.invalid_json}: {wording.not_a_number.format(name=name)}"
+            )
 
-    return json.JSONDecoder(object_pairs_hook=object_pairs_hook, parse_constant=reject_constant)
+        decoder = json.JSONDecoder(
+            object_pairs_hook=object_pairs_hook, parse_constant=reject_constant
+        )
+        if len(_DECODERS) >= 64:  # wordings made per call (config files): stay bounded
+            _DECODERS.clear()
+        entry = _DECODERS[key] = (wording, decoder)
+    return entry[1]
 
 
 def _loads(text: str, wording: Wording, object_pairs_hook: Any) -> Any:
