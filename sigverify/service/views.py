@@ -66,9 +66,14 @@ _ERRORS = {
 
 
 def _errors(*codes: int) -> Callable[[Any], Any]:
+    """Document the error answers ``codes`` of a view. flask-smorest's ``alt_response`` wraps
+    the view in a function that only passes the call on (one per code, each costing a
+    coroutine check on every request); the view keeps the documentation and drops them."""
+
     def decorate(view: Any) -> Any:
         for code in codes:
-            view = verification.alt_response(code, response=_ERRORS[code])(view)
+            documented = verification.alt_response(code, response=_ERRORS[code])(view)
+            view._apidoc = documented._apidoc
         return view
 
     return decorate
