@@ -140,13 +140,20 @@ class Settings:
         default=(),
         metadata=_doc("files/directories loaded into an empty embedded store (--demo: samples)"),
     )
+    store_history: int = field(
+        default=1000,
+        metadata=_doc("changes the embedded store keeps for watches (older ones: 410 Gone)"),
+    )
     admission: bool = field(
         default=True,
         metadata=_doc("serve the admission webhook (/admission/validate, /admission/mutate)"),
     )
     serve_store_api: bool = field(
-        default=False,
-        metadata=_doc("also serve the embedded store's OpenShift REST under /apis (read-write)"),
+        default=True,
+        metadata=_doc(
+            "serve the embedded store to kubectl and client libraries: discovery, OpenAPI and "
+            "the OpenShift REST under /apis"
+        ),
     )
     # -- condition write-back
     probe_interval_seconds: float = field(
@@ -214,6 +221,8 @@ class Settings:
                 problems.append(f"{name}: must be at least 1")
         if not 1 <= self.reconcile_page_size <= 10000:
             problems.append("reconcile_page_size: must be 1..10000")
+        if not 1 <= self.store_history <= 1_000_000:
+            problems.append("store_history: must be 1..1000000")
         for item in fields(self):
             if item.name.endswith("_seconds") and getattr(self, item.name) < 0:
                 problems.append(f"{item.name}: must not be negative")

@@ -257,7 +257,18 @@ class AdmissionController:
 
     # -- validate ---------------------------------------------------------------------------
 
+    def image_checks(self, request: AdmissionRequest) -> list[ImageCheck] | Decision:
+        """What :meth:`validate` judges, before :func:`decide` words it: every image use of
+        the request with its treatment and result, or the decision taken without a check
+        (exempt namespace, no images, a malformed object). ``sigverify audit --workloads``
+        judges workloads through this, so it can never disagree with the webhook."""
+        return self._checks(request, self._clock() + self.config.deadline_seconds)
+
     def _validate(self, request: AdmissionRequest, deadline: float) -> Decision:
+        checks = self._checks(request, deadline)
+        return checks if isinstance(checks, Decision) else decide(request, checks)
+
+    def _checks(self, request: AdmissionRequest, deadline: float) -> list[ImageCheck] | Decision:
         uses = self._uses(request)
         if isinstance(uses, Decision):
             return uses
@@ -274,10 +285,9 @@ class AdmissionController:
             ),
         )
         exempt = ImageResult(passed=True, reason=CheckReason.EXEMPT.value, detail="exempt image")
-        checks = [
+        return [
             ImageCheck(use, treatments[use.image], results.get(use.image, exempt)) for use in uses
         ]
-        return decide(request, checks)
 
     def _check(
         self,

@@ -35,6 +35,8 @@ __all__ = [
     "allow",
     "decide",
     "deny_malformed",
+    "explain",
+    "outcome",
     "shorten",
 ]
 
@@ -129,7 +131,8 @@ def _required(verdict: ImageVerdict) -> str:
     return "; ".join(failing or [r.requirement for r in verdict.requirements]) or "nothing"
 
 
-def _explain(check: ImageCheck) -> str:
+def explain(check: ImageCheck) -> str:
+    """The clause a denial message gives ``check`` (also what ``sigverify audit`` shows)."""
     use, result = check.use, check.result
     where = f"{_quote(use.image)} at {use.location}"
     if result.digest and result.digest not in use.image:
@@ -222,29 +225,41 @@ def deny_malformed(request: AdmissionRequest, message: str) -> Decision:
     )
 
 
+def outcome(check: ImageCheck) -> str:
+    """What one checked image does to the admission: ``pass`` (passed or exempt), ``deny``,
+    ``fail-open`` (unavailable in an enforce scope that fails open: allowed, warned),
+    ``warn`` or ``audit`` (failed under that mode)."""
+    if check.result.passed or check.treatment.exempt:
+        return "pass"
+    mode = check.treatment.mode
+    if mode is Mode.ENFORCE and check.result.unavailable and check.treatment.fail_open:
+        return "fail-open"
+    if mode is Mode.ENFORCE:
+        return "deny"
+    return "warn" if mode is Mode.WARN else "audit"
+
+
 def decide(request: AdmissionRequest, checks: Sequence[ImageCheck]) -> Decision:
     """Judge every checked image by its treatment and build the response."""
     denied: list[ImageCheck] = []
     warnings: list[str] = []
     audited: list[ImageCheck] = []
     for check in checks:
-        if check.result.passed or check.treatment.exempt:
-            continue
-        mode = check.treatment.mode
-        if mode is Mode.ENFORCE and check.result.unavailable and check.treatment.fail_open:
+        judged = outcome(check)
+        if judged == "fail-open":
             warnings.append(_warning(check, "allowed (fail-open)"))
-        elif mode is Mode.ENFORCE:
+        elif judged == "deny":
             denied.append(check)
-        elif mode is Mode.WARN:
+        elif judged == "warn":
             warnings.append(_warning(check, "allowed (warn mode)"))
-        else:
+        elif judged == "audit":
             audited.append(check)
     warnings = list(dict.fromkeys(warnings))  # one warning per image string, not per container
     if denied:
         reason = denied[0].result.reason
         code = 503 if all(c.result.unavailable for c in denied) else 403
         message = f"sigverify denied {_subject(request)}: " + "; ".join(
-            dict.fromkeys(_explain(c) for c in denied)
+            dict.fromkeys(explain(c) for c in denied)
         )
         response = AdmissionResponse(
             request.uid,

@@ -3,7 +3,10 @@
 Pure: verdicts in, an :class:`AuditReport` out. The engine decides every image's trust
 (``Verifier.verify_image``); this module only counts and groups what the verdicts say.
 Listing the image API and verifying live in :mod:`sigverify.cli.audit`; the text, JSON and
-CSV forms in :mod:`sigverify.audit.render`.
+CSV forms in :mod:`sigverify.audit.render`. The facts about the policy's keys (creation,
+expiry, revocation, the scopes that trust each) are handed in as :class:`KeyFacts`
+(read from the loaded key material by :mod:`sigverify.audit.keyfacts`), and "now" (for key
+days left and signature ages) is handed in too: nothing here reads a clock or a file.
 
 :class:`AuditAccumulator` takes one image at a time and keeps only compact rows (never the
 raw Image nor the full verdict), so a cluster of tens of thousands of images is audited in
@@ -12,33 +15,48 @@ one pass; :func:`build_report` is the same over an iterable.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from sigverify.core.verdict import ImageVerdict, Reason, format_key_id
+from sigverify.core.verdict import ImageVerdict, Reason, SignatureVerdict, format_key_id
 
 __all__ = [
+    "DEFAULT_EXPIRY_WARNING_DAYS",
     "UNKNOWN_KEY_NOTE",
     "AuditAccumulator",
     "AuditFailure",
     "AuditReport",
     "AuditedImage",
     "ImageRow",
+    "KeyFacts",
+    "KeyRow",
+    "NamespaceRow",
     "ScopeRow",
+    "SignatureRow",
     "SignerRow",
     "SignerScope",
+    "SubkeyFacts",
+    "SubkeyRow",
     "TagRef",
     "Totals",
     "UnknownKeys",
+    "UnsignedRow",
     "build_report",
     "current_tags",
+    "whole_days",
 ]
 
 #: What the key IDs of unknown signers are: a signature the backend refused as
 #: ``UnknownKey`` has no verified ``Signer``; its key ID is the one the blob claims.
 UNKNOWN_KEY_NOTE = "key IDs as the signatures claim them: unverified"
+
+#: A key expiring in fewer days than this is flagged (``sigverify audit --expiry-warning-days``).
+DEFAULT_EXPIRY_WARNING_DAYS = 90
+_DAY_SECONDS = 86_400
 
 # Signature reasons that the engine gives only after the scope's signedBy named the signer
 # (engine._judge_signature checks reject, then the trusted keys, then digest and identity).
@@ -125,6 +143,54 @@ class AuditFailure:
     tags: tuple[TagRef, ...] = ()
 
 
+@dataclass(frozen=True)
+class KeyFacts:
+    """What the key material the policy loaded says about one (primary) key."""
+
+    fingerprint: str
+    public_key_id: str
+    user_ids: tuple[str, ...]
+    #: ``RSA``, ``DSA``, ``ECDSA``, ``EdDSA``, … (RFC 4880 §9.1).
+    algorithm: str
+    #: Modulus (RSA), prime p (DSA) or curve size (ECDSA: 256/384/521, EdDSA: 255); None
+    #: when the key's parameters were not read.
+    bits: int | None
+    created: datetime | None
+    expires: datetime | None
+    revoked: bool
+    #: The policy scopes (``default`` included) one of whose ``signedBy`` names the key.
+    scopes: tuple[str, ...] = ()
+    subkeys: tuple[SubkeyFacts, ...] = ()
+
+
+@dataclass(frozen=True)
+class SubkeyFacts:
+    """One subkey of a policy key: its own creation, expiry, revocation and capability."""
+
+    fingerprint: str
+    public_key_id: str
+    algorithm: str
+    bits: int | None
+    created: datetime | None
+    expires: datetime | None
+    revoked: bool
+    can_sign: bool
+
+
+@dataclass(frozen=True)
+class SubkeyRow:
+    """A subkey's facts and, as for its key, whole days left from the report's ``now``."""
+
+    facts: SubkeyFacts
+    days_left: int | None
+    expired: bool
+
+
+def whole_days(seconds: float) -> int:
+    """Whole days in ``seconds``, rounded down (-0.5 days is -1: already past)."""
+    return math.floor(seconds / _DAY_SECONDS)
+
+
 # -- the report ------------------------------------------------------------------------------
 
 
@@ -156,10 +222,39 @@ class ImageRow:
     #: (source, signatures) where the signatures were found (``image``, ``lookaside``,
     #: ``registry``), when the caller named their sources (``sigverify audit --images``).
     sources: tuple[tuple[str, int], ...] = ()
+    #: Every signature of the image, in the Image's order.
+    signature_details: tuple[SignatureRow, ...] = ()
 
     @property
     def unsigned(self) -> bool:
         return self.signatures == 0
+
+
+@dataclass(frozen=True)
+class SignatureRow:
+    """One signature of an audited image, as the engine judged it.
+
+    ``created`` is the OpenPGP signature's creation time (``created_from`` ``signature``:
+    authenticated, part of what was signed) and, for a signature that verified without one,
+    the claims' ``optional.timestamp`` (``claims``); None when the signature did not verify
+    (nothing in an unverified blob is reported as fact).
+    """
+
+    name: str
+    reason: Reason
+    message: str
+    trusted: bool
+    #: The signature verified and names this image (its digest and an accepted identity):
+    #: only then does its signer count as signing the image.
+    valid_for_image: bool
+    signer: str | None = None  # publicKeyID of the verified signer
+    signer_fingerprint: str | None = None
+    claimed_key_id: str | None = None  # UnknownKey: the key ID the blob claims (unverified)
+    identity: str | None = None  # the signed docker-reference
+    created: datetime | None = None
+    created_from: str | None = None
+    age_days: int | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -209,6 +304,66 @@ class UnknownKeys:
 
 
 @dataclass(frozen=True)
+class KeyRow:
+    """A key of the policy, or a key seen signing: its facts and what it signed validly.
+
+    A key seen signing but not among the policy's keys has only what its signatures say
+    (fingerprint, key ID, user ID); the rest is None.
+    """
+
+    fingerprint: str
+    public_key_id: str
+    user_ids: tuple[str, ...]
+    algorithm: str | None
+    bits: int | None
+    created: datetime | None
+    expires: datetime | None
+    #: Whole days from the report's ``now`` to ``expires`` (rounded down; negative once
+    #: expired); None when the key never expires or no ``now`` was given.
+    days_left: int | None
+    #: Expired, or expiring in fewer than the report's ``expiry_warning_days``.
+    expiry_warning: bool
+    expired: bool
+    revoked: bool
+    #: Some scope of the policy trusts it (``scopes`` is not empty).
+    trusted: bool
+    scopes: tuple[str, ...]
+    #: Images carrying a signature of it that verified and names that image.
+    valid_images: int
+    #: ... of which the signature was accepted by a ``signedBy`` of the image's scope.
+    trusted_images: int
+    #: Signatures of it that verified (on any image, valid for it or not).
+    signatures: int
+    #: Its subkeys, each with its own expiry (a signing subkey may expire before its key).
+    subkeys: tuple[SubkeyRow, ...] = ()
+
+
+@dataclass(frozen=True)
+class UnsignedRow:
+    """An audited image without any signature, and where it is used."""
+
+    image: str
+    reference: str
+    scope: str
+    trusted: bool  # only by an insecureAcceptAnything scope
+    reason: Reason
+    tags: tuple[TagRef, ...]
+    namespaces: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NamespaceRow:
+    """The images the tags of one namespace point at (an image tagged in two namespaces
+    counts in both; images no tag points at are not in any)."""
+
+    namespace: str
+    images: int
+    trusted: int
+    denied: int
+    unsigned: int
+
+
+@dataclass(frozen=True)
 class AuditReport:
     policy: str
     namespace: str | None
@@ -225,10 +380,32 @@ class AuditReport:
     failures: tuple[AuditFailure, ...]
     #: Signature source → signatures, over every image whose sources were named.
     signature_sources: tuple[tuple[str, int], ...] = ()
+    #: The policy's keys and every key seen signing, by key ID.
+    keys: tuple[KeyRow, ...] = ()
+    namespaces: tuple[NamespaceRow, ...] = ()
+    #: The moment key days and signature ages are counted from (None: not counted).
+    now: datetime | None = None
+    expiry_warning_days: int = DEFAULT_EXPIRY_WARNING_DAYS
 
     @property
     def denied(self) -> tuple[ImageRow, ...]:
         return tuple(row for row in self.images if not row.trusted)
+
+    @property
+    def unsigned(self) -> tuple[UnsignedRow, ...]:
+        return tuple(
+            UnsignedRow(
+                image=row.image,
+                reference=row.reference,
+                scope=row.scope,
+                trusted=row.trusted,
+                reason=row.reason,
+                tags=row.tags,
+                namespaces=tuple(sorted({tag.namespace for tag in row.tags})),
+            )
+            for row in self.images
+            if row.unsigned
+        )
 
 
 # -- aggregation -----------------------------------------------------------------------------
@@ -239,7 +416,12 @@ class _Signer:
     public_key_id: str
     user_id: str | None
     fingerprint: str
+    #: Images it signed validly (the signature names that image).
     images: set[str] = field(default_factory=set)
+    trusted_images: set[str] = field(default_factory=set)
+    signatures: int = 0
+    #: Scope → images it signed validly there; a scope where it only signed other images
+    #: is listed with none.
     scope_images: dict[str, set[str]] = field(default_factory=dict)
     scope_trust: dict[str, bool] = field(default_factory=dict)
 
@@ -255,12 +437,65 @@ def _ranked(counter: Counter[Reason]) -> tuple[tuple[Reason, int], ...]:
     return tuple(sorted(counter.items(), key=lambda item: (-item[1], item[0].value)))
 
 
-class AuditAccumulator:
-    """Builds an :class:`AuditReport` one image at a time."""
+def _signature_row(signature: SignatureVerdict, now: datetime | None) -> SignatureRow:
+    signer = signature.signer
+    claims = signature.claims
+    created, created_from = signature.signature_created, "signature"
+    if created is None and claims is not None and claims.timestamp is not None:
+        created, created_from = datetime.fromtimestamp(claims.timestamp, tz=UTC), "claims"
+    age = None
+    if created is not None and now is not None:
+        age = whole_days((now - created).total_seconds())
+    return SignatureRow(
+        name=signature.name,
+        reason=signature.reason,
+        message=signature.message,
+        trusted=signature.trusted,
+        valid_for_image=_valid_for_image(signature),
+        signer=signer.public_key_id if signer is not None else None,
+        signer_fingerprint=signer.fingerprint if signer is not None else None,
+        claimed_key_id=(
+            format_key_id(signature.claimed_key_id) if signature.claimed_key_id else None
+        ),
+        identity=claims.docker_reference if claims is not None else None,
+        created=created,
+        created_from=created_from if created is not None else None,
+        age_days=age,
+        source=signature.source,
+    )
 
-    def __init__(self, *, policy: str, namespace: str | None = None) -> None:
+
+def _valid_for_image(signature: SignatureVerdict) -> bool:
+    """The signature verified and names this image: the engine's ``for_image`` (its digest,
+    and an identity the scope's rules accept). A signature for another digest or identity
+    does not sign this image, whoever made it."""
+    return signature.authenticated and signature.for_image
+
+
+class AuditAccumulator:
+    """Builds an :class:`AuditReport` one image at a time.
+
+    ``keys``: the facts of the policy's keys (every one gets a row in the report, signing or
+    not); ``now``: when key days left and signature ages are counted from (None: not
+    counted); ``expiry_warning_days``: a key expiring sooner is flagged.
+    """
+
+    def __init__(
+        self,
+        *,
+        policy: str,
+        namespace: str | None = None,
+        keys: Iterable[KeyFacts] = (),
+        now: datetime | None = None,
+        expiry_warning_days: int = DEFAULT_EXPIRY_WARNING_DAYS,
+    ) -> None:
+        if expiry_warning_days < 0:
+            raise ValueError("expiry_warning_days must not be negative")
         self.policy = policy
         self.namespace = namespace
+        self.now = now
+        self.expiry_warning_days = expiry_warning_days
+        self._keys = {facts.fingerprint: facts for facts in keys}
         self._rows: dict[str, ImageRow] = {}
         self._failures: dict[str, AuditFailure] = {}
         self._reasons: Counter[Reason] = Counter()
@@ -271,6 +506,11 @@ class AuditAccumulator:
         self._unknown_images = 0
         self._unknown_key_ids: Counter[str] = Counter()
         self._sources: Counter[str] = Counter()
+
+    @property
+    def audited(self) -> int:
+        """Images added so far (audited or failed)."""
+        return len(self._rows) + len(self._failures)
 
     def add(self, audited: AuditedImage) -> None:
         verdict = audited.verdict
@@ -290,13 +530,18 @@ class AuditAccumulator:
             signer = signature.signer
             if signer is None:
                 continue
-            signer_ids.add(signer.public_key_id)
             entry = self._signers.setdefault(
                 signer.fingerprint,
                 _Signer(signer.public_key_id, signer.user_id, signer.fingerprint),
             )
-            entry.images.add(verdict.image)
-            entry.scope_images.setdefault(verdict.scope, set()).add(verdict.image)
+            entry.signatures += 1
+            in_scope = entry.scope_images.setdefault(verdict.scope, set())
+            if _valid_for_image(signature):
+                signer_ids.add(signer.public_key_id)
+                entry.images.add(verdict.image)
+                in_scope.add(verdict.image)
+                if signature.requirement is not None:
+                    entry.trusted_images.add(verdict.image)
             if signature.requirement is not None or signature.reason in _KEY_TRUSTED_THERE:
                 entry.scope_trust[verdict.scope] = True
             elif signature.reason in _KEY_NOT_TRUSTED_THERE:
@@ -321,6 +566,7 @@ class AuditAccumulator:
             signers=tuple(sorted(signer_ids)),
             tags=tuple(sorted(audited.tags)),
             sources=tuple(sorted(sources.items())),
+            signature_details=tuple(_signature_row(s, self.now) for s in verdict.signatures),
         )
         self._sources.update(sources)
 
@@ -332,6 +578,61 @@ class AuditAccumulator:
         tags = (*previous.tags, *failure.tags) if previous else failure.tags
         self._failures[failure.subject] = AuditFailure(
             failure.subject, message, tuple(sorted(set(tags)))
+        )
+
+    def _key_row(self, facts: KeyFacts | None, seen: _Signer | None) -> KeyRow:
+        if facts is None:
+            assert seen is not None  # a row is made for a key known or seen, never neither
+            facts = KeyFacts(
+                fingerprint=seen.fingerprint,
+                public_key_id=seen.public_key_id,
+                user_ids=(seen.user_id,) if seen.user_id else (),
+                algorithm="",
+                bits=None,
+                created=None,
+                expires=None,
+                revoked=False,
+            )
+        days_left, expired = self._days_left(facts.expires)
+        return KeyRow(
+            fingerprint=facts.fingerprint,
+            public_key_id=facts.public_key_id,
+            user_ids=facts.user_ids,
+            algorithm=facts.algorithm or None,
+            bits=facts.bits,
+            created=facts.created,
+            expires=facts.expires,
+            days_left=days_left,
+            expiry_warning=expired
+            or (days_left is not None and days_left < self.expiry_warning_days),
+            expired=expired,
+            revoked=facts.revoked,
+            trusted=bool(facts.scopes),
+            scopes=facts.scopes,
+            valid_images=len(seen.images) if seen else 0,
+            trusted_images=len(seen.trusted_images) if seen else 0,
+            signatures=seen.signatures if seen else 0,
+            subkeys=tuple(SubkeyRow(sub, *self._days_left(sub.expires)) for sub in facts.subkeys),
+        )
+
+    def _days_left(self, expires: datetime | None) -> tuple[int | None, bool]:
+        """(whole days from now to ``expires``, expired): (None, False) when it never
+        expires or no ``now`` was given."""
+        if expires is None or self.now is None:
+            return None, False
+        return whole_days((expires - self.now).total_seconds()), expires <= self.now
+
+    def _namespaces(self, rows: tuple[ImageRow, ...]) -> tuple[NamespaceRow, ...]:
+        counts: dict[str, list[int]] = {}
+        for row in rows:
+            for namespace in {tag.namespace for tag in row.tags}:
+                entry = counts.setdefault(namespace, [0, 0, 0])
+                entry[0] += 1
+                entry[1] += row.trusted
+                entry[2] += row.unsigned
+        return tuple(
+            NamespaceRow(name, images, trusted, images - trusted, unsigned)
+            for name, (images, trusted, unsigned) in sorted(counts.items())
         )
 
     def report(self) -> AuditReport:
@@ -367,6 +668,15 @@ class AuditAccumulator:
                 key=lambda row: (row.public_key_id, row.fingerprint),
             )
         )
+        keys = tuple(
+            sorted(
+                (
+                    self._key_row(self._keys.get(fingerprint), self._signers.get(fingerprint))
+                    for fingerprint in self._keys.keys() | self._signers.keys()
+                ),
+                key=lambda row: (row.public_key_id, row.fingerprint),
+            )
+        )
         return AuditReport(
             policy=self.policy,
             namespace=self.namespace,
@@ -383,6 +693,10 @@ class AuditAccumulator:
             images=rows,
             failures=tuple(self._failures[name] for name in sorted(self._failures)),
             signature_sources=tuple(sorted(self._sources.items())),
+            keys=keys,
+            namespaces=self._namespaces(rows),
+            now=self.now,
+            expiry_warning_days=self.expiry_warning_days,
         )
 
 
@@ -392,9 +706,18 @@ def build_report(
     *,
     policy: str,
     namespace: str | None = None,
+    keys: Iterable[KeyFacts] = (),
+    now: datetime | None = None,
+    expiry_warning_days: int = DEFAULT_EXPIRY_WARNING_DAYS,
 ) -> AuditReport:
     """The report over ``images`` (each Image once) and the ones that could not be judged."""
-    accumulator = AuditAccumulator(policy=policy, namespace=namespace)
+    accumulator = AuditAccumulator(
+        policy=policy,
+        namespace=namespace,
+        keys=keys,
+        now=now,
+        expiry_warning_days=expiry_warning_days,
+    )
     for audited in images:
         accumulator.add(audited)
     for failure in failures:

@@ -25,6 +25,7 @@ from sigverify.errors import InputError
 __all__ = [
     "ADMIN_TOKEN_FILE",
     "CA_CERT_FILE",
+    "SERVING_CERT_FILE",
     "ClientCredentials",
     "ServingFiles",
     "admin_token_path",
@@ -38,7 +39,7 @@ __all__ = [
 ADMIN_TOKEN_FILE = "admin.token"  # noqa: S105 - a file name, not a secret
 CA_CERT_FILE = "ca.crt"
 _CA_KEY_FILE = "ca.key"
-_SERVING_CERT_FILE = "tls.crt"
+SERVING_CERT_FILE = "tls.crt"
 _SERVING_KEY_FILE = "tls.key"
 _MAX_TOKEN_BYTES = 4096
 _CERT_DAYS = 365
@@ -143,7 +144,7 @@ def ensure_serving_certificate(folder: Path, host: str) -> ServingFiles:
 
     _private_folder(folder)
     files = ServingFiles(
-        folder / CA_CERT_FILE, folder / _SERVING_CERT_FILE, folder / _SERVING_KEY_FILE
+        folder / CA_CERT_FILE, folder / SERVING_CERT_FILE, folder / _SERVING_KEY_FILE
     )
     if files.ca_cert.exists() and files.cert.exists() and files.key.exists():
         _check_private(files.key)

@@ -9,15 +9,31 @@ a trust. Each digest is judged once, by the first line that names it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 
-from sigverify.audit.report import AuditAccumulator, AuditedImage, AuditFailure, AuditReport
+from sigverify.audit.compare import ImageObserver
+from sigverify.audit.report import (
+    DEFAULT_EXPIRY_WARNING_DAYS,
+    AuditAccumulator,
+    AuditedImage,
+    AuditFailure,
+    AuditReport,
+    KeyFacts,
+)
 from sigverify.engine.verifier import Verifier
 from sigverify.errors import InputError
 from sigverify.sources import SourceError, SourceOptions, fetch_image, label_sources
 from sigverify.sources import parse_pull_spec as parse_spec
 
-__all__ = ["MAX_IMAGES", "MAX_IMAGES_FILE_BYTES", "audit_pull_specs", "read_pull_specs"]
+__all__ = [
+    "MAX_IMAGES",
+    "MAX_IMAGES_FILE_BYTES",
+    "audit_pull_specs",
+    "read_pull_specs",
+]
+
 
 #: Largest ``--images`` file read, and most pull specs audited from it.
 MAX_IMAGES_FILE_BYTES = 1024 * 1024
@@ -48,12 +64,26 @@ def read_pull_specs(path: str) -> list[str]:
 
 
 def audit_pull_specs(
-    specs: list[str], verifier: Verifier, options: SourceOptions, *, policy: str
+    specs: list[str],
+    verifier: Verifier,
+    options: SourceOptions,
+    *,
+    policy: str,
+    observe: ImageObserver | None = None,
+    keys: Iterable[KeyFacts] = (),
+    now: datetime | None = None,
+    expiry_warning_days: int = DEFAULT_EXPIRY_WARNING_DAYS,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> AuditReport:
-    """Audit every pull spec; failures (bad spec, registry unreachable) are reported."""
-    accumulator = AuditAccumulator(policy=policy)
+    """Audit every pull spec; failures (bad spec, registry unreachable) are reported.
+    ``progress`` is told ``(specs done, specs)`` after each."""
+    accumulator = AuditAccumulator(
+        policy=policy, keys=keys, now=now, expiry_warning_days=expiry_warning_days
+    )
     seen: set[str] = set()
-    for spec in specs:
+    for done, spec in enumerate(specs, 1):
+        if progress is not None:
+            progress(done - 1, len(specs))
         try:
             fetched = fetch_image(parse_spec(spec), options)
             if fetched.digest in seen:
@@ -64,4 +94,8 @@ def audit_pull_specs(
             continue
         seen.add(fetched.digest)
         accumulator.add(AuditedImage(label_sources(verdict, fetched.sources)))
+        if observe is not None:
+            observe(fetched.image, (), verdict, fetched.identity)
+    if progress is not None and specs:
+        progress(len(specs), len(specs))
     return accumulator.report()

@@ -1,173 +1,123 @@
 """``sigverify audit``: what in the cluster is signed, by whom, and what the policy would deny.
 
-Read-only. ImageStreams are listed page by page; each tag's current image
-(``status.tags[].items[0].image``) is verified once with the engine, however many tags point
-at it; without ``--namespace`` the Images no tag points at are audited too (from the Image
-list, which also saves a GET per tagged Image). Only compact rows are kept
-(:class:`sigverify.audit.report.AuditAccumulator`), never the raw documents.
+Read-only. The walk over the image API (each tagged Image verified once, compact rows only)
+is :func:`sigverify.audit.scan.audit_image_api`, shared with the service's
+``GET /api/v1/audit``; this module adds the command's options, output forms and exit status.
 """
 
 from __future__ import annotations
 
-import re
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
 
-from sigverify.audit.render import report_to_csv, report_to_json, report_to_text
-from sigverify.audit.report import AuditAccumulator, AuditedImage, AuditFailure, AuditReport, TagRef
-from sigverify.audit.report import current_tags as stream_tags
+from sigverify.audit.html import report_to_html
+from sigverify.audit.keyfacts import key_facts
+from sigverify.audit.render import CSV_TABLES, csv_table, report_to_json, report_to_text
+from sigverify.audit.report import DEFAULT_EXPIRY_WARNING_DAYS, AuditReport
+from sigverify.audit.scan import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGES,
+    Progress,
+    audit_image_api,
+    check_namespace,
+    nothing_audited,
+)
+from sigverify.cli._audit_dryrun import (
+    DRY_RUN_TABLES,
+    DryRun,
+    csv_table_for,
+    dry_run_options,
+)
 from sigverify.cli._audit_images import audit_pull_specs, read_pull_specs
 from sigverify.cli._common import (
     EXIT_ERROR,
     EXIT_TRUSTED,
     EXIT_UNTRUSTED,
     backend_option,
-    build_verifier,
     handle_errors,
 )
 from sigverify.cli._kube import dump_output, kubeconfig_in_use
+from sigverify.cli._output_file import check_output_file, write_output
+from sigverify.cli._progress import progress_for
 from sigverify.cli._registry_options import registry_options
-from sigverify.engine.verifier import Verifier
-from sigverify.errors import InputError, NotFoundError
+from sigverify.core.clock import utcnow
+from sigverify.errors import InputError
 from sigverify.imageapi.factory import open_image_api
 from sigverify.imageapi.options import ClusterOptions, ImageSource
-from sigverify.imageapi.protocol import ImageAPI, JSONObject, Page
-from sigverify.objects.documents import UpstreamDocumentError, image_of
+from sigverify.imageapi.protocol import ImageAPI
+from sigverify.policyfile.holder import load_verifier
 from sigverify.settings import Settings
 from sigverify.sources import SourceOptions
 
-__all__ = ["MAX_PAGES", "audit_image_api", "command", "exit_status"]
-
-#: Pages one list may take at most (a runaway ``continue`` chain cannot loop forever).
-MAX_PAGES = 100_000
-DEFAULT_PAGE_SIZE = 250
-# Kubernetes namespace names are DNS-1123 labels.
-_NAMESPACE = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?")
-_MAX_NAMESPACE_LENGTH = 63
-
-
-def _pages(fetch: Callable[[str | None], Page]) -> Iterator[list[JSONObject]]:
-    token: str | None = None
-    for _ in range(MAX_PAGES):
-        items, token = fetch(token)
-        yield items
-        if token is None:
-            return
-    raise InputError(f"the list did not end after {MAX_PAGES} pages")
-
-
-def _name_of(item: JSONObject) -> str | None:
-    metadata = item.get("metadata")
-    name = metadata.get("name") if isinstance(metadata, dict) else None
-    return name if isinstance(name, str) and name else None
-
-
-class _Audit:
-    """One audit run: the tags found, the images judged, the accumulating report."""
-
-    def __init__(self, api: ImageAPI, verifier: Verifier, accumulator: AuditAccumulator) -> None:
-        self.api = api
-        self.verifier = verifier
-        self.accumulator = accumulator
-        self.tags: dict[str, list[TagRef]] = {}
-        self.seen: set[str] = set()
-
-    def collect_tags(self, namespace: str | None, page_size: int) -> None:
-        def fetch(token: str | None) -> Page:
-            return self.api.list_imagestreams(namespace, limit=page_size, continue_token=token)
-
-        for page in _pages(fetch):
-            for stream in page:
-                found, problems = stream_tags(stream)
-                for tag, image in found:
-                    self.tags.setdefault(image, []).append(tag)
-                for subject, message in problems:
-                    self.accumulator.add_failure(AuditFailure(subject, message))
-
-    def judge(self, name: str, document: JSONObject) -> None:
-        """Verify one Image (as read) and account for it with the tags pointing at it."""
-        if name in self.seen:
-            return
-        self.seen.add(name)
-        tags = tuple(self.tags.pop(name, ()))
-        try:
-            image = image_of(document, answer_to="Image")
-            if image.name != name:
-                raise UpstreamDocumentError(f"the image API answered with Image {image.name}")
-            verdict = self.verifier.verify_image(image)
-        except (InputError, UpstreamDocumentError) as exc:
-            self.accumulator.add_failure(AuditFailure(name, str(exc), tags))
-            return
-        self.accumulator.add(AuditedImage(verdict, tags))
-
-    def judge_all_images(self, page_size: int) -> None:
-        def fetch(token: str | None) -> Page:
-            return self.api.list_images(limit=page_size, continue_token=token)
-
-        for page in _pages(fetch):
-            for item in page:
-                name = _name_of(item)
-                if name is None:
-                    self.accumulator.add_failure(
-                        AuditFailure("?", "an Image without metadata.name in the list")
-                    )
-                    continue
-                self.judge(name, item)
-
-    def judge_tagged(self) -> None:
-        """GET each tagged Image not judged yet (all of them with ``--namespace``)."""
-        for name in sorted(self.tags):
-            tags = tuple(self.tags[name])
-            try:
-                document = self.api.get_image(name)
-            except NotFoundError:
-                self.tags.pop(name)
-                self.accumulator.add_failure(
-                    AuditFailure(name, "the tag points at an Image that does not exist", tags)
-                )
-                continue
-            self.judge(name, document)
-
-
-def audit_image_api(
-    api: ImageAPI,
-    verifier: Verifier,
-    *,
-    policy: str,
-    namespace: str | None = None,
-    page_size: int = DEFAULT_PAGE_SIZE,
-) -> AuditReport:
-    """Audit the image API read-only: every tagged Image of ``namespace`` (all namespaces
-    when None, plus every Image no tag points at), each verified exactly once."""
-    if page_size < 1:
-        raise InputError("the page size must be at least 1")
-    run = _Audit(api, verifier, AuditAccumulator(policy=policy, namespace=namespace))
-    run.collect_tags(namespace, page_size)
-    if namespace is None:
-        run.judge_all_images(page_size)
-    run.judge_tagged()
-    return run.accumulator.report()
+# audit_image_api and the rest of the read-only walk live in sigverify.audit.scan, where the
+# HTTP service (GET /api/v1/audit) calls them too; named here as before.
+__all__ = ["MAX_PAGES", "Progress", "audit_image_api", "command", "exit_status", "nothing_audited"]
 
 
 def exit_status(report: AuditReport) -> int:
-    """2 when something could not be audited, else 1 when any image would be denied, else 0."""
-    if report.totals.failed:
+    """2 when something could not be audited or nothing was there to audit, else 1 when any
+    image would be denied, else 0 (every audited image is trusted)."""
+    if report.totals.failed or nothing_audited(report):
         return EXIT_ERROR
     return EXIT_UNTRUSTED if report.totals.denied else EXIT_TRUSTED
 
 
-def _check_namespace(namespace: str | None) -> None:
-    if namespace is None:
-        return
-    if len(namespace) > _MAX_NAMESPACE_LENGTH or not _NAMESPACE.fullmatch(namespace):
-        raise InputError(
-            f"--namespace {namespace!r} is not a namespace name (lower-case letters, digits "
-            f"and '-', starting and ending with a letter or digit, at most "
-            f"{_MAX_NAMESPACE_LENGTH} characters)"
+def _nothing_message(namespace: str | None, images_file: str | None) -> str:
+    if images_file is not None:
+        return f"--images {images_file}: no pull spec to audit"
+    if namespace is not None:
+        return (
+            f"nothing to audit in namespace {namespace!r}: no such namespace, or no "
+            "ImageStream there has an imported tag"
         )
+    return "nothing to audit: the store or cluster has no Images and no ImageStreams"
+
+
+def _write_tables(report: AuditReport, directory: str, dry_run: DryRun) -> None:
+    """Every CSV table into ``directory`` (created if missing), ``NAME.csv`` each; the dry
+    runs' tables too (comparison.csv, workloads.csv) when they ran."""
+    folder = Path(directory)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in CSV_TABLES:
+            (folder / f"{name}.csv").write_text(csv_table(report, name), encoding="utf-8")
+        for name, text in dry_run.csv_tables().items():
+            (folder / f"{name}.csv").write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(
+            f"cannot write: {exc.strerror or exc}", path=f"--output-dir {folder}"
+        ) from exc
+
+
+def _render(
+    report: AuditReport,
+    output: str,
+    table: str,
+    output_dir: str | None,
+    output_file: str | None,
+    dry_run: DryRun,
+) -> None:
+    if output_dir is not None:
+        _write_tables(report, output_dir, dry_run)
+        return
+    document = {**report_to_json(report), **dry_run.json_members()}
+    if output in ("json", "yaml"):
+        text = dump_output(document, output)
+    elif output == "csv":
+        tables = dry_run.csv_tables()
+        text = tables[table] if table in tables else csv_table(report, table)
+    elif output == "html":
+        text = report_to_html(document)
+    else:
+        text = report_to_text(report) + dry_run.text()
+    write_output(text, output_file)
+
+
+def _check_namespace(namespace: str | None) -> None:
+    if namespace is not None:
+        check_namespace(namespace, "--namespace")
 
 
 def _open_api(
@@ -216,9 +166,37 @@ def _open_api(
 @click.option(
     "--output",
     "-o",
-    type=click.Choice(["text", "json", "yaml", "csv"]),
-    default="text",
+    type=click.Choice(["text", "json", "yaml", "csv", "html"]),
+    default=None,
+    help="Report form (default: text; csv with --table or --output-dir); html: one "
+    "self-contained page (charts, keys, a sortable, filterable image table).",
+)
+@click.option(
+    "--output-file",
+    default=None,
+    metavar="PATH",
+    help="Write the report to PATH instead of standard output.",
+)
+@click.option(
+    "--table",
+    type=click.Choice([*CSV_TABLES, *DRY_RUN_TABLES]),
+    default=None,
+    help="The CSV table to print (default: images; comparison with --compare-policy, "
+    "workloads with --workloads).",
+)
+@click.option(
+    "--output-dir",
+    default=None,
+    metavar="DIR",
+    help="Write every CSV table to DIR (images.csv, keys.csv, signatures.csv, ...) instead "
+    "of printing one.",
+)
+@click.option(
+    "--expiry-warning-days",
+    type=click.IntRange(0, 36_500),
+    default=DEFAULT_EXPIRY_WARNING_DAYS,
     show_default=True,
+    help="Flag keys that expire within this many days.",
 )
 @click.option(
     "--page-size",
@@ -242,6 +220,7 @@ def _open_api(
     help="Audit these pull specs (one per line, docker://HOST/REPO@DIGEST or :TAG) "
     "against their registries instead of a cluster or store.",
 )
+@dry_run_options
 @registry_options
 @backend_option
 @handle_errors
@@ -252,10 +231,17 @@ def command(
     kubeconfig: str | None,
     context: str | None,
     namespace: str | None,
-    output: str,
+    output: str | None,
+    output_file: str | None,
+    table: str | None,
+    output_dir: str | None,
+    expiry_warning_days: int,
     page_size: int,
     timeout: float,
     images_file: str | None,
+    compare_policy: str | None,
+    compare_keys: str | None,
+    workloads: str | None,
     registries_d: str | None,
     authfile: str | None,
     tls_verify: bool,
@@ -268,13 +254,29 @@ def command(
     \b
     sigverify audit --policy P -n prod -o csv     ($KUBECONFIG's current context)
     sigverify audit --policy P --store FILE
+    sigverify audit --policy P --table keys       (one CSV table: keys, signatures, ...)
+    sigverify audit --policy P --output-dir DIR   (every CSV table, one file each)
+    sigverify audit --policy P -o html --output-file report.html   (one page to hand on)
     sigverify audit --policy P --images pull-specs.txt [--registries-d DIR] [--authfile F]
+    sigverify audit --policy CURRENT --compare-policy NEW     (what NEW would change)
+    sigverify audit --policy P --workloads pods.yaml|-|cluster (what enforce would deny)
 
     Exit status: 0 every audited image is trusted, 1 some would be denied, 2 an error
-    (including images that could not be audited; the report is still printed).
+    (including images that could not be audited, when the report is still printed, and
+    nothing to audit at all, such as an unknown namespace). With --compare-policy: 1 when
+    NEW would deny an image the policy admits, else 0; with --workloads also 1 when
+    enforce would deny a workload.
     """
     if policy is None:
         raise InputError("--policy is required (the trust policy to audit against)")
+    if output is None:
+        output = "csv" if table is not None or output_dir is not None else "text"
+    if (table is not None or output_dir is not None) and output != "csv":
+        raise click.UsageError("--table and --output-dir are CSV tables: use them with -o csv")
+    if table is not None and output_dir is not None:
+        raise click.UsageError("give either --table or --output-dir, not both")
+    if output_file is not None and output_dir is not None:
+        raise click.UsageError("give either --output-file or --output-dir, not both")
     _check_namespace(namespace)
     if images_file is not None and (store or kubeconfig or context or namespace):
         raise click.UsageError("--images audits registries: drop --store, --kubeconfig, -n")
@@ -282,8 +284,32 @@ def command(
         raise click.UsageError(
             "--registries-d, --authfile, --tls-verify and --cert-dir need --images"
         )
-    specs = read_pull_specs(images_file) if images_file is not None else []
-    verifier = build_verifier(policy, keys, backend)
+    check_output_file(output_file)
+    if output == "csv" and output_dir is None:
+        table = csv_table_for(
+            table, compare=compare_policy is not None, workloads=workloads is not None
+        )
+    dry_run = DryRun.start(
+        policy=policy,
+        compare_policy=compare_policy,
+        compare_keys=compare_keys,
+        keys=keys,
+        backend=backend,
+        workloads=workloads,
+        images_file=images_file,
+        store=store,
+        namespace=namespace,
+    )
+    observe = dry_run.comparer.observe if dry_run.comparer is not None else None
+    try:
+        specs = read_pull_specs(images_file) if images_file is not None else []
+        loaded, verifier = load_verifier(policy, keys, backend)
+    except BaseException:
+        dry_run.close()
+        raise
+    facts = key_facts(loaded.policy, loaded.keyring)
+    now = utcnow()
+    progress = progress_for(sys.stderr)
     try:
         if images_file is not None:
             options = SourceOptions(
@@ -294,22 +320,51 @@ def command(
                 timeout=timeout,
                 deadline=timeout,
             )
-            report = audit_pull_specs(specs, verifier, options, policy=policy)
+            report = audit_pull_specs(
+                specs,
+                verifier,
+                options,
+                policy=policy,
+                keys=facts,
+                now=now,
+                expiry_warning_days=expiry_warning_days,
+                progress=progress,
+                observe=observe,
+            )
         else:
             api = _open_api(store, kubeconfig, context, timeout)
             report = audit_image_api(
-                api, verifier, policy=policy, namespace=namespace, page_size=page_size
+                api,
+                verifier,
+                policy=policy,
+                namespace=namespace,
+                page_size=page_size,
+                keys=facts,
+                now=now,
+                expiry_warning_days=expiry_warning_days,
+                progress=progress,
+                observe=observe,
             )
+            dry_run.judge_workloads(
+                api,
+                loaded.admission,
+                verifier,
+                namespace=namespace,
+                page_size=page_size,
+                timeout=timeout,
+            )
+        dry_run.finish()
     finally:
         verifier.backend.close()
-    if output in ("json", "yaml"):
-        sys.stdout.write(dump_output(report_to_json(report), output))
-    elif output == "csv":
-        sys.stdout.write(report_to_csv(report))
-    else:
-        sys.stdout.write(report_to_text(report))
-    sys.stdout.flush()
-    status = exit_status(report)
+        dry_run.close()
+        if progress is not None:
+            progress.close()
+    if nothing_audited(report) and not dry_run.judged_workloads:
+        raise InputError(_nothing_message(namespace, images_file))
+    _render(report, output, table or "images", output_dir, output_file, dry_run)
+    # Workloads judged in a namespace without image streams: the report is not empty.
+    empty = nothing_audited(report) and dry_run.judged_workloads
+    status = dry_run.exit_status(EXIT_TRUSTED if empty else exit_status(report))
     if status == EXIT_ERROR:
         click.echo(
             f"sigverify: error: {report.totals.failed} images or image streams could not be "

@@ -14,6 +14,7 @@ import click
 
 from sigverify.cli._common import handle_errors
 from sigverify.cli._settings_options import cluster_options, policy_options, settings_from
+from sigverify.errors import InputError
 from sigverify.logs import configure_logging
 from sigverify.settings import Settings, demo_seed
 
@@ -27,7 +28,7 @@ def _seed_if_empty(settings: Settings) -> None:
     from sigverify.imageapi.store.image_store import ImageStore
     from sigverify.imageapi.store.seed import load_paths
 
-    store = ImageStore(settings.store)
+    store = ImageStore(settings.store, history=settings.store_history)
     counts = store.counts()
     if counts["images"] or counts["imagestreams"]:
         return
@@ -67,6 +68,39 @@ def _secure(settings: Settings) -> Settings:
     return settings
 
 
+def _kubeconfig_folder(settings: Settings) -> Path | None:
+    """Where ``serve`` writes its kubeconfig: the state folder, when the server is the
+    embedded store with the generated admin token (other modes have no token to write)."""
+    from sigverify.authn.statedir import state_dir
+
+    if settings.uses_cluster or settings.token_auth_file or settings.insecure_no_auth:
+        return None
+    return state_dir(settings.state_dir)
+
+
+def _kubeconfig(settings: Settings) -> str:
+    """``--print-kubeconfig``: the kubeconfig text (also written to the state folder)."""
+    from sigverify.authn.kubeconfig import embedded_kubeconfig, server_url, write_kubeconfig
+
+    if settings.uses_cluster:
+        raise InputError(
+            "--print-kubeconfig: against a cluster, use the cluster's kubeconfig (the server "
+            "here serves verifications, not the cluster's API)"
+        )
+    if settings.token_auth_file:
+        raise InputError(
+            "--print-kubeconfig: with --token-auth-file there is no generated admin token; "
+            "write a kubeconfig with a token of that file (docs/service.md)"
+        )
+    url = server_url(settings.host, settings.port, tls=bool(settings.tls_cert))
+    folder = _kubeconfig_folder(settings)
+    if folder is None:  # --insecure-no-auth: nothing secret, nothing written
+        return embedded_kubeconfig(Path("."), url, tls_cert=None, authenticated=False)
+    text = embedded_kubeconfig(folder, url, tls_cert=settings.tls_cert)
+    write_kubeconfig(folder, text)
+    return text
+
+
 @click.command("serve")
 @policy_options
 @cluster_options
@@ -77,10 +111,10 @@ def _secure(settings: Settings) -> Settings:
 @click.option("--tls-cert", default=None, help="Serving certificate (PEM); with --tls-key.")
 @click.option("--tls-key", default=None, help="Serving key (PEM).")
 @click.option(
-    "--serve-store-api",
-    is_flag=True,
+    "--serve-store-api/--no-serve-store-api",
     default=None,
-    help="Also serve the embedded store's OpenShift-compatible REST under /apis.",
+    help="Serve the embedded store to kubectl and client libraries (discovery, OpenAPI, the "
+    "OpenShift REST under /apis); on by default.",
 )
 @click.option(
     "--token-auth-file",
@@ -134,8 +168,16 @@ def _secure(settings: Settings) -> Settings:
     "policy, the bundled demo policy).",
 )
 @click.option("--show-settings", is_flag=True, help="Print the effective settings and exit.")
+@click.option(
+    "--print-kubeconfig",
+    is_flag=True,
+    help="Print a kubeconfig for this server (HTTPS, its CA, the admin token), write it as "
+    "'kubeconfig' in the state folder, and exit.",
+)
 @handle_errors
-def command(ready_file: str | None, show_settings: bool, demo: bool, **flags: Any) -> None:
+def command(
+    ready_file: str | None, show_settings: bool, demo: bool, print_kubeconfig: bool, **flags: Any
+) -> None:
     """Serve the verification API (gunicorn; SIGHUP reloads policy and keys).
 
     Without --kubeconfig/--server/--in-cluster the embedded store is the image API; --demo
@@ -155,6 +197,9 @@ def command(ready_file: str | None, show_settings: bool, demo: bool, **flags: An
         return
     configure_logging(settings.log_level, settings.log_format)
     settings = _secure(settings)
+    if print_kubeconfig:
+        click.echo(_kubeconfig(settings), nl=False)
+        return
     if settings.uses_cluster:
         # Bad credentials settings fail here, once, not in a crash loop of every worker.
         from sigverify.imageapi.factory import image_source, open_image_api
@@ -170,7 +215,9 @@ def command(ready_file: str | None, show_settings: bool, demo: bool, **flags: An
     try:
         from sigverify.service.server import SigverifyServer
 
-        SigverifyServer(settings, ready_file=ready_file).run()
+        SigverifyServer(
+            settings, ready_file=ready_file, kubeconfig_folder=_kubeconfig_folder(settings)
+        ).run()
     finally:
         if own_metrics_dir is not None:
             shutil.rmtree(own_metrics_dir, ignore_errors=True)

@@ -44,7 +44,8 @@ class ImageAPISettings(Protocol):
 def image_source(settings: ImageAPISettings) -> ImageSource:
     """The cluster the settings name, else their embedded store file."""
     if not settings.uses_cluster:
-        return ImageSource(store=settings.store, create_store=True)
+        history = getattr(settings, "store_history", None)
+        return ImageSource(store=settings.store, create_store=True, history=history)
     token, ca_file = settings.token, settings.ca_file
     bare = not (token or settings.token_file or ca_file or settings.kubeconfig)
     if bare and settings.server and settings.server.startswith("https://"):
@@ -83,4 +84,4 @@ def open_image_api(source: ImageSource) -> ImageAPI:
     if not source.create_store and not Path(source.store).is_file():
         raise InputError(f"no embedded store at {source.store}: the file does not exist")
 
-    return ImageStore(source.store)
+    return ImageStore(source.store, history=source.history)

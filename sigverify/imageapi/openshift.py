@@ -349,6 +349,15 @@ class OpenShiftImageAPI:
         token = (body.get("metadata") or {}).get("continue") or None
         return items, token if isinstance(token, str) else None
 
+    def list_objects(
+        self, path: str, limit: int | None = None, continue_token: str | None = None
+    ) -> Page:
+        """One page of any list under the API server (``/api/v1/pods``): ``sigverify audit
+        --workloads cluster`` lists workloads through the same client, read-only."""
+        if not path.startswith(("/api/", "/apis/")):
+            raise InputError(f"not an API path: {path!r}")
+        return self._list(path, limit, continue_token)
+
     def list_images(self, limit: int | None = None, continue_token: str | None = None) -> Page:
         return self._list(f"{API}/images", limit, continue_token)
 

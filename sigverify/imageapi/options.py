@@ -48,6 +48,8 @@ class ImageSource:
     #: Create the store file when it is missing (the service and the reconciler); a reader
     #: (``verify --store``, ``audit --store``) never does: a mistyped path is an error.
     create_store: bool = False
+    #: How many changes the store file keeps for watches (None: as the file says).
+    history: int | None = None
 
     def __post_init__(self) -> None:
         if (self.cluster is None) == (self.store is None):

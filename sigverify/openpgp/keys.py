@@ -24,7 +24,14 @@ from sigverify.openpgp._packet_header import (
     read_header,
 )
 
-__all__ = ["KeyFormatError", "KeyPacket", "PublicKeyParameters", "parse_key_packets"]
+__all__ = [
+    "KeyFormatError",
+    "KeyPacket",
+    "PublicKeyParameters",
+    "key_bits",
+    "parse_key_packets",
+    "user_id_packets",
+]
 
 # RFC 6637 §11 and RFC 4880bis: curve OIDs (DER contents, without tag/length).
 _ECDSA_CURVES: Final[dict[bytes, ec.EllipticCurve]] = {
@@ -33,6 +40,7 @@ _ECDSA_CURVES: Final[dict[bytes, ec.EllipticCurve]] = {
     bytes.fromhex("2b81040023"): ec.SECP521R1(),
 }
 _ED25519_OID: Final = bytes.fromhex("2b06010401da470f01")
+_TAG_USER_ID: Final = 13
 
 PublicKeyParameters = (
     rsa.RSAPublicKey | dsa.DSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
@@ -77,6 +85,37 @@ def parse_key_packets(material: bytes) -> list[KeyPacket]:
             if packet is not None:
                 packets.append(packet)
     return packets
+
+
+def user_id_packets(material: bytes) -> list[str]:
+    """The text of every User ID packet in ``material``, in order (UTF-8, undecodable bytes
+    replaced), whatever their certifications say: for reports, never for trust."""
+    found: list[str] = []
+    offset = 0
+    end = len(material)
+    while offset < end:
+        try:
+            tag, start, offset, framing = read_header(material, offset, end)
+        except HeaderError as exc:
+            raise KeyFormatError(f"key material: {exc}") from exc
+        if framing != DEFINITE:
+            raise KeyFormatError("partial or indeterminate length in key material")
+        if tag == _TAG_USER_ID:
+            found.append(material[start:offset].decode("utf-8", "replace"))
+    return found
+
+
+def key_bits(packet: KeyPacket) -> int | None:
+    """The key's size as GnuPG lists it: RSA modulus and DSA prime bits, the ECDSA curve's
+    size (256, 384, 521), 255 for Ed25519; None for a key whose parameters were not read."""
+    key = packet.public_key
+    if key is None:
+        return None
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return 255
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return key.curve.key_size
+    return key.key_size
 
 
 def _mpi(body: bytes, offset: int) -> tuple[int, int, int]:

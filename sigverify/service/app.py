@@ -18,10 +18,13 @@ from sigverify.engine.cache import VerdictCache
 from sigverify.errors import SigverifyError
 from sigverify.imageapi.factory import image_source, open_image_api
 from sigverify.imageapi.protocol import ImageAPI
+from sigverify.imageapi.store.discovery import create_discovery_blueprint
 from sigverify.imageapi.store.image_store import ImageStore
 from sigverify.imageapi.store.rest import create_rest_blueprint
+from sigverify.imageapi.store.watch import WatchLimits
 from sigverify.policyfile.admission import AdmissionConfig
 from sigverify.policyfile.holder import PolicyHolder
+from sigverify.service.audit import audit
 from sigverify.service.auth.openapi import document_security
 from sigverify.service.auth.setup import configure_auth
 from sigverify.service.errors import install_error_handlers
@@ -108,11 +111,17 @@ def create_app(
     smorest = _Api(app, spec_kwargs={"info": {"description": _DESCRIPTION}})
     smorest.register_blueprint(verification)
     smorest.register_blueprint(health)
+    smorest.register_blueprint(audit)
     document_security(smorest.spec)
     document_parameters(smorest.spec)
     install_error_handlers(app)
     if settings.serve_store_api and isinstance(api, ImageStore):
-        app.register_blueprint(create_rest_blueprint(api))
+        # kubectl and client libraries: discovery, then the store's REST (docs/service.md).
+        # Each watch holds a worker thread for its length: one thread is always left for
+        # everything else.
+        watchers = WatchLimits(max_watchers=max(settings.threads - 1, 0))
+        app.register_blueprint(create_discovery_blueprint())
+        app.register_blueprint(create_rest_blueprint(api, watch_limits=watchers))
     if settings.admission:
         controller = AdmissionController(
             _AdmissionConfigSource(holder), api, holder.verifier, wall_clock=state.clock

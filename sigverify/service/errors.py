@@ -102,6 +102,17 @@ def _respond(code: int, message: str, errors: dict[str, Any] | None = None) -> R
     return response
 
 
+def _first_problem(errors: dict[str, Any]) -> str | None:
+    """``name: problem`` of a query parameter webargs refused (400 answers name one)."""
+    for fields_ in errors.values():
+        if not isinstance(fields_, dict):
+            continue
+        for name, problems in sorted(fields_.items()):
+            problem = problems[0] if isinstance(problems, list) and problems else problems
+            return f"{name}: {problem}"
+    return None
+
+
 def install_error_handlers(app: Flask) -> None:
     """Map sigverify errors, HTTP errors and anything unexpected to JSON (after flask-smorest's
     own handler, which these replace so that ``message`` and ``errors`` are always there)."""
@@ -124,6 +135,8 @@ def install_error_handlers(app: Flask) -> None:
         message = data.get("message") or error.description or HTTPStatus(code).phrase
         if code == 422 and "message" not in data:
             message = "the request is invalid; see errors"
+        elif code == 400 and "messages" in data and isinstance(errors, dict):
+            message = _first_problem(errors) or message
         response = _respond(code, str(message), errors if isinstance(errors, dict) else {})
         for name, value in (data.get("headers") or {}).items():
             response.headers[name] = value

@@ -1,7 +1,8 @@
 """The OpenAPI document as exact as the server: every parameter the document calls valid is
 one the server accepts (schemathesis's "schema-valid request rejected" check holds it).
 
-- ``namespace``: a Kubernetes namespace name (DNS-1123 label);
+- ``namespace`` (the path's, and ``GET /api/v1/audit``'s query): a Kubernetes namespace name
+  (DNS-1123 label);
 - ``name``: ``<stream>@<id>`` (library-go ``ParseImageStreamImageName``), one path segment;
 - ``expectedIdentity``: a Docker reference of the common shape — a registry host with a dot,
   lowercase repository path components, an optional tag and an optional sha256 digest. The
@@ -42,6 +43,11 @@ _QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "type": "string",
         "pattern": EXPECTED_IDENTITY_PATTERN,
         "maxLength": 255,
+    },
+    # GET /api/v1/audit: a DNS-1123 label, as the path parameter
+    "namespace": {
+        "type": "string",
+        "pattern": r"^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$",
     },
 }
 

@@ -111,6 +111,17 @@ class _Worker(ThreadWorker):  # type: ignore[misc]
     def _early_hup(self, *_: object) -> None:
         self.hup_pending = True
 
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        """Stopping: also end the store's watches, which would otherwise hold their threads
+        (and the graceful shutdown) until they time out."""
+        super().handle_exit(sig, frame)
+        from sigverify.imageapi.store.rest import WATCH_HUB
+
+        app = getattr(self, "wsgi", None)
+        hub = app.extensions.get(WATCH_HUB) if app is not None else None
+        if hub is not None:
+            hub.close()
+
 
 def _post_worker_init(worker: Any) -> None:
     from sigverify.service.state import EXTENSION
@@ -144,9 +155,17 @@ class _Arbiter(Arbiter):  # type: ignore[misc]
 class SigverifyServer(BaseApplication):  # type: ignore[misc]
     """gunicorn running ``create_app(settings)`` in each worker."""
 
-    def __init__(self, settings: Settings, *, ready_file: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        ready_file: str | None = None,
+        kubeconfig_folder: Path | None = None,
+    ) -> None:
         self.settings = settings
         self.ready_file = ready_file
+        #: Where to write the kubeconfig of the address bound (None: nowhere).
+        self.kubeconfig_folder = kubeconfig_folder
         self.reloader: CertificateReloader | None = None
         super().__init__()
 
@@ -193,13 +212,23 @@ class SigverifyServer(BaseApplication):  # type: ignore[misc]
         return self.reloader.context
 
     def _when_ready(self, arbiter: Any) -> None:
+        tls = bool(self.settings.tls_cert)
+        bound = [listener.sock.getsockname()[:2] for listener in arbiter.LISTENERS]
+        if self.kubeconfig_folder is not None and bound:
+            from sigverify.authn.kubeconfig import (
+                embedded_kubeconfig,
+                server_url,
+                write_kubeconfig,
+            )
+
+            url = server_url(bound[0][0], bound[0][1], tls=tls)
+            text = embedded_kubeconfig(self.kubeconfig_folder, url, tls_cert=self.settings.tls_cert)
+            path = write_kubeconfig(self.kubeconfig_folder, text)
+            _log.info("kubectl: KUBECONFIG=%s kubectl api-resources", path)
         if not self.ready_file:
             return
-        scheme = "https" if self.settings.tls_cert else "http"
-        addresses = []
-        for listener in arbiter.LISTENERS:
-            host, port = listener.sock.getsockname()[:2]
-            addresses.append(f"{scheme}://{host}:{port}")
+        scheme = "https" if tls else "http"
+        addresses = [f"{scheme}://{host}:{port}" for host, port in bound]
         Path(self.ready_file).write_text("\n".join(addresses) + "\n", encoding="utf-8")
 
     def load(self) -> Any:

@@ -9,6 +9,8 @@ from sigverify.admission.decide import (
     allow,
     decide,
     deny_malformed,
+    explain,
+    outcome,
     shorten,
 )
 from sigverify.admission.modes import ImageTreatment
@@ -169,3 +171,22 @@ def test_malformed_object_is_denied_with_400() -> None:
     assert decision.response.message == (
         "sigverify cannot read Pod team/web: /spec/containers: must be a list"
     )
+
+
+def test_outcome_is_what_decide_does_with_each_image() -> None:
+    # sigverify audit --workloads reads each image's fate from outcome(): it must be decide's.
+    cases = [
+        (_check(TRUSTED), "pass", "allow"),
+        (_check(UNTRUSTED, exempt=True), "pass", "allow"),
+        (_check(UNTRUSTED), "deny", "deny"),
+        (_check(SLOW), "deny", "deny"),
+        (_check(SLOW, fail_open=True), "fail-open", "warn"),
+        (_check(UNTRUSTED, fail_open=True), "deny", "deny"),  # only unavailability fails open
+        (_check(UNTRUSTED, Mode.WARN), "warn", "warn"),
+        (_check(UNTRUSTED, Mode.AUDIT), "audit", "audit"),
+    ]
+    for check, expected, decision in cases:
+        assert outcome(check) == expected
+        assert decide(REQUEST, [check]).decision == decision
+    denied = decide(REQUEST, [_check(UNTRUSTED)]).response.message
+    assert denied == f"sigverify denied Pod team/web: {explain(_check(UNTRUSTED))}"

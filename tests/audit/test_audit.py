@@ -39,7 +39,7 @@ from sigverify.audit.report import (
     current_tags,
 )
 from sigverify.cli._common import build_verifier
-from sigverify.cli.audit import audit_image_api, exit_status
+from sigverify.cli.audit import audit_image_api, exit_status, nothing_audited
 from sigverify.core.verdict import ImageVerdict, Reason
 from sigverify.engine.verifier import Verifier
 from sigverify.imageapi.protocol import JSONObject, Page
@@ -50,6 +50,7 @@ from sigverify.objects.types import Image
 from tests.imageapi.builders import digest_of, image, signature, stream
 from tests.imageapi.demo import APP, KEYS, TOOLS, seeded_store
 from tests.imageapi.servers import closed_port, serve_wsgi
+from tests.support.audit_schema import validate_report
 from tests.support.gpgfactory import GeneratedKey, GpgFactory, KeySpec, atomic_payload
 
 REPO = Path(__file__).resolve().parents[2]
@@ -300,12 +301,15 @@ def test_whole_store_signers(world: World) -> None:
             SignerScope("registry.example.com/team", 1, True),
         ),
     )
+    # The release key signed the tools image twice, but for another digest and for another
+    # identity: neither signs that image, so only the app image counts (issue 13). The
+    # scope still trusts it (the engine named it before finding the mismatches).
     release = SignerRow(
         RELEASE_KEY,
         RELEASE_USER,
         RELEASE_FPR,
-        2,
-        (SignerScope("registry.example.com/demo", 2, True),),
+        1,
+        (SignerScope("registry.example.com/demo", 1, True),),
     )
     partner = SignerRow(
         PARTNER_KEY,
@@ -332,8 +336,23 @@ def test_whole_store_image_rows_and_denied(world: World) -> None:
         OPEN: (True, Reason.ACCEPTED, ()),
     }
     assert rows[API].signers == (world.team_key,)
-    assert rows[TOOLS].signers == (RELEASE_KEY, PARTNER_KEY)
+    # DigestMismatch and IdentityMismatch signatures of the release key do not count
+    assert rows[TOOLS].signers == (PARTNER_KEY,)
     assert rows[WEB].signers == (world.team_key,)  # the unknown signer is not named
+    # ... but its signature's details keep the key ID the blob claims, as unknownKeys does.
+    unknown, team = rows[WEB].signature_details
+    assert (unknown.reason, unknown.signer, unknown.claimed_key_id, unknown.created) == (
+        Reason.UNKNOWN_KEY,
+        None,
+        world.stranger_key,
+        None,
+    )
+    assert (team.reason, team.signer, team.valid_for_image, team.claimed_key_id) == (
+        Reason.UNTRUSTED_KEY,
+        world.team_key,
+        True,
+        None,
+    )
     assert (rows[WEB].signatures, rows[BATCH].signatures, rows[OPEN].signatures) == (2, 0, 0)
     assert rows[WEB].scope == "registry.example.com/demo"
     assert rows[WEB].reference == f"registry.example.com/demo/web@{WEB}"
@@ -370,11 +389,12 @@ def test_a_namespace_where_everything_is_trusted_exits_0(world: World) -> None:
     assert exit_status(report) == 0
 
 
-def test_an_empty_namespace_is_an_empty_report(world: World) -> None:
+def test_an_empty_namespace_is_nothing_audited_and_exit_2(world: World) -> None:
     report, api, _ = _audit(world, namespace="nothing-here")
     assert report.totals == Totals()
     assert api.calls == {"list_imagestreams": 1}
-    assert exit_status(report) == 0
+    assert nothing_audited(report)
+    assert exit_status(report) == 2  # never "all trusted" (issue 13)
 
 
 # -- images that cannot be audited -----------------------------------------------------------
@@ -486,18 +506,26 @@ def test_json_shape(world: World) -> None:
     report, _, _ = _audit(world)
     body = report_to_json(report)
     assert list(body) == [
+        "schemaVersion",
         "policy",
         "namespace",
+        "generatedAt",
+        "expiryWarningDays",
         "totals",
         "reasons",
         "signatureReasons",
         "scopes",
         "signers",
         "unknownKeys",
+        "keys",
+        "namespaces",
+        "unsigned",
         "denied",
         "failures",
         "images",
     ]
+    assert body["schemaVersion"] == "sigverify.audit/v2"
+    assert (body["generatedAt"], body["expiryWarningDays"]) == (None, 90)
     assert body["policy"] == "policy.yaml"
     assert body["namespace"] is None
     assert body["totals"] == {
@@ -534,8 +562,8 @@ def test_json_shape(world: World) -> None:
         "publicKeyID": RELEASE_KEY,
         "userID": RELEASE_USER,
         "fingerprint": RELEASE_FPR,
-        "images": 2,
-        "scopes": [{"scope": "registry.example.com/demo", "images": 2, "trusted": True}],
+        "images": 1,
+        "scopes": [{"scope": "registry.example.com/demo", "images": 1, "trusted": True}],
     }
     assert [d["image"] for d in body["denied"]] == sorted([TOOLS, BATCH, WEB])
     web = next(d for d in body["denied"] if d["image"] == WEB)
@@ -592,7 +620,7 @@ def test_csv_header_and_rows(world: World) -> None:
         f"registry.example.com/demo/tools@{TOOLS}",
         "registry.example.com/demo",
         "3",
-        f"{RELEASE_KEY} {PARTNER_KEY}",
+        PARTNER_KEY,
         "demo/tools:2.1",
     ]
     assert by_image[OPEN][:8] == [
@@ -634,7 +662,7 @@ def test_text_report(world: World) -> None:
     )
     assert f"  {world.stranger_key}  1 signatures" in lines
     release_row = next(line for line in lines if line.startswith(f"  {RELEASE_KEY}"))
-    assert release_row.split()[-3:] == ["registry.example.com/demo", "2", "yes"]
+    assert release_row.split()[-3:] == ["registry.example.com/demo", "1", "yes"]
 
 
 # -- the command, in a real subprocess ------------------------------------------------------
@@ -661,6 +689,19 @@ def _run(
     )
 
 
+def _timeless(body: Any) -> Any:
+    """A JSON report without what depends on the moment it was made (two runs differ)."""
+    if isinstance(body, dict):
+        return {
+            k: _timeless(v)
+            for k, v in body.items()
+            if k not in ("generatedAt", "ageDays", "daysLeft")
+        }
+    if isinstance(body, list):
+        return [_timeless(v) for v in body]
+    return body
+
+
 def _objects(path: Path) -> list[tuple[str, str, str, int, str]]:
     with sqlite3.connect(path) as db:
         rows: list[tuple[str, str, str, int, str]] = db.execute(
@@ -677,6 +718,7 @@ def test_cli_json_exit_1_and_read_only(world: World) -> None:
     assert body["totals"]["denied"] == 3
     assert body["policy"] == str(world.policy)
     assert _objects(world.store_path) == before
+    validate_report(body)  # the real command's output, against docs/audit-report.schema.json
 
 
 @pytest.mark.slow
@@ -809,7 +851,7 @@ def test_cli_against_a_cluster_matches_the_store(world: World, tmp_path: Path) -
         )
         team = _run("--policy", policy, "--kubeconfig", kubeconfig, "-n", "team", "-o", "json")
     assert (from_cluster.returncode, from_cluster.stderr) == (1, "")
-    assert json.loads(from_cluster.stdout) == json.loads(from_store.stdout)
+    assert _timeless(json.loads(from_cluster.stdout)) == _timeless(json.loads(from_store.stdout))
     assert team.returncode == 1
     assert json.loads(team.stdout)["totals"] == {
         "images": 2,
@@ -832,7 +874,7 @@ def test_cli_defaults_to_the_kubeconfig_variable_and_prints_yaml(
         as_json = _run("--policy", policy, "-n", "team", "-o", "json", kube=kube, cwd=tmp_path)
         as_yaml = _run("--policy", policy, "-n", "team", "-o", "yaml", kube=kube, cwd=tmp_path)
     assert (as_json.returncode, as_json.stderr) == (1, "")
-    assert yaml.safe_load(as_yaml.stdout) == json.loads(as_json.stdout)
+    assert _timeless(yaml.safe_load(as_yaml.stdout)) == _timeless(json.loads(as_json.stdout))
     assert json.loads(as_json.stdout)["totals"]["images"] == 2
 
 

@@ -3,6 +3,7 @@ verifier, settable clock): verdicts and written conditions field by field, every
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -270,11 +271,22 @@ def test_bad_query_values_are_422(client: FlaskClient) -> None:
         ("POST", "/readyz", 405),
         ("POST", "/metrics", 405),
         ("GET", "/api/v1/nothing", 404),
-        ("GET", "/apis/image.openshift.io/v1/images", 404),  # store API off by default
     ],
 )
 def test_wrong_methods_and_paths(client: FlaskClient, method: str, path: str, code: int) -> None:
     _error(client.open(path, method=method), code)
+
+
+def test_the_store_api_is_served_unless_turned_off(
+    settings: Settings, store: ImageStore, clock: Clock
+) -> None:
+    served = make_app(settings, store, clock).test_client()
+    assert served.get("/apis/image.openshift.io/v1/images").get_json()["kind"] == "ImageList"
+    assert served.get("/apis").get_json()["kind"] == "APIGroupList"
+    off = dataclasses.replace(settings, serve_store_api=False)
+    client = make_app(off, store, clock).test_client()
+    for path in ("/apis/image.openshift.io/v1/images", "/apis", "/api", "/version"):
+        _error(client.get(path), 404)
 
 
 # -- health, readiness, metrics, OpenAPI ----------------------------------------------------

@@ -71,12 +71,38 @@ ENDPOINTS: dict[str, tuple[Call, int, int]] = {
         200,
     ),
     "metrics": (lambda c, h, s: c.get("/metrics", headers=h), 1, 200),
+    "audit": (lambda c, h, s: c.get("/api/v1/audit?namespace=demo", headers=h), 1, 200),
     "unknown-path": (lambda c, h, s: c.get("/api/v1/nothing", headers=h), 1, 404),
     "store-list-images": (lambda c, h, s: c.get(f"{STORE}/images", headers=h), 1, 200),
     "store-get-image": (lambda c, h, s: c.get(f"{STORE}/images/{APP}", headers=h), 1, 200),
     "store-get-stream-image": (
         lambda c, h, s: c.get(f"{STORE}/namespaces/demo/imagestreamimages/app@{APP}", headers=h),
         1,
+        200,
+    ),
+    "store-watch-images": (
+        lambda c, h, s: c.get(f"{STORE}/images?watch=true&timeoutSeconds=1", headers=h),
+        1,
+        200,
+    ),
+    "store-patch-image": (
+        lambda c, h, s: c.patch(
+            f"{STORE}/images/{APP}",
+            data='{"metadata":{"labels":{"a":"b"}}}',
+            content_type="application/merge-patch+json",
+            headers=h,
+        ),
+        3,
+        200,
+    ),
+    "store-patch-image-dry-run": (  # a dry run needs the right to write all the same
+        lambda c, h, s: c.patch(
+            f"{STORE}/images/{APP}?dryRun=All",
+            data='{"metadata":{"labels":{"a":"b"}}}',
+            content_type="application/merge-patch+json",
+            headers=h,
+        ),
+        3,
         200,
     ),
     "store-put-image": (
@@ -271,7 +297,7 @@ def test_the_openapi_document_declares_the_bearer_scheme_and_every_secured_opera
             response = client.open(concrete, method=method.upper())
             assert response.status_code == 401, (path, method)
             seen.append((path, method))
-    assert len(seen) == 4
+    assert len(seen) == 5
 
 
 def test_serve_in_cluster_with_a_certificate_needs_no_state_folder(

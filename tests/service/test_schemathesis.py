@@ -56,7 +56,7 @@ CHECKS = [
 
 def test_the_api_keeps_to_its_openapi_document(api_schema: object) -> None:
     operations = [result.ok() for result in api_schema.get_all_operations()]  # type: ignore[attr-defined]
-    assert len(operations) == 6
+    assert len(operations) == 7
     for operation in operations:
 
         @given(case=operation.as_strategy())

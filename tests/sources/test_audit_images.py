@@ -13,6 +13,7 @@ import pytest
 from tests.imageapi.servers import closed_port
 from tests.sources.conftest import World
 from tests.sources.test_cli_registry import sigverify
+from tests.support.audit_schema import validate_report
 
 pytestmark = pytest.mark.slow
 
@@ -70,6 +71,16 @@ def test_audit_of_pull_specs(world: World, tmp_path: Path) -> None:
     assert rows[world.digests["app"]]["reason"] == "Trusted"
     assert rows[world.digests["wrongdigest"]]["reason"] == "DigestMismatch"
     assert "sources" not in rows[world.digests["unsigned"]]
+    # Each signature's details name where it was found; the report matches its schema.
+    [detail] = rows[world.digests["app"]]["signatureDetails"]
+    assert (detail["source"], detail["reason"], detail["createdFrom"]) == (
+        "lookaside",
+        "Trusted",
+        "signature",
+    )
+    assert detail["signer"] == rows[world.digests["app"]]["signers"][0]
+    assert [u["image"] for u in body["unsigned"]] == [world.digests["unsigned"]]
+    validate_report(body)
     failures = {f["subject"]: f["message"] for f in body["failures"]}
     assert failures[f"docker://{down}"] == f"cannot reach {down.split('/')[0]}: connection refused"
     assert failures["docker://Not A Reference"].startswith(
@@ -96,3 +107,11 @@ def test_images_and_a_cluster_are_exclusive(world: World, tmp_path: Path) -> Non
     status, _, stderr = audit(world, images, "--store", "x.db")
     assert status == 2
     assert "--images audits registries" in stderr
+
+
+def test_a_file_without_pull_specs_is_nothing_to_audit(world: World, tmp_path: Path) -> None:
+    images = tmp_path / "images.txt"
+    images.write_text("# nothing here yet\n\n")
+    status, stdout, stderr = audit(world, images)
+    assert (status, stdout) == (2, "")
+    assert stderr == f"sigverify: error: --images {images}: no pull spec to audit\n"

@@ -115,6 +115,11 @@ class KeySpec:
     ``encryption_subkey``: add an encryption-only subkey of this algorithm (after any
     signing subkey, so it is the last of ``subkey_fingerprints``).
     ``name``: distinguishes otherwise-equal specs (for two different keys of one kind).
+    ``created_at``: the primary (and any subkey) is created at this exact moment (gpg's
+    clock faked); signatures are then made an hour later unless ``sign(at=...)`` says.
+    ``expires_at``: with ``created_at``, the primary expires at this exact moment.
+    ``subkey_expires_at``: with ``created_at`` and ``signing_subkey``, the subkey expires at
+    this exact moment.
     """
 
     algorithm: str = "rsa2048"
@@ -126,8 +131,19 @@ class KeySpec:
     expires_in_days: int | None = None
     encryption_subkey: str | None = None
     name: str = ""
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    subkey_expires_at: datetime | None = None
 
     def __post_init__(self) -> None:
+        if self.expires_at is not None and self.created_at is None:
+            raise ValueError("expires_at needs created_at")
+        if self.subkey_expires_at is not None and (
+            self.created_at is None or self.signing_subkey is None
+        ):
+            raise ValueError("subkey_expires_at needs created_at and signing_subkey")
+        if self.created_at is not None and (self.expired or self.expires_in_days is not None):
+            raise ValueError("created_at does not go with expired/expires_in_days")
         for algorithm in (self.algorithm, self.signing_subkey):
             if algorithm is not None and algorithm not in KEY_ALGORITHMS:
                 raise ValueError(f"unknown key algorithm {algorithm!r}")
@@ -144,6 +160,12 @@ class KeySpec:
                 parts.append(flag.replace("_", "-"))
         if self.expires_in_days is not None:
             parts.append(f"exp{self.expires_in_days}d")
+        if self.created_at is not None:
+            parts.append(f"c{int(self.created_at.timestamp())}")
+        if self.expires_at is not None:
+            parts.append(f"x{int(self.expires_at.timestamp())}")
+        if self.subkey_expires_at is not None:
+            parts.append(f"sx{int(self.subkey_expires_at.timestamp())}")
         if self.encryption_subkey:
             parts.append(f"enc-{self.encryption_subkey}")
         if self.name:
@@ -258,6 +280,11 @@ class GpgFactory:
             valid_at = PAST_EPOCH + timedelta(hours=1)
         elif spec.expires_in_days is not None:
             expire = f"{spec.expires_in_days}d"
+        elif spec.created_at is not None:
+            primary_time = ["--faked-system-time", faked_time(spec.created_at)]
+            if spec.expires_at is not None:
+                expire = f"seconds={int((spec.expires_at - spec.created_at).total_seconds())}"
+            valid_at = spec.created_at + timedelta(hours=1)
         self._gpg(home, [*primary_time, "--quick-gen-key", user_id, spec.algorithm, "sign", expire])
         fingerprint = self._fingerprints(home)[0]
         if spec.signing_subkey:
@@ -266,6 +293,11 @@ class GpgFactory:
             if spec.expired:
                 sub_time = ["--faked-system-time", faked_time(PAST_EPOCH + timedelta(minutes=1))]
                 sub_expire = "1d"
+            elif spec.created_at is not None:
+                sub_time = ["--faked-system-time", faked_time(spec.created_at)]
+                if spec.subkey_expires_at is not None:
+                    lifetime = spec.subkey_expires_at - spec.created_at
+                    sub_expire = f"seconds={int(lifetime.total_seconds())}"
             elif spec.subkey_expired:
                 # Valid for one second from its creation: signatures are then made at that
                 # very second (valid_at) and the key is expired by the time tests use it.

@@ -11,6 +11,9 @@
   is counted once, on the first page, and carried in the token (``left``), as etcd answers
   it from the first page's snapshot; a token without ``left`` (written before) is still
   read, and its page counts once more.
+- Every write is also a row of the change log (:mod:`sigverify.imageapi.store._changes`):
+  the object as written at its revision, what watches stream. A write may be a dry run
+  (``_write(dry_run=True)``): everything is checked inside the transaction, then rolled back.
 """
 
 from __future__ import annotations
@@ -28,6 +31,13 @@ from typing import Any
 
 from sigverify.imageapi.errors import BadRequestError, ClusterServerError, ClusterUnreachable
 from sigverify.imageapi.protocol import JSONObject
+from sigverify.imageapi.store._changes import (
+    CHANGE_LOG_ROW,
+    CHANGES_SCHEMA,
+    DEFAULT_HISTORY,
+    record_change,
+    set_history,
+)
 from sigverify.imageapi.store._objects import _meta, _untyped
 from sigverify.limits import MAX_ENVELOPE_DEPTH
 from sigverify.strict_input import StrictInputError, Wording, read_json
@@ -143,7 +153,7 @@ _KEY = "namespace || '/' || name"
 class SQLiteObjects:
     """An SQLite file of JSON objects keyed by kind, namespace and name."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, history: int | None = None) -> None:
         self.path = Path(path)
         self._local = threading.local()
         try:
@@ -153,6 +163,10 @@ class SQLiteObjects:
             with self._connect() as db:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.executescript(_SCHEMA)
+                db.executescript(CHANGES_SCHEMA)
+                db.execute(CHANGE_LOG_ROW, (DEFAULT_HISTORY,))
+                if history is not None:
+                    set_history(db, history)
         except (OSError, sqlite3.Error) as exc:
             raise ClusterUnreachable(f"cannot open the store {self.path}: {exc}") from exc
 
@@ -212,8 +226,11 @@ class SQLiteObjects:
             raise ClusterUnreachable(f"the store {self.path} failed: {exc}") from exc
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """A read-modify-write transaction: ``BEGIN IMMEDIATE`` takes the write lock first."""
+    def _write(self, *, dry_run: bool = False) -> Iterator[sqlite3.Connection]:
+        """A read-modify-write transaction: ``BEGIN IMMEDIATE`` takes the write lock first.
+
+        ``dry_run``: rolled back at the end, so every check ran and nothing is kept.
+        """
         try:
             with self._connect() as db:
                 db.execute("BEGIN IMMEDIATE")
@@ -222,7 +239,7 @@ class SQLiteObjects:
                 except BaseException:
                     db.execute("ROLLBACK")
                     raise
-                db.execute("COMMIT")
+                db.execute("ROLLBACK" if dry_run else "COMMIT")
         except sqlite3.Error as exc:
             raise ClusterUnreachable(f"the store {self.path} failed: {exc}") from exc
 
@@ -294,13 +311,23 @@ def _revision(db: sqlite3.Connection) -> int:
 
 
 def _save(db: sqlite3.Connection, kind: str, namespace: str, obj: JSONObject) -> JSONObject:
+    """Write ``obj`` at the next revision, and the change (ADDED or MODIFIED) to the log."""
     revision = _next_revision(db)
     meta = _meta(obj)
     meta["resourceVersion"] = str(revision)
     stored = _untyped(obj)
-    db.execute(
-        "INSERT OR REPLACE INTO objects (kind, namespace, name, resource_version, body) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (kind, namespace, meta["name"], revision, _dumps(stored)),
-    )
+    text = _dumps(stored)
+    key = (kind, namespace, meta["name"])
+    updated = db.execute(
+        "UPDATE objects SET resource_version = ?, body = ? "
+        "WHERE kind = ? AND namespace = ? AND name = ?",
+        (revision, text, *key),
+    ).rowcount
+    if not updated:
+        db.execute(
+            "INSERT INTO objects (kind, namespace, name, resource_version, body) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (*key, revision, text),
+        )
+    record_change(db, revision, "MODIFIED" if updated else "ADDED", *key, text)
     return stored

@@ -91,10 +91,13 @@ def _now() -> str:
 class ImageStore(SQLiteObjects):
     """An SQLite file holding Images and ImageStreams; implements ``ImageAPI``."""
 
-    def __init__(self, path: str | Path, *, clock: Callable[[], str] = _now) -> None:
+    def __init__(
+        self, path: str | Path, *, clock: Callable[[], str] = _now, history: int | None = None
+    ) -> None:
+        """``history``: how many changes the file's log keeps for watches (default: kept)."""
         self._clock = clock
         self._layers: dict[tuple[str, str], StreamLayers] = {}
-        super().__init__(path)
+        super().__init__(path, history=history)
 
     def __repr__(self) -> str:
         return f"ImageStore({str(self.path)!r})"
@@ -150,8 +153,14 @@ class ImageStore(SQLiteObjects):
         with self._read() as db:
             return read_image_stream_tag(db, namespace, stream_name, tag)
 
-    def update_image(self, image: JSONObject, name: str | None = None) -> JSONObject:
-        """PUT an Image as the server does; ``name`` is the URL's (defaults to the body's)."""
+    def update_image(
+        self, image: JSONObject, name: str | None = None, *, dry_run: bool = False
+    ) -> JSONObject:
+        """PUT an Image as the server does; ``name`` is the URL's (defaults to the body's).
+
+        ``dry_run``: every check made, nothing stored; the answer is the Image as it would
+        be, with the current ``resourceVersion``.
+        """
         decode_image(image)
         new = _untyped(copy.deepcopy(image))
         meta = _meta(new)
@@ -163,42 +172,107 @@ class ImageStore(SQLiteObjects):
                 f"the name of the object ({meta.get('name')}) does not match the name on the "
                 f"URL ({target})"
             )
-        with self._write() as db:
+        with self._write(dry_run=dry_run) as db:
             old = _load(db, _IMAGE, "", target)
             if old is None:
                 raise _not_found("images", target)
-            sent_version = meta.get("resourceVersion")
-            if not sent_version:
-                raise _invalid(
-                    "Image",
-                    target,
-                    [
-                        Cause(
-                            "FieldValueInvalid",
-                            "Invalid value: 0x0: must be specified for an update",
-                            "metadata.resourceVersion",
-                        )
-                    ],
+            return self._replace_image(db, new, old, target, dry_run=dry_run)
+
+    def patch_image(
+        self,
+        name: str,
+        patch: Callable[[JSONObject], Any],
+        *,
+        dry_run: bool = False,
+    ) -> JSONObject:
+        """PATCH an Image: ``patch`` turns the stored Image (typed) into the new one, inside
+        the write transaction; the result is then checked and stored as a PUT of it.
+
+        A ``metadata.resourceVersion`` (or ``uid``) in the result is a precondition: 409 when
+        it is not the stored one. Without one the patch applies to whatever is stored.
+        """
+        with self._write(dry_run=dry_run) as db:
+            old = _load(db, _IMAGE, "", name)
+            if old is None:
+                raise _not_found("images", name)
+            current = _meta(old).get("resourceVersion")
+            patched = patch(_typed(copy.deepcopy(old), "Image"))
+            if not isinstance(patched, dict):
+                raise BadRequestError("the patched Image is not a JSON object")
+            if patched.get("kind") != "Image" or patched.get("apiVersion") != GROUP_VERSION:
+                raise BadRequestError(
+                    f"a patch cannot change kind or apiVersion (to {patched.get('kind')!r}, "
+                    f"{patched.get('apiVersion')!r})"
                 )
-            if sent_version != _meta(old).get("resourceVersion"):
+            decode_image(patched)
+            new = _untyped(patched)
+            meta = new.get("metadata")
+            if not isinstance(meta, dict):
+                raise BadRequestError("the patched Image has no metadata")
+            uid = meta.get("uid")
+            if uid and uid != _meta(old).get("uid"):
                 raise ConflictError(
-                    f'Operation cannot be fulfilled on images.{GROUP} "{target}": the object '
-                    "has been modified; please apply your changes to the latest version and "
-                    "try again"
+                    f"Precondition failed: UID in precondition: {uid}, UID in object meta: "
+                    f"{_meta(old).get('uid')}"
                 )
-            self._prepare_for_update(new, old)
-            try:
-                causes = validate_image_update(new, old)
-            except ConditionScanCrash as exc:
-                raise ClusterServerError(
-                    "Internal error occurred: runtime error: invalid memory address or nil "
-                    f"pointer dereference ({exc})"
-                ) from exc
-            if causes:
-                raise _invalid("Image", target, causes)
-            if new == old:
-                return _typed(old, "Image")  # etcd3 GuaranteedUpdate: a no-op keeps the version
-            stored = _save(db, _IMAGE, "", new)
+            if not meta.get("resourceVersion"):
+                meta["resourceVersion"] = current
+            for key in ("labels", "annotations"):
+                if meta.get(key) == {}:
+                    del meta[key]  # ObjectMeta's omitempty: removing the last one removes all
+            return self._replace_image(db, new, old, name, dry_run=dry_run)
+
+    def _replace_image(
+        self,
+        db: sqlite3.Connection,
+        new: JSONObject,
+        old: JSONObject,
+        target: str,
+        *,
+        dry_run: bool,
+    ) -> JSONObject:
+        """The checks and the write of an Image update (PUT and PATCH), in ``db``'s transaction."""
+        meta = _meta(new)
+        if meta.get("name") != target:
+            raise BadRequestError(
+                f"the name of the object ({meta.get('name')}) does not match the name on the "
+                f"URL ({target})"
+            )
+        sent_version = meta.get("resourceVersion")
+        if not sent_version:
+            raise _invalid(
+                "Image",
+                target,
+                [
+                    Cause(
+                        "FieldValueInvalid",
+                        "Invalid value: 0x0: must be specified for an update",
+                        "metadata.resourceVersion",
+                    )
+                ],
+            )
+        current = _meta(old).get("resourceVersion")
+        if sent_version != current:
+            raise ConflictError(
+                f'Operation cannot be fulfilled on images.{GROUP} "{target}": the object '
+                "has been modified; please apply your changes to the latest version and "
+                "try again"
+            )
+        self._prepare_for_update(new, old)
+        try:
+            causes = validate_image_update(new, old)
+        except ConditionScanCrash as exc:
+            raise ClusterServerError(
+                "Internal error occurred: runtime error: invalid memory address or nil "
+                f"pointer dereference ({exc})"
+            ) from exc
+        if causes:
+            raise _invalid("Image", target, causes)
+        if new == old:
+            return _typed(old, "Image")  # etcd3 GuaranteedUpdate: a no-op keeps the version
+        stored = _save(db, _IMAGE, "", new)
+        if dry_run:
+            _meta(stored)["resourceVersion"] = current  # nothing was written
         return _typed(stored, "Image")
 
     @staticmethod
@@ -234,8 +308,9 @@ class ImageStore(SQLiteObjects):
 
     # -- imagesignatures -------------------------------------------------------------------
 
-    def add_signature(self, signature: JSONObject) -> JSONObject:
-        """``POST /apis/image.openshift.io/v1/imagesignatures`` (openshift-apiserver REST)."""
+    def add_signature(self, signature: JSONObject, *, dry_run: bool = False) -> JSONObject:
+        """``POST /apis/image.openshift.io/v1/imagesignatures`` (openshift-apiserver REST);
+        ``dry_run``: checked, answered, not stored."""
         if not isinstance(signature, dict):
             raise BadRequestError("the body must be a JSON object")
         decode_image({"signatures": [signature]})
@@ -257,7 +332,7 @@ class ImageStore(SQLiteObjects):
         if split is None:  # unreachable after validation; kept as the server has it
             raise BadRequestError(f"expected exactly one @ in the image signature name {name!r}")
         image_name = split[0]
-        with self._write() as db:
+        with self._write(dry_run=dry_run) as db:
             image = _load(db, _IMAGE, "", image_name)
             if image is None:
                 raise _not_found("images", image_name)
@@ -274,14 +349,15 @@ class ImageStore(SQLiteObjects):
             _save(db, _IMAGE, "", image)
         return _typed(sig, "ImageSignature")
 
-    def delete_signature(self, name: str) -> None:
-        """``DELETE /apis/image.openshift.io/v1/imagesignatures/{image}@{signature}``."""
+    def delete_signature(self, name: str, *, dry_run: bool = False) -> None:
+        """``DELETE /apis/image.openshift.io/v1/imagesignatures/{image}@{signature}``;
+        ``dry_run``: checked, not deleted."""
         split = split_signature_name(name)
         if split is None:
             raise BadRequestError(
                 "ImageSignatures must be accessed with <imageName>@<signatureName>"
             )
-        with self._write() as db:
+        with self._write(dry_run=dry_run) as db:
             image = _load(db, _IMAGE, "", split[0])
             if image is None:
                 raise _not_found("images", split[0])

@@ -7,6 +7,10 @@ Mirrors how the request maps onto the API it fronts (docs/domain.md §8):
 - ``record=true``: that, and ``update images`` (cluster-scoped) or ``create
   imagesignatures``; right ``record``;
 - ``POST /api/v1/verify``: any authenticated user (nothing is read or written); ``read``;
+- ``GET /api/v1/audit?namespace=NS``: ``list imagestreams`` in ``NS`` (and, the Images they
+  point at being cluster-scoped, ``get images``); without exactly one ``namespace`` (all
+  namespaces, or a request the view will refuse) ``list imagestreams`` in every namespace
+  and ``list images``; right ``read``;
 - ``/metrics``: ``get`` on the non-resource URL ``/metrics``; ``read``;
 - the embedded store's REST: reads ``read``, writes ``admin``;
 - anything else (an unknown path): ``get`` on that non-resource URL; ``read`` — a caller
@@ -23,12 +27,13 @@ from dataclasses import dataclass
 
 from sigverify.authn.users import Right
 
-__all__ = ["IMAGE_GROUP", "OPEN_PATHS", "Need", "NonResource", "Resource", "need_of"]
+__all__ = ["AUDIT_PATH", "IMAGE_GROUP", "OPEN_PATHS", "Need", "NonResource", "Resource", "need_of"]
 
 IMAGE_GROUP = "image.openshift.io"
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json"})
 ADMISSION_PREFIX = "/admission/"
 _STORE_PREFIX = "/apis/"
+AUDIT_PATH = "/api/v1/audit"
 _VERIFICATION = re.compile(r"/api/v1/namespaces/([^/]+)/imagestreamimages/([^/]+)/verification/?")
 _FALSE = frozenset(
     {"false", "False", "FALSE", "0", "off", "Off", "OFF", "no", "No", "NO", "f", "F", "n", "N"}
@@ -88,6 +93,19 @@ def _recording(args: Mapping[str, str]) -> bool:
     return any(value is not None and value not in _FALSE for value in values)
 
 
+def _audit_need(args: Mapping[str, str]) -> Need:
+    """An audit reads every ImageStream of the namespace and the Images they point at."""
+    values = args.getlist("namespace") if hasattr(args, "getlist") else [args.get("namespace")]
+    if len(values) == 1 and values[0]:
+        namespace = values[0]
+        streams = Resource("list", "imagestreams", namespace=namespace)
+        images = Resource("get", "images")
+        return Need(Right.READ, ((streams,), (images,)), "audit", f"namespace {namespace}")
+    # all namespaces; also any request the view refuses (fail closed: the stronger need)
+    streams, images = Resource("list", "imagestreams"), Resource("list", "images")
+    return Need(Right.READ, ((streams,), (images,)), "audit", "all namespaces")
+
+
 def need_of(method: str, path: str, args: Mapping[str, str]) -> Need | None:
     """What ``method path?args`` needs; None for the open endpoints."""
     if path in OPEN_PATHS or path.startswith(ADMISSION_PREFIX):
@@ -105,6 +123,8 @@ def need_of(method: str, path: str, args: Mapping[str, str]) -> Need | None:
             return Need(Right.RECORD, ((read,), write), "record", f"{namespace}/{name}")
         return Need(Right.READ, ((read,),), "get", f"{namespace}/{name}")
     verb = _VERBS.get(method, method.lower())
+    if path == AUDIT_PATH:
+        return _audit_need(args)
     if path == "/api/v1/verify":
         return Need(Right.READ, (), "verify", "a posted document")
     if path == "/metrics":
