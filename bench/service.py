@@ -182,6 +182,20 @@ end
     )
 
 
+def _settle(pid: int, *, quiet: float = 0.01, longest: float = 10.0) -> None:
+    """Wait until the server is idle (under ``quiet`` CPU seconds in 0.3 s): what one phase
+    leaves running (a full garbage collection after the cold phase's thousands of new
+    verdicts) must not be counted in the next one."""
+    deadline = time.monotonic() + longest
+    before = _tree_cpu(pid)
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        after = _tree_cpu(pid)
+        if after - before < quiet:
+            return
+        before = after
+
+
 def _wrk(
     name: str,
     script: str,
@@ -320,6 +334,7 @@ def measure(
             pid = server.process.pid
 
             def run(name: str, script: str, url: str) -> Phase:
+                _settle(pid)
                 return _wrk(name, script, url, root, seconds, connections, pid)
 
             for index in range(rounds):
