@@ -158,12 +158,37 @@ class _Repeated(Exception):
     """A repeated key met on the fast path: read again with paths to say where."""
 
 
-def _loads(text: str, wording: Wording, object_pairs_hook: Any) -> Any:
-    def reject_constant(name: str) -> NoReturn:
-        raise StrictInputError(f"{wording.invalid_json}: {wording.not_a_number.format(name=name)}")
+# (id(wording), hook) -> (wording, decoder). The wording is held, so its id stays its own.
+_DECODERS: dict[tuple[int, Any], tuple[Wording, json.JSONDecoder]] = {}
 
+
+def _decoder(wording: Wording, object_pairs_hook: Any) -> json.JSONDecoder:
+    """One decoder per caller's wording and hook: ``json.loads`` with arguments builds a new
+    decoder (and its scanner) on every call, a few microseconds a signed payload. Looked up
+    by identity, not by the wording's value (hashing its nine strings costs as much)."""
+    key = (id(wording), object_pairs_hook)
+    entry = _DECODERS.get(key)
+    if entry is None:
+
+        def reject_constant(name: str) -> NoReturn:
+            raise StrictInputError(
+                f"{wording.invalid_json}: {wording.not_a_number.format(name=name)}"
+            )
+
+        decoder = json.JSONDecoder(
+            object_pairs_hook=object_pairs_hook, parse_constant=reject_constant
+        )
+        if len(_DECODERS) >= 64:  # wordings made per call (config files): stay bounded
+            _DECODERS.clear()
+        entry = _DECODERS[key] = (wording, decoder)
+    return entry[1]
+
+
+def _loads(text: str, wording: Wording, object_pairs_hook: Any) -> Any:
     try:
-        return json.loads(text, object_pairs_hook=object_pairs_hook, parse_constant=reject_constant)
+        if text.startswith("\ufeff"):
+            return json.loads(text)  # refused there, in json's own words, as ever
+        return _decoder(wording, object_pairs_hook).decode(text)
     except json.JSONDecodeError as exc:
         raise StrictInputError(
             wording.syntax.format(
@@ -187,16 +212,27 @@ def parse_json(text: str, wording: Wording) -> Any:
     Depth is not checked beyond the interpreter's own recursion limit: the caller checks the
     values it gets.
     """
+    try:
+        return _loads(text, wording, _dict_refusing_repeats)
+    except _RepeatedKey as exc:
+        raise StrictInputError(wording.duplicate_key.format(key=exc.key)) from None
 
-    def reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in out:
-                raise StrictInputError(wording.duplicate_key.format(key=key))
-            out[key] = value
-        return out
 
-    return _loads(text, wording, reject_duplicates)
+class _RepeatedKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _dict_refusing_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):  # name the first key met twice
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKey(key)
+            seen.add(key)
+    return result
 
 
 def read_json(

@@ -262,12 +262,20 @@ class SignedBy:
             )
 
     def describe(self) -> str:
+        # Once per requirement, kept on the instance (see DockerReference.name): the engine
+        # quotes it in the verdict of every signature.
+        try:
+            return self.__dict__["_description"]  # type: ignore[no-any-return]
+        except KeyError:
+            pass
         keys = [format_key_id(f[-16:]) for f in sorted(self.fingerprints)]
         if self.min_signers == 1:
             who = " or ".join(keys)
         else:
             who = f"{self.min_signers} of {', '.join(keys)}"
-        return f"signedBy {who} ({self.identity.describe()})"
+        description = f"signedBy {who} ({self.identity.describe()})"
+        object.__setattr__(self, "_description", description)
+        return description
 
 
 @dataclass(frozen=True)

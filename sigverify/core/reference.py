@@ -83,23 +83,40 @@ class DockerReference:
     tag: str | None = None
     digest: str | None = None
 
+    # Both texts are computed once and kept on the instance (past the frozen __setattr__;
+    # not functools.cached_property, which in Python 3.11 takes one lock for all instances):
+    # the engine compares and quotes them several times for every signature.
     @property
     def name(self) -> str:
         """The repository name, ``docker.io/library/busybox``: no tag, no digest."""
-        return f"{self.domain}/{self.path}" if self.domain else self.path
+        try:
+            return self.__dict__["_name"]  # type: ignore[no-any-return]
+        except KeyError:
+            name = f"{self.domain}/{self.path}" if self.domain else self.path
+            object.__setattr__(self, "_name", name)
+            return name
 
     @property
     def name_only(self) -> bool:
         """True when the reference carries neither a tag nor a digest."""
         return self.tag is None and self.digest is None
 
+    @property
+    def text(self) -> str:
+        """The normalised reference as a string, as ``str()`` gives it."""
+        try:
+            return self.__dict__["_text"]  # type: ignore[no-any-return]
+        except KeyError:
+            text = self.name
+            if self.tag is not None:
+                text += ":" + self.tag
+            if self.digest is not None:
+                text += "@" + self.digest
+            object.__setattr__(self, "_text", text)
+            return text
+
     def __str__(self) -> str:
-        text = self.name
-        if self.tag is not None:
-            text += ":" + self.tag
-        if self.digest is not None:
-            text += "@" + self.digest
-        return text
+        return self.text
 
 
 def parse_reference(text: str) -> DockerReference:

@@ -15,6 +15,7 @@ from datetime import datetime
 from sigverify.core.claims import ClaimsError, SignedClaims, parse_claims
 from sigverify.core.clock import utcnow
 from sigverify.core.policy import (
+    IdentityRule,
     InsecureAcceptAnything,
     MatchRepoDigestOrExact,
     Policy,
@@ -81,12 +82,89 @@ def make_backend(name: str, keyring: Keyring) -> SignatureBackend:
     raise InputError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
 
 
+_REPO_DIGEST_OR_EXACT = MatchRepoDigestOrExact()
+
+
 def _key_list(fingerprints: frozenset[str]) -> str:
     return ", ".join(format_key_id(f[-16:]) for f in sorted(fingerprints)) or "none"
 
 
 def _who(signer: Signer) -> str:
     return f"{signer.public_key_id} ({signer.user_id})" if signer.user_id else signer.public_key_id
+
+
+#: How many parsed references and scope matches one verifier keeps (emptied when full).
+_CACHED_REFERENCES = 4096
+
+
+class _References:
+    """``parse_reference`` and the policy's scope for a reference, remembered by one verifier:
+    the images of a repository, and the signatures on them, name the same few references
+    over and over. Both are pure functions of their input (the policy cannot change under a
+    verifier: a reload makes a new one); a text that does not parse is never remembered, so
+    its :class:`ReferenceError` is raised every time."""
+
+    __slots__ = ("_parsed", "_policy", "_scopes")
+
+    def __init__(self, policy: Policy) -> None:
+        self._policy = policy
+        self._parsed: dict[str, DockerReference] = {}
+        self._scopes: dict[DockerReference, ScopeMatch] = {}
+
+    def parse(self, text: str) -> DockerReference:
+        found = self._parsed.get(text)
+        if found is None:
+            found = parse_reference(text)
+            if len(self._parsed) >= _CACHED_REFERENCES:
+                self._parsed.clear()
+            self._parsed[text] = found
+        return found
+
+    def scope(self, policy: Policy, reference: DockerReference) -> ScopeMatch:
+        if policy is not self._policy:  # Verifier.policy reassigned: start afresh
+            self._policy, self._scopes = policy, {}
+        found = self._scopes.get(reference)
+        if found is None:
+            found = policy.requirements_for(reference)
+            if len(self._scopes) >= _CACHED_REFERENCES:
+                self._scopes.clear()
+            self._scopes[reference] = found
+        return found
+
+
+class _Memo:
+    """What one image's signatures share, worked out once per image: each identity rule's
+    decision on the signed references (every signature usually names the same one), and
+    how each signer is named. Lives for one :meth:`Verifier.verify_image` call."""
+
+    __slots__ = ("_decisions", "_names", "_references", "reference")
+
+    def __init__(self, reference: DockerReference, references: _References) -> None:
+        self.reference = reference
+        self._references = references
+        self._decisions: dict[tuple[IdentityRule, DockerReference], bool] = {}
+        self._names: dict[Signer, str] = {}
+
+    def signed_reference(self, text: str) -> DockerReference:
+        """``parse_reference(text)``; a :class:`ReferenceError` is raised every time."""
+        return self._references.parse(text)
+
+    def accepts(self, rule: IdentityRule, signed: DockerReference) -> bool:
+        """``rule.matches(reference, signed)`` for this image's reference."""
+        key = (rule, signed)
+        try:
+            found = self._decisions.get(key)
+        except TypeError:  # a rule of the library API's that cannot be hashed
+            return rule.matches(self.reference, signed)
+        if found is None:
+            found = self._decisions[key] = rule.matches(self.reference, signed)
+        return found
+
+    def who(self, signer: Signer) -> str:
+        found = self._names.get(signer)
+        if found is None:
+            found = self._names[signer] = _who(signer)
+        return found
 
 
 @dataclass(frozen=True)
@@ -129,6 +207,7 @@ class Verifier:
         self.backend = backend
         self._policy_revision = revision
         self._clock = clock
+        self._references = _References(policy)
 
     @property
     def revision(self) -> str:
@@ -154,13 +233,13 @@ class Verifier:
                 "(--expected-identity) to choose the policy scope"
             )
         try:
-            reference = parse_reference(reference_text)
+            reference = self._references.parse(reference_text)
         except ReferenceError as exc:
             where = "--expected-identity" if expected_identity else "dockerImageReference"
             raise InputError(
                 f"{reference_text!r} is not a valid image reference: {exc}", path=where
             ) from exc
-        match = self.policy.requirements_for(reference)
+        match = self._references.scope(self.policy, reference)
         signatures = list(image.signatures)
         if len(signatures) > MAX_SIGNATURES_PER_IMAGE:
             raise InputError(
@@ -168,9 +247,10 @@ class Verifier:
                 f"{MAX_SIGNATURES_PER_IMAGE} are verified",
                 path="signatures",
             )
-        checked = [self._check(sig, image.name, reference, match, now) for sig in signatures]
+        memo = _Memo(reference, self._references)
+        checked = [self._check(sig, image.name, memo, match, now) for sig in signatures]
         judgements = tuple(
-            self._judge(req, checked, image.name, reference) for req in match.requirements
+            self._judge(req, checked, image.name, memo) for req in match.requirements
         )
         trusted = all(j.result.satisfied for j in judgements)
         if not trusted:
@@ -179,7 +259,7 @@ class Verifier:
                 for req, j in zip(match.requirements, judgements, strict=True)
                 if not j.result.satisfied
             )
-            checked = self._unmet(unmet[1], unmet[0], checked, image.name, reference)
+            checked = self._unmet(unmet[1], unmet[0], checked, image.name, memo)
         reason, message = self._summary(judgements, match, reference)
         verdict = ImageVerdict(
             image=image.name,
@@ -202,7 +282,7 @@ class Verifier:
         self,
         signature: ImageSignature,
         image_digest: str,
-        reference: DockerReference,
+        memo: _Memo,
         match: ScopeMatch,
         now: datetime,
     ) -> _Checked:
@@ -229,16 +309,16 @@ class Verifier:
         signer = message.signer
         try:
             claims = parse_claims(message.payload)
-            signed_reference = parse_reference(claims.docker_reference)
+            signed_reference = memo.signed_reference(claims.docker_reference)
         except (ClaimsError, ReferenceError) as exc:
             return failed(
                 Reason.INVALID_PAYLOAD,
-                f"signed by {_who(signer)}, but the signed payload is invalid: {exc}",
+                f"signed by {memo.who(signer)}, but the signed payload is invalid: {exc}",
                 signer=signer,
                 signature_created=message.signature_created,
             )
         return self._judge_signature(
-            signature.name, message, claims, signed_reference, image_digest, reference, match
+            signature.name, message, claims, signed_reference, image_digest, memo, match
         )
 
     def _judge_signature(
@@ -248,48 +328,50 @@ class Verifier:
         claims: SignedClaims,
         signed_reference: DockerReference,
         image_digest: str,
-        reference: DockerReference,
+        memo: _Memo,
         match: ScopeMatch,
     ) -> _Checked:
         signer = message.signer
+        reference = memo.reference
         signed_by = [r for r in match.requirements if isinstance(r, SignedBy)]
         trusting = [r for r in signed_by if signer.fingerprint in r.fingerprints]
         rules = trusting or signed_by
-        identity_rules = [r.identity for r in rules] or [MatchRepoDigestOrExact()]
+        identity_rules = [r.identity for r in rules] or [_REPO_DIGEST_OR_EXACT]
         digest_matches = claims.manifest_digest == image_digest
-        identity_matches = any(rule.matches(reference, signed_reference) for rule in identity_rules)
+        identity_matches = any(memo.accepts(rule, signed_reference) for rule in identity_rules)
         accepted_by = next(
-            (r for r in trusting if r.identity.matches(reference, signed_reference)), None
+            (r for r in trusting if memo.accepts(r.identity, signed_reference)), None
         )
         rejects = any(isinstance(r, Reject | Unsupported) for r in match.requirements)
 
+        who = memo.who(signer)
         if rejects:
             reason = Reason.REJECTED
-            text = f"the policy for {match.label} rejects every image; signed by {_who(signer)}"
+            text = f"the policy for {match.label} rejects every image; signed by {who}"
         elif not trusting:
             trusted_keys = frozenset().union(*(r.fingerprints for r in signed_by))
             reason = Reason.UNTRUSTED_KEY
             text = (
-                f"signed by {_who(signer)}, which the policy for {match.label} does not trust; "
+                f"signed by {who}, which the policy for {match.label} does not trust; "
                 f"trusted: {_key_list(trusted_keys)}"
             )
         elif not digest_matches:
             reason = Reason.DIGEST_MISMATCH
             text = (
-                f"signed by {_who(signer)} for manifest {claims.manifest_digest}, "
+                f"signed by {who} for manifest {claims.manifest_digest}, "
                 f"not for this image {image_digest}"
             )
         elif accepted_by is None:
             reason = Reason.IDENTITY_MISMATCH
             text = (
-                f"signed by {_who(signer)} for {claims.docker_reference}, which "
+                f"signed by {who} for {claims.docker_reference}, which "
                 f"{' or '.join(sorted({r.identity.describe() for r in trusting}))} does not "
                 f"accept for {reference}"
             )
         else:
             reason = Reason.TRUSTED
             text = (
-                f"signed by {_who(signer)} for {claims.docker_reference}; accepted by "
+                f"signed by {who} for {claims.docker_reference}; accepted by "
                 f"{accepted_by.describe()} in scope {match.label}"
             )
         verdict = SignatureVerdict(
@@ -314,7 +396,7 @@ class Verifier:
         requirement: SignedBy,
         checked: _Checked,
         image_digest: str,
-        reference: DockerReference,
+        memo: _Memo,
     ) -> tuple[Reason, str]:
         """How one signature fares against one ``signedBy``: ``Trusted`` if it passes it.
 
@@ -329,28 +411,28 @@ class Verifier:
         if signer.fingerprint not in requirement.fingerprints:
             return (
                 Reason.UNTRUSTED_KEY,
-                f"signed by {_who(signer)}, a key this requirement does not trust",
+                f"signed by {memo.who(signer)}, a key this requirement does not trust",
             )
         if not verdict.digest_matches:
             return (
                 Reason.DIGEST_MISMATCH,
-                f"signed by {_who(signer)} for manifest {claims.manifest_digest}, "
+                f"signed by {memo.who(signer)} for manifest {claims.manifest_digest}, "
                 f"not for this image {image_digest}",
             )
-        if not requirement.identity.matches(reference, signed_reference):
+        if not memo.accepts(requirement.identity, signed_reference):
             return (
                 Reason.IDENTITY_MISMATCH,
-                f"signed by {_who(signer)} for {claims.docker_reference}, which "
-                f"{requirement.identity.describe()} does not accept for {reference}",
+                f"signed by {memo.who(signer)} for {claims.docker_reference}, which "
+                f"{requirement.identity.describe()} does not accept for {memo.reference}",
             )
-        return Reason.TRUSTED, f"signed by {_who(signer)} for {claims.docker_reference}"
+        return Reason.TRUSTED, f"signed by {memo.who(signer)} for {claims.docker_reference}"
 
     def _judge(
         self,
         requirement: Requirement,
         checked: list[_Checked],
         image_digest: str,
-        reference: DockerReference,
+        memo: _Memo,
     ) -> _Judgement:
         description = requirement.describe()
         if isinstance(requirement, InsecureAcceptAnything):
@@ -372,7 +454,7 @@ class Verifier:
                 ),
                 Reason.NOT_SIGNED,
             )
-        outcomes = [self._against(requirement, c, image_digest, reference) for c in checked]
+        outcomes = [self._against(requirement, c, image_digest, memo) for c in checked]
         signers = {
             c.verdict.signer.fingerprint
             for c, (reason, _) in zip(checked, outcomes, strict=True)
@@ -417,7 +499,7 @@ class Verifier:
         requirement: Requirement,
         checked: list[_Checked],
         image_digest: str,
-        reference: DockerReference,
+        memo: _Memo,
     ) -> list[_Checked]:
         """Signatures as the image's verdict reports them once ``requirement`` is unmet.
 
@@ -435,7 +517,7 @@ class Verifier:
             # unsupported requirement makes every signature Rejected.
             reason, message = judgement.reason, judgement.result.message
             if isinstance(requirement, SignedBy):
-                against = self._against(requirement, c, image_digest, reference)
+                against = self._against(requirement, c, image_digest, memo)
                 if against[0] is not Reason.TRUSTED:  # else: it counts, but too few others do
                     reason, message = against
             verdict = replace(

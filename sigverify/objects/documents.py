@@ -66,8 +66,49 @@ _WORDING = Wording(
 )
 
 
+def _is_plain_json(node: Any, depth: int = 0) -> bool:
+    """True when :func:`_check_json_value` finds nothing wrong with ``node`` (at ``depth``).
+
+    The common case, without the paths that only an error needs. It may say False where
+    there is nothing wrong (a subclass of a JSON type): the checker then decides.
+    """
+    if depth >= MAX_DOCUMENT_DEPTH and (
+        depth > MAX_DOCUMENT_DEPTH or (isinstance(node, dict | list) and node)
+    ):
+        return False  # a member here, even a scalar, would be one level too deep
+    kind = type(node)
+    if kind is str or kind is bool or kind is int or node is None:
+        return True
+    if kind is dict:
+        for key, value in node.items():
+            if type(key) is not str:
+                return False
+            kind = type(value)
+            if not (kind is str or kind is bool or kind is int or value is None) and not (
+                _is_plain_json(value, depth + 1)
+            ):
+                return False
+        return True
+    if kind is list:
+        for value in node:
+            kind = type(value)
+            if not (kind is str or kind is bool or kind is int or value is None) and not (
+                _is_plain_json(value, depth + 1)
+            ):
+                return False
+        return True
+    return kind is float and math.isfinite(node)
+
+
 def _check_json_value(document: Any) -> None:
     """Every value plain JSON (str keys, finite numbers), nested at most MAX_DOCUMENT_DEPTH."""
+    if not _is_plain_json(document):
+        _name_the_problem(document)
+
+
+def _name_the_problem(document: Any) -> None:
+    """:func:`_check_json_value`'s definition: raise :class:`DocumentError` at the first
+    problem's path, if there is one."""
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
     while stack:
         node, path = stack.pop()

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -27,6 +27,7 @@ from sigverify.service.schemas import (
     RecordArgsSchema,
     VerificationSchema,
     VerifyArgsSchema,
+    dumps_unchanged,
 )
 from sigverify.service.state import EXTENSION, ServiceState
 from sigverify.strict_input import (
@@ -47,6 +48,9 @@ verification = Blueprint(
     description="Verify image signatures against the trust policy, and record the verdicts.",
 )
 health = Blueprint("health", __name__, description="Liveness, readiness and metrics.")
+# Instances, not classes: given a class, webargs makes a new schema on every request.
+_VERIFY_ARGS = VerifyArgsSchema()
+_RECORD_ARGS = RecordArgsSchema()
 
 _ERRORS = {
     400: "BAD_REQUEST",
@@ -62,9 +66,14 @@ _ERRORS = {
 
 
 def _errors(*codes: int) -> Callable[[Any], Any]:
+    """Document the error answers ``codes`` of a view. flask-smorest's ``alt_response`` wraps
+    the view in a function that only passes the call on (one per code, each costing a
+    coroutine check on every request); the view keeps the documentation and drops them."""
+
     def decorate(view: Any) -> Any:
         for code in codes:
-            view = verification.alt_response(code, response=_ERRORS[code])(view)
+            documented = verification.alt_response(code, response=_ERRORS[code])(view)
+            view._apidoc = documented._apidoc
         return view
 
     return decorate
@@ -85,6 +94,14 @@ def _observed(state: ServiceState, endpoint: str) -> Iterator[None]:
         raise
     finally:
         state.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+
+
+def _answer(body: dict[str, Any]) -> Response | dict[str, Any]:
+    """A verification body as the response flask-smorest would make of it: when dumping it
+    through VerificationSchema changes nothing (the usual case), without the dump."""
+    if dumps_unchanged(body):
+        return jsonify(body)
+    return body
 
 
 def _count(state: ServiceState, verdict: ImageVerdict) -> None:
@@ -120,22 +137,22 @@ def _stream_image(state: ServiceState, namespace: str, name: str) -> Image:
 
 @verification.route("/namespaces/<namespace>/imagestreamimages/<name>/verification")
 class StreamImageVerification(MethodView):
-    @verification.arguments(VerifyArgsSchema, location="query")
+    @verification.arguments(_VERIFY_ARGS, location="query")
     @verification.response(200, VerificationSchema)
     @_errors(400, 404, 422, 502, 503, 504)
-    def get(self, args: dict[str, Any], namespace: str, name: str) -> dict[str, Any]:
+    def get(self, args: dict[str, Any], namespace: str, name: str) -> Response | dict[str, Any]:
         """Verify ``<stream>@<digest>`` in ``namespace``; no side effects (cached verdicts)."""
         state = _state()
         with _observed(state, "verification_get"):
             image = _stream_image(state, namespace, name)
             verdict = _verify(state, image, args.get("expectedIdentity"), Origin.STORED)
             _count(state, verdict)
-            return verification_body(verdict)
+            return _answer(verification_body(verdict))
 
-    @verification.arguments(RecordArgsSchema, location="query")
+    @verification.arguments(_RECORD_ARGS, location="query")
     @verification.response(200, VerificationSchema)
     @_errors(400, 404, 409, 422, 502, 503, 504)
-    def post(self, args: dict[str, Any], namespace: str, name: str) -> dict[str, Any]:
+    def post(self, args: dict[str, Any], namespace: str, name: str) -> Response | dict[str, Any]:
         """Verify afresh; with ``record=true`` also write the conditions back to the Image.
 
         The write reads the whole Image, applies the verdict, and PUTs it with the
@@ -150,7 +167,7 @@ class StreamImageVerification(MethodView):
                 verifier = state.holder.verifier()
                 verdict = verifier.verify_image(image, expected_identity=expected)
                 _count(state, verdict)
-                return verification_body(verdict)
+                return _answer(verification_body(verdict))
             try:
                 result = state.writer().record(
                     image.name,
@@ -163,7 +180,7 @@ class StreamImageVerification(MethodView):
             state.metrics.conflicts.inc(result.conflicts)
             state.metrics.writes.labels("written" if result.written else "unchanged").inc()
             _count(state, result.verdict)
-            return verification_body(result)
+            return _answer(verification_body(result))
 
 
 _DOCUMENT_BODY = {
@@ -177,18 +194,18 @@ _DOCUMENT_BODY = {
 
 
 @verification.route("/verify", methods=["POST"])
-@verification.arguments(VerifyArgsSchema, location="query")
+@verification.arguments(_VERIFY_ARGS, location="query")
 @verification.doc(requestBody=_DOCUMENT_BODY)
 @verification.response(200, VerificationSchema)
 @_errors(400, 413, 415, 422, 503)
-def verify_document(args: dict[str, Any]) -> dict[str, Any]:
+def verify_document(args: dict[str, Any]) -> Response | dict[str, Any]:
     """Verify a posted Image or ImageStreamImage (nothing is read from or written to the API)."""
     state = _state()
     with _observed(state, "verify_document"):
         image = _posted_image()
         verdict = _verify(state, image, args.get("expectedIdentity"), Origin.POSTED)
         _count(state, verdict)
-        return verification_body(verdict)
+        return _answer(verification_body(verdict))
 
 
 # A body that is not JSON at all is 400 (MalformedRequest); a JSON document that is not an

@@ -21,7 +21,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -153,6 +155,7 @@ class SQLiteObjects:
 
     def __init__(self, path: str | Path, *, history: int | None = None) -> None:
         self.path = Path(path)
+        self._local = threading.local()
         try:
             # A folder made for the store is private (the default one is the state folder,
             # which also holds the generated admin token and CA key: 0700, as authn makes it).
@@ -167,15 +170,48 @@ class SQLiteObjects:
         except (OSError, sqlite3.Error) as exc:
             raise ClusterUnreachable(f"cannot open the store {self.path}: {exc}") from exc
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        # One connection per operation: safe across threads and forked workers alike.
+    def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=LOCK_TIMEOUT_SECONDS, isolation_level=None)
         try:
             db.execute(f"PRAGMA busy_timeout={int(LOCK_TIMEOUT_SECONDS * 1000)}")
-            yield db
-        finally:
+        except BaseException:
             db.close()
+            raise
+        return db
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection, opened on first use and kept between operations.
+
+        Opening one (the file, its schema, the WAL index) costs more than a read by key, and
+        a service thread reads on every request. Each thread has its own (sqlite3's rule),
+        and so has each process: one inherited through a fork is never used (SQLite's rule).
+        A connection still in a transaction when an operation ends, or that failed, is
+        closed and not reused; an operation within another gets a connection of its own.
+        """
+        local = self._local
+        held: tuple[int, sqlite3.Connection] | None = getattr(local, "held", None)
+        if held is None or held[0] != os.getpid() or getattr(local, "busy", False):
+            if held is not None and held[0] == os.getpid():  # busy: an operation within one
+                db = self._open()
+                try:
+                    yield db
+                finally:
+                    db.close()
+                return
+            held = (os.getpid(), self._open())
+            local.held = held
+        db = held[1]
+        local.busy = True
+        clean = False
+        try:
+            yield db
+            clean = not db.in_transaction
+        finally:
+            local.busy = False
+            if not clean:
+                local.held = None
+                db.close()
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:

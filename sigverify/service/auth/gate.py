@@ -51,7 +51,9 @@ def bearer_token(header: str | None) -> str | None:
         return None
     scheme, _, token = header.partition(" ")
     token = token.strip()
-    if scheme.lower() != "bearer" or not token or any(c.isspace() for c in token):
+    # token.split() splits at exactly the characters str.isspace() names: one piece, the
+    # token itself, means no whitespace inside (one C call, not one per character).
+    if scheme.lower() != "bearer" or not token or token.split() != [token]:
         return None
     return token
 
