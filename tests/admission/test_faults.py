@@ -72,6 +72,7 @@ def _validate(url: str, *images: str) -> dict[str, Any]:
     return response
 
 
+@pytest.mark.slow  # waits out a real deadline or timeout
 def test_slow_api_fails_closed_within_the_deadline(slow_api: str, admission_policy: Path) -> None:
     with _webhook(slow_api, admission_policy) as url:
         response = _validate(url, WEB_IMAGE)

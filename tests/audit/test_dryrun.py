@@ -569,6 +569,7 @@ def test_workloads_from_a_manifest_file(world: World) -> None:
     ]
 
 
+@pytest.mark.slow  # the real command, several times
 def test_cli_workloads_json_csv_and_exit_1(world: World) -> None:
     common = ("--policy", str(world.current), "--store", str(world.store), "-n", "team")
     done = _run(*common, "--workloads", str(world.manifests), "-o", "json")
@@ -919,6 +920,7 @@ def test_workloads_compared_under_both_policies(world: World) -> None:
     assert [(*c[:4], c[5], c[4]) for c in _changes(back.newly_admitted)] == NEWLY_DENIED_WORKLOADS
 
 
+@pytest.mark.slow  # the real command, several times
 def test_cli_workloads_compared_json_csv_exit_1(world: World) -> None:
     # kube-system has no image stream: no image changes, CURRENT denies no workload (exempt),
     # LOOSE (no admission: section) would deny its Pod: exit 1 for that alone.

@@ -129,6 +129,7 @@ def test_api_down_is_unreachable() -> None:
         _api(url).get_image(NAME)
 
 
+@pytest.mark.slow  # waits out a real deadline or timeout
 def test_a_silent_server_times_out() -> None:
     with silent_server() as url:
         api = _api(url, timeout=0.5)

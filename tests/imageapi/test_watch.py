@@ -83,6 +83,7 @@ def test_events_after_a_resource_version_carry_the_object_as_written(seeded: Ima
     assert events[0]["object"]["apiVersion"] == "image.openshift.io/v1"
 
 
+@pytest.mark.slow  # waits out a real deadline or timeout
 def test_without_a_resource_version_every_object_is_added_first(seeded: ImageStore) -> None:
     client = _client(seeded)
     for version in ("", "0"):
@@ -94,6 +95,7 @@ def test_without_a_resource_version_every_object_is_added_first(seeded: ImageSto
         )
 
 
+@pytest.mark.slow  # waits out a real deadline or timeout
 def test_imagestream_watches_are_by_kind_and_namespace(seeded: ImageStore) -> None:
     client = _client(seeded)
     events = _events(
@@ -180,6 +182,7 @@ def test_a_store_file_from_before_the_log_serves_no_older_watch(tmp_path: Path) 
     )
 
 
+@pytest.mark.slow  # waits out a real deadline or timeout
 def test_bookmarks_when_asked_and_at_the_end(seeded: ImageStore) -> None:
     limits = WatchLimits(poll_seconds=0.02, bookmark_seconds=0.2, max_timeout_seconds=0.5)
     client = _client(seeded, limits)
@@ -205,6 +208,7 @@ def test_bookmarks_when_asked_and_at_the_end(seeded: ImageStore) -> None:
     assert quiet == []
 
 
+@pytest.mark.slow  # waits out a real deadline or timeout
 def test_timeout_is_honoured_and_bounded(seeded: ImageStore) -> None:
     client = _client(seeded, WatchLimits(poll_seconds=0.02, max_timeout_seconds=0.25))
     started = time.monotonic()
@@ -286,6 +290,7 @@ class _Watch:
         self.connection.close()
 
 
+@pytest.mark.slow  # waits out a real deadline or timeout
 def test_a_live_watch_sees_writes_and_ends_at_its_timeout(seeded: ImageStore) -> None:
     app = create_store_app(seeded)
     with serve_wsgi(app) as base:
@@ -376,6 +381,7 @@ def test_closing_the_hub_ends_every_watch(seeded: ImageStore) -> None:
         refused.close()
 
 
+@pytest.mark.slow  # waits out a real deadline or timeout
 def test_many_changes_stream_in_batches_without_gaps(tmp_path: Path) -> None:
     store = ImageStore(tmp_path / "s.db")
     store.put_object(image("app", signatures=1))
@@ -481,6 +487,7 @@ def test_a_selector_turns_changes_into_added_modified_and_deleted(seeded: ImageS
     assert _summary([json.loads(line) for line in listed if line]) == [("ADDED", NAME, "1009")]
 
 
+@pytest.mark.slow  # waits out a real deadline or timeout
 def test_rest_watch_with_selectors_and_table_events(seeded: ImageStore) -> None:
     client = _client(seeded)
     read = seeded.get_image(NAME)

@@ -324,6 +324,7 @@ class _SlowLists:
 
 
 @pytest.mark.parametrize("output", ["json", "csv", "html"])
+@pytest.mark.slow  # waits out a real deadline or timeout
 def test_an_audit_over_its_bound_is_504_with_a_status_body(
     settings: Settings, store: ImageStore, clock: Clock, output: str
 ) -> None:

@@ -70,6 +70,7 @@ def test_api_down(settings: Settings, clock: Clock) -> None:
     assert response.get_json()["imageAPI"]["reachable"] is False
 
 
+@pytest.mark.slow  # waits out a real deadline or timeout
 def test_api_slow(settings: Settings, clock: Clock) -> None:
     with silent_server() as url:
         client = _client(settings, url, clock, timeout=0.5)

@@ -101,6 +101,7 @@ def test_a_host_off_the_allow_list_is_refused_before_connecting() -> None:
     assert app.seen == []
 
 
+@pytest.mark.slow  # waits out a real deadline or timeout
 def test_a_silent_server_is_bounded_by_the_deadline() -> None:
     with silent_server() as url:
         gate = transport(timeout=0.3, deadline=time.monotonic() + 1.0, retries=5)
