@@ -8,10 +8,14 @@
   place (a broken policy is refused and the old kept); no worker restarts, no request
   dropped. Workers also pick up changed files by themselves (``policy_reload_seconds``).
 - TLS: the certificate and key are re-read when their files change, for new connections.
+- Garbage collection: once a worker has built its app, the objects alive then (modules,
+  schemas, the app) are frozen out of the collector's sight (``gc.freeze``): the full
+  collections walk only what requests add (docs/performance.md, "The service").
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -123,6 +127,18 @@ class _Worker(ThreadWorker):  # type: ignore[misc]
             hub.close()
 
 
+def freeze_start_up_objects() -> int:
+    """Collect once, then move every object still alive (modules, schemas, the app built)
+    to the permanent generation, which the collector never walks; returns how many.
+
+    Called in each worker once its app is built: a worker's start-up objects live as long
+    as it does, and without this every full collection walks them again.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
 def _post_worker_init(worker: Any) -> None:
     from sigverify.service.state import EXTENSION
 
@@ -131,7 +147,8 @@ def _post_worker_init(worker: Any) -> None:
     signal.siginterrupt(signal.SIGHUP, False)
     if getattr(worker, "hup_pending", False):
         state.holder.request_reload()
-    worker.log.info("app loaded in worker %s", worker.pid)
+    frozen = freeze_start_up_objects()
+    worker.log.info("app loaded in worker %s (%d start-up objects frozen)", worker.pid, frozen)
 
 
 def _child_exit(_: Any, worker: Any) -> None:

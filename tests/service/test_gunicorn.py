@@ -61,6 +61,11 @@ def test_serve_over_the_embedded_store(
     with serve(args, cwd=tmp_path, env=env) as served:
         # No gunicorn control socket (it could stop or resize the server).
         assert [p for p in home.rglob("*") if "gunicorn" in p.name] == []
+        # Each worker froze its start-up objects (the modules and the app: tens of thousands).
+        loaded = r"app loaded in worker \d+ \((\d+) start-up objects frozen\)"
+        assert poll(lambda: len(re.findall(loaded, served.log.read_text())) >= 2, attempts=300)
+        frozen = re.findall(loaded, served.log.read_text())
+        assert len(frozen) == 2 and all(int(count) > 10_000 for count in frozen), frozen
         status, body = served.request("GET", APP_PATH)
         assert status == 200 and body["trusted"] is True and body["recorded"] is None
         assert "conditions" not in store.get_image(APP)["signatures"][0]  # GET wrote nothing
