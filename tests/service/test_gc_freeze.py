@@ -4,6 +4,7 @@ built (sigverify/service/server.py); tests/service/test_gunicorn.py checks it in
 from __future__ import annotations
 
 import gc
+import re
 import signal
 from types import SimpleNamespace
 from typing import Any
@@ -29,7 +30,8 @@ def test_objects_alive_at_start_up_are_frozen_and_later_ones_are_not() -> None:
     assert _tracked(before)
     try:
         frozen = freeze_start_up_objects()
-        assert frozen == gc.get_freeze_count() and frozen > 10_000
+        # (The count drops as frozen objects die: a freed temporary may already have gone.)
+        assert frozen > 10_000 and 0 < gc.get_freeze_count() <= frozen
         assert not _tracked(before)  # in the permanent generation: never walked
         after: list[object] = ["built by a request"]
         assert _tracked(after)
@@ -51,9 +53,9 @@ def test_the_worker_hook_freezes_and_says_how_many() -> None:
     previous = signal.getsignal(signal.SIGHUP)
     try:
         _post_worker_init(worker)
-        frozen = gc.get_freeze_count()
-        assert frozen > 10_000
-        assert log.lines == [f"app loaded in worker 4321 ({frozen} start-up objects frozen)"]
+        [line] = log.lines
+        said = re.fullmatch(r"app loaded in worker 4321 \((\d+) start-up objects frozen\)", line)
+        assert said is not None and int(said[1]) >= gc.get_freeze_count() > 10_000
         assert reloads == [None]  # the SIGHUP noted while starting
     finally:
         gc.unfreeze()
