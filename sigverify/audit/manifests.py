@@ -249,7 +249,8 @@ def _files(path: Path) -> list[Path]:
                         f"more than {MAX_MANIFEST_FILES} manifest files", path=str(path)
                     )
         return files
-    if path.is_file():
+    if path.exists():
+        # A file, or a pipe such as ``--workloads <(oc get pods -A -o json)``: read bounded.
         return [path]
     raise InputError("no such file or directory", path=str(path))
 

@@ -161,6 +161,21 @@ def test_not_utf8_and_missing(tmp_path: Path) -> None:
         read_workloads(str(tmp_path / "nothere"))
 
 
+def test_a_pipe_is_read_as_a_file(tmp_path: Path) -> None:
+    """``--workloads <(oc get pods -A -o json)`` names a pipe, not a regular file."""
+    fifo = tmp_path / "pods"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(
+        ["sh", "-c", 'cat > "$0"', str(fifo)], stdin=subprocess.PIPE, text=True
+    )
+    assert writer.stdin is not None
+    writer.stdin.write(json.dumps(_pod("a", "q")))
+    writer.stdin.close()
+    found = read_workloads(str(fifo))
+    writer.wait(timeout=10)
+    assert _names(found) == [("Pod", "a", "q")]
+
+
 def test_bounds_on_bytes_objects_and_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for index in range(3):
         (tmp_path / f"{index}.json").write_text(json.dumps(_pod("a", f"p{index}")))
