@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.admission import _LUA_COMMON, _POLICY, _digest, _image, _review
+from bench.admission import _LUA_COMMON, _POLICY, _digest, _image, _review, stop_process
 
 _ROOT = Path(__file__).resolve().parents[1]
 _SIGVERIFY = str(Path(sys.executable).with_name("sigverify"))
@@ -238,13 +237,7 @@ class _Serve:
     token: str
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_process(self.process, 20)
 
 
 def _serve(root: Path, policy: Path, workers: int, threads: int) -> _Serve:
