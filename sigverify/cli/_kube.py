@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
+from sigverify.cli._output import OUTPUT_FORMATS, dump_output
 from sigverify.errors import InputError
 
 __all__ = [
@@ -28,7 +28,6 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
-OUTPUT_FORMATS = ("text", "json", "yaml")
 
 
 def kubeconfig_in_use(environ: Mapping[str, str] | None = None) -> bool:
@@ -73,13 +72,3 @@ def resolve_namespace(
     from sigverify.imageapi.options import ClusterOptions
 
     return context_namespace(ClusterOptions(kubeconfig=kubeconfig, context=context))
-
-
-def dump_output(body: Any, output: str) -> str:
-    """``body`` (plain data) as ``-o json`` or ``-o yaml`` prints it."""
-    if output == "yaml":
-        import yaml
-
-        text: str = yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
-        return text
-    return json.dumps(body, indent=2) + "\n"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -15,13 +14,13 @@ from sigverify.cli._common import (
     build_verifier,
     handle_errors,
 )
-from sigverify.cli._kube import OUTPUT_FORMATS, dump_output, kubeconfig_in_use, namespace_option
+from sigverify.cli._file_mode import verify_file
+from sigverify.cli._kube import kubeconfig_in_use, namespace_option
+from sigverify.cli._output import OUTPUT_FORMATS, dump_output
 from sigverify.cli._registry_options import TRANSPORT, registry_options
 
 if TYPE_CHECKING:
-    from sigverify.core.verdict import ImageVerdict
     from sigverify.imageapi.protocol import ImageAPI
-    from sigverify.objects.types import Image, ImageStreamImage
 
 # Each mode imports what it uses inside its branch: file mode (the common call) never loads
 # the registry client, the image API, the HTTP client or the write-back (python -X importtime).
@@ -242,22 +241,7 @@ def command(
         )
     if policy is None:
         raise click.UsageError("Missing option '--policy'.")
-    from sigverify.objects.documents import read_document_file
-    from sigverify.objects.types import ImageStreamImage
-
-    obj = read_document_file(document or "-")
-    image = obj.image if isinstance(obj, ImageStreamImage) else obj
-    verifier = build_verifier(policy, keys, backend)
-    try:
-        verdict = verifier.verify_image(image, expected_identity=expected_identity)
-    finally:
-        verifier.backend.close()
-
-    report_stream = sys.stderr if write_to == "-" else sys.stdout
-    _report(verdict, output, report_stream)
-    if write_to is not None:
-        _write_back(obj, image, verdict, write_to)
-    sys.exit(EXIT_TRUSTED if verdict.trusted else EXIT_UNTRUSTED)
+    verify_file(policy, keys, document, backend, expected_identity, output, write_to)
 
 
 def _check_reference_mode(
@@ -352,44 +336,3 @@ def _open_api(
             cluster=ClusterOptions(kubeconfig=kubeconfig, context=context, timeout=timeout)
         )
     )
-
-
-def _report(verdict: ImageVerdict, output: str, stream: Any) -> None:
-    from sigverify.render import verdict_to_json, verdict_to_text
-
-    if output == "text":
-        stream.write(verdict_to_text(verdict))
-    else:
-        stream.write(dump_output(verdict_to_json(verdict), output))
-
-
-def _write_back(
-    obj: Image | ImageStreamImage, image: Image, verdict: ImageVerdict, target: str
-) -> None:
-    from dataclasses import replace
-    from datetime import UTC, datetime
-    from pathlib import Path
-
-    from sigverify.core.conditions import apply_verdict
-    from sigverify.errors import InputError
-    from sigverify.objects.documents import dump_document
-    from sigverify.objects.types import ImageStreamImage
-
-    now = verdict.verified_at or datetime.now(UTC).replace(microsecond=0)
-    updated = apply_verdict(image, verdict, now)
-    if isinstance(obj, ImageStreamImage):
-        out_obj: Image | ImageStreamImage = replace(obj, image=updated)
-    else:
-        out_obj = updated
-    data = dump_document(out_obj)
-    as_yaml = target.endswith((".yaml", ".yml"))
-    if as_yaml:
-        import yaml
-    text = yaml.safe_dump(data, sort_keys=False) if as_yaml else json.dumps(data, indent=2) + "\n"
-    if target == "-":
-        sys.stdout.write(text)
-        return
-    try:
-        Path(target).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write {target}: {exc.strerror or exc}") from exc

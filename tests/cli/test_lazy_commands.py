@@ -142,3 +142,67 @@ def test_json_in_json_out_imports_no_yaml(tmp_path: Path) -> None:
     )
     assert code == 0
     assert not any(module == "yaml" or module.startswith("yaml.") for module in modules)
+
+
+# -- the entry point (sigverify.cli.main): the file-mode fast path -------------------------------
+
+_MAIN_PROBE = """
+import atexit, gc, json, sys
+def report():
+    print(json.dumps({"modules": sorted(sys.modules), "gc": gc.isenabled(),
+                      "frozen": gc.get_freeze_count()}), file=sys.stderr)
+atexit.register(report)
+sys.argv[0] = "sigverify"
+from sigverify.cli import main
+main()
+"""
+
+
+def entry_point(*args: str) -> tuple[int, dict[str, object]]:
+    """The exit status of ``sigverify ARGS`` run as the installed script runs it, and what
+    the process held at exit: its modules, whether the collector was on, how much was frozen."""
+    env = {k: v for k, v in os.environ.items() if k not in ("SIGVERIFY_DEBUG", "SIGVERIFY_BACKEND")}
+    done = subprocess.run(
+        [sys.executable, "-c", _MAIN_PROBE, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    return done.returncode, json.loads(done.stderr.strip().splitlines()[-1])
+
+
+def test_the_entry_points_file_mode_imports_no_click_and_nothing_it_does_not_use() -> None:
+    code, report = entry_point(
+        "verify", "--policy", str(DEMO_POLICY), "-f", str(SIGNED), "--backend", "native"
+    )
+    assert code == 0
+    modules = set(report["modules"])  # type: ignore[arg-type]
+    assert not any(module == "click" or module.startswith("click.") for module in modules)
+    never = [
+        module
+        for module in modules
+        if any(module == name or module.startswith(name + ".") for name in FILE_MODE_NEVER)
+    ]
+    assert never == []
+    assert "sigverify.cli._group" not in modules and "sigverify.cli.verify" not in modules
+    # The start-up objects were frozen out of the collector's reach, and it is on again.
+    assert report["gc"] is True
+    assert isinstance(report["frozen"], int) and report["frozen"] > 10_000
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--version",),
+        ("serve", "--help"),
+        ("verify", "--policy", str(DEMO_POLICY), "-f", str(SIGNED), "--no-such-option"),
+    ],
+)
+def test_any_other_call_keeps_the_collector_as_it_was(args: tuple[str, ...]) -> None:
+    code, report = entry_point(*args)
+    assert code in (0, 2)
+    assert report["gc"] is True and report["frozen"] == 0
+    assert "click" in report["modules"]  # type: ignore[operator]
