@@ -21,7 +21,6 @@ from sigverify.errors import PolicyError
 from sigverify.limits import MAX_JSON_DEPTH, MAX_POLICY_BYTES
 from sigverify.openpgp.keyring import Keyring
 from sigverify.policyfile import fields
-from sigverify.policyfile.containers import _ContainersParser
 from sigverify.policyfile.native import API_VERSION, KIND, _NativeParser
 from sigverify.strict_input import (
     PathPart,
@@ -128,6 +127,9 @@ def parse_policy_document(
             policy, keys = native.parse(document)
             admission = native.admission
         elif is_json:
+            # Imported here: a native policy (the common case) never needs this parser.
+            from sigverify.policyfile.containers import _ContainersParser
+
             policy_format = FORMAT_CONTAINERS
             policy, keys = _ContainersParser(base_dir, transport).parse(document)
         else:
