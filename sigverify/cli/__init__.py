@@ -38,11 +38,12 @@ def main() -> None:
     # verification itself. Any other command (serve, reconcile: long-running) gets the
     # collector as it was, before anything is imported.
     gc.disable()
-    from sigverify.cli._fast_verify import parse_file_mode
+    if sys.argv[1:2] == ["verify"]:  # the one command with a fast path: the others import none
+        from sigverify.cli._fast_verify import parse_file_mode
 
-    call = parse_file_mode(sys.argv[1:], os.environ)
-    if call is not None:
-        _verify_file(call)
+        call = parse_file_mode(sys.argv[1:], os.environ)
+        if call is not None:
+            _verify_file(call)
     gc.enable()
     from sigverify.cli._group import cli
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["CLICK_ENVIRONMENT", "OPTIONS", "FileModeCall", "parse_file_mode"]
 
@@ -39,9 +39,11 @@ _DASH_MEANS_STREAM = frozenset({"document", "write_to"})
 CLICK_ENVIRONMENT = ("SIGVERIFY_BACKEND", "_SIGVERIFY_COMPLETE")
 
 
-@dataclass(frozen=True)
-class FileModeCall:
-    """The parameters of a file-mode ``verify``, as the click command receives them."""
+class FileModeCall(NamedTuple):
+    """The parameters of a file-mode ``verify``, as the click command receives them.
+
+    (A named tuple, not a dataclass: ``dataclasses`` would cost every other command, such
+    as ``--help``, its import of ``inspect``.)"""
 
     policy: str
     keys: str | None = None

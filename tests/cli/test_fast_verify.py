@@ -46,7 +46,7 @@ def as_click_params(call: FileModeCall) -> dict[str, object]:
     """The click command's parameters for ``call``: its values over click's defaults."""
     defaults = click_params(["--policy", "policy.yaml"])
     assert defaults is not None
-    return {**defaults, **vars(call)}
+    return {**defaults, **call._asdict()}
 
 
 def test_every_spelling_is_the_click_options_own() -> None:
