@@ -121,10 +121,10 @@ def _observed(state: ServiceState, endpoint: str) -> Iterator[None]:
     try:
         yield
     except ClusterError as exc:
-        state.metrics.api_errors.labels(type(exc).__name__).inc()
+        state.metrics.child(state.metrics.api_errors, type(exc).__name__).inc()
         raise
     finally:
-        state.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+        state.metrics.child(state.metrics.latency, endpoint).observe(time.perf_counter() - started)
 
 
 def _answer(body: dict[str, Any]) -> Response | dict[str, Any]:
@@ -136,7 +136,8 @@ def _answer(body: dict[str, Any]) -> Response | dict[str, Any]:
 
 
 def _count(state: ServiceState, trusted: bool, reason: str) -> None:
-    state.metrics.verifications.labels("trusted" if trusted else "untrusted", reason).inc()
+    result = "trusted" if trusted else "untrusted"
+    state.metrics.child(state.metrics.verifications, result, reason).inc()
 
 
 def _rendered(verdict: ImageVerdict) -> CachedAnswer:
@@ -214,7 +215,8 @@ def _through_cache(
     state: ServiceState, key: Hashable, compute: Callable[[], CachedAnswer]
 ) -> Response | dict[str, Any]:
     answer, lookup = state.cache.get_or_compute(key, compute)
-    state.metrics.cache.labels(lookup.value if isinstance(lookup, Lookup) else str(lookup)).inc()
+    outcome = lookup.value if isinstance(lookup, Lookup) else str(lookup)
+    state.metrics.child(state.metrics.cache, outcome).inc()
     _count(state, answer.trusted, answer.reason)
     return _respond(answer)
 
