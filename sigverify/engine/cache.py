@@ -186,6 +186,10 @@ class _Entry(Generic[V]):
     expires: float
 
 
+#: Expired entries a store drops at most (bounded work under the lock).
+_DROPS_PER_STORE = 4
+
+
 class VerdictCache(Generic[V]):
     """A thread-safe LRU with per-entry expiry and in-flight coalescing."""
 
@@ -266,10 +270,23 @@ class VerdictCache(Generic[V]):
         if ttl <= 0:
             return
         with self._lock:
-            self._entries[key] = _Entry(value, self._clock() + ttl)
+            now = self._clock()
+            self._entries[key] = _Entry(value, now + ttl)
             self._entries.move_to_end(key)
+            self._drop_expired(now)
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)
+
+    def _drop_expired(self, now: float) -> None:
+        """Drop a few expired entries from the least recently used end (each store adds one
+        entry, so this keeps up). An expired entry never answers again, yet it stayed until
+        the size bound pushed it out: a 2 s image cache held 10,000 documents, and the garbage
+        collector's full collections walk every object a cached entry keeps alive."""
+        for _ in range(_DROPS_PER_STORE):
+            oldest = next(iter(self._entries.items()), None)
+            if oldest is None or oldest[1].expires > now:
+                return
+            del self._entries[oldest[0]]
 
 
 class _ImageLookup(Protocol):

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from sigverify.engine.cache import (
     DocumentKey,
+    Lookup,
     Origin,
     VerdictCache,
     VerdictKey,
@@ -92,3 +93,44 @@ def test_cached_entries_and_keys_are_not_walked_by_the_collector() -> None:
     ((stored_key, entry),) = cache._entries.items()
     assert not gc.is_tracked(stored_key)
     assert not gc.is_tracked(entry.value)  # a plain tuple of a bool, a str and bytes
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_expired_entries_are_dropped_as_new_ones_come() -> None:
+    clock = _Clock()
+    cache: VerdictCache[str] = VerdictCache(
+        max_entries=100, ttl_seconds=2, negative_ttl_seconds=1, is_negative=lambda v: False
+    )
+    cache._clock = clock
+    for n in range(10):
+        cache.get_or_compute(("old", n), lambda: "v")
+    clock.now = 5.0  # every entry expired
+    for n in range(3):
+        cache.get_or_compute(("new", n), lambda: "v")
+    # Each store drops up to 4 expired entries: three stores dropped all 10 old ones.
+    assert list(cache._entries) == [("new", 0), ("new", 1), ("new", 2)]
+    # Fresh entries are never dropped, expired ones never answer.
+    clock.now = 6.0
+    assert cache.get_or_compute(("new", 1), lambda: "other") == ("v", Lookup.HIT)
+    assert cache.peek(("old", 0)) is None
+
+
+def test_dropping_stops_at_the_first_fresh_entry() -> None:
+    clock = _Clock()
+    cache: VerdictCache[str] = VerdictCache(
+        max_entries=100, ttl_seconds=2, negative_ttl_seconds=1, is_negative=lambda v: False
+    )
+    cache._clock = clock
+    cache.get_or_compute("a", lambda: "v")
+    clock.now = 1.5
+    cache.get_or_compute("b", lambda: "v")
+    clock.now = 2.5  # "a" expired, "b" not
+    cache.get_or_compute("c", lambda: "v")
+    assert list(cache._entries) == ["b", "c"]
