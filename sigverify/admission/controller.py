@@ -36,11 +36,17 @@ from sigverify.admission.metrics import AdmissionMetrics
 from sigverify.admission.modes import ImageTreatment, treatment_for
 from sigverify.admission.pullsecrets import PullSecrets, SecretReader
 from sigverify.admission.registry import RegistryGate, check_without_image
-from sigverify.admission.resolve import ImageLookup, Resolution, ResolutionKind, Resolver
+from sigverify.admission.resolve import (
+    ImageLookup,
+    Resolution,
+    ResolutionKind,
+    Resolver,
+    parse_text,
+)
 from sigverify.admission.review import AdmissionRequest, AdmissionResponse
 from sigverify.admission.workloads import ImageUse, changed_images, pod_spec, pod_spec_path
 from sigverify.core.clock import utcnow
-from sigverify.core.reference import ReferenceError, parse_reference
+from sigverify.core.reference import DockerReference, ReferenceError
 from sigverify.core.verdict import ImageVerdict
 from sigverify.engine.cache import (
     CachedImageLookup,
@@ -203,10 +209,11 @@ class AdmissionController:
             return allow(request, "NoImageChange" if old is not None else "NoImages")
         return uses
 
-    def _treatment(self, text: str, namespace: str) -> ImageTreatment:
-        try:
-            reference = parse_reference(text)
-        except ReferenceError:
+    def _treatment(
+        self, text: str, namespace: str, parsed: DockerReference | ReferenceError | None = None
+    ) -> ImageTreatment:
+        reference = parsed if parsed is not None else parse_text(text)
+        if isinstance(reference, ReferenceError):
             return treatment_for(self.config, namespace, None)
         return treatment_for(self.config, namespace, reference)
 
@@ -273,7 +280,8 @@ class AdmissionController:
         if isinstance(uses, Decision):
             return uses
         namespace = request.namespace
-        treatments = {use.image: self._treatment(use.image, namespace) for use in uses}
+        parsed = {use.image: parse_text(use.image) for use in uses}  # once per image string
+        treatments = {text: self._treatment(text, namespace, ref) for text, ref in parsed.items()}
         texts = [text for text, t in treatments.items() if not t.exempt]
         spec = pod_spec(request.kind.group, request.kind.kind, request.object)
         secrets = PullSecrets(self._secrets, namespace, spec)  # read only if a lookup needs it
@@ -281,7 +289,7 @@ class AdmissionController:
             texts,
             deadline,
             lambda text, cached_only: self._check(
-                text, namespace, treatments[text], deadline, cached_only, secrets
+                text, namespace, treatments[text], deadline, cached_only, secrets, parsed[text]
             ),
         )
         exempt = ImageResult(passed=True, reason=CheckReason.EXEMPT.value, detail="exempt image")
@@ -297,11 +305,12 @@ class AdmissionController:
         deadline: float,
         cached_only: bool = False,
         secrets: PullSecrets | None = None,
+        parsed: DockerReference | ReferenceError | None = None,
     ) -> ImageResult:
         resolver = self._cached_resolver if cached_only else self._resolver
         assert resolver is not None
         try:
-            resolution = resolver.resolve(text, namespace)
+            resolution = resolver.resolve(text, namespace, parsed)
         except ClusterError as exc:
             return ImageResult(
                 passed=False,
@@ -459,11 +468,17 @@ class AdmissionController:
 
     # -- mutate -----------------------------------------------------------------------------
 
-    def _pin(self, text: str, namespace: str, cached_only: bool = False) -> ImageResult:
+    def _pin(
+        self,
+        text: str,
+        namespace: str,
+        cached_only: bool = False,
+        parsed: DockerReference | ReferenceError | None = None,
+    ) -> ImageResult:
         resolver = self._cached_resolver if cached_only else self._resolver
         assert resolver is not None
         try:
-            resolution = resolver.resolve(text, namespace)
+            resolution = resolver.resolve(text, namespace, parsed)
         except ClusterError as exc:
             return ImageResult(
                 passed=False,
@@ -485,13 +500,14 @@ class AdmissionController:
         if isinstance(uses, Decision):
             return uses
         namespace = request.namespace
+        parsed = {use.image: parse_text(use.image) for use in uses}  # once per image string
         texts = [
-            text
-            for text in dict.fromkeys(use.image for use in uses)
-            if not self._treatment(text, namespace).exempt
+            text for text, ref in parsed.items() if not self._treatment(text, namespace, ref).exempt
         ]
         results = self._run(
-            texts, deadline, lambda text, cached_only: self._pin(text, namespace, cached_only)
+            texts,
+            deadline,
+            lambda text, cached_only: self._pin(text, namespace, cached_only, parsed[text]),
         )
         patch: list[dict[str, Any]] = []
         pinned: list[dict[str, str]] = []

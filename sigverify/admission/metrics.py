@@ -9,6 +9,8 @@ sum(rate(sigverify_admission_cache_lookups_total[5m]))``, right across workers a
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from sigverify.engine.cache import Lookup
@@ -51,12 +53,23 @@ class AdmissionMetrics:
             registry=self.registry,
         )
 
+        # Each metric's child per label values, as labels() returns it: labels() takes a lock
+        # and checks its arguments on every call, and always returns the same child.
+        self._children: dict[tuple[object, ...], Any] = {}
+
+    def _child(self, metric: Counter | Histogram, *values: str) -> Any:
+        key = (metric, *values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
+
     def count_lookup(self, lookup: Lookup) -> None:
-        self.cache_lookups.labels(lookup.value).inc()
+        self._child(self.cache_lookups, lookup.value).inc()
 
     def count_image_lookup(self, lookup: Lookup) -> None:
-        self.image_cache_lookups.labels(lookup.value).inc()
+        self._child(self.image_cache_lookups, lookup.value).inc()
 
     def count_admission(self, webhook: str, decision: str, reason: str, seconds: float) -> None:
-        self.admissions.labels(webhook, decision, reason).inc()
-        self.latency.labels(webhook).observe(seconds)
+        self._child(self.admissions, webhook, decision, reason).inc()
+        self._child(self.latency, webhook).observe(seconds)

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from sigverify.core.reference import DockerReference, ReferenceError, parse_reference
 from sigverify.errors import NotFoundError
 
-__all__ = ["ImageLookup", "Resolution", "ResolutionKind", "Resolver"]
+__all__ = ["ImageLookup", "Resolution", "ResolutionKind", "Resolver", "parse_text"]
 
 
 class ImageLookup(Protocol):
@@ -68,6 +68,14 @@ class Resolution:
         return self.reference.digest if self.reference else None
 
 
+def parse_text(text: str) -> DockerReference | ReferenceError:
+    """``parse_reference(text)``, or the error it raised (without its traceback)."""
+    try:
+        return parse_reference(text)
+    except ReferenceError as exc:
+        return exc.with_traceback(None)
+
+
 def _short_name(text: str) -> str | None:
     """``app`` for ``app``/``app:v1``/``app@sha256:…`` (no registry, no namespace), else None."""
     name = text.split("@", 1)[0]
@@ -96,12 +104,17 @@ class Resolver:
         parts = reference.path.split("/")
         return (parts[0], parts[1]) if len(parts) == 2 else None
 
-    def resolve(self, text: str, namespace: str) -> Resolution:
-        """Resolve ``text`` for a pod in ``namespace``; ``ClusterError`` if the API fails."""
-        try:
-            reference = parse_reference(text)
-        except ReferenceError as exc:
-            return Resolution(ResolutionKind.INVALID, text, message=str(exc))
+    def resolve(
+        self, text: str, namespace: str, parsed: DockerReference | ReferenceError | None = None
+    ) -> Resolution:
+        """Resolve ``text`` for a pod in ``namespace``; ``ClusterError`` if the API fails.
+
+        ``parsed`` is what :func:`parse_text` made of ``text`` already, if anything (an
+        admission parses each image string once, for its treatment and every resolution).
+        """
+        reference = parsed if parsed is not None else parse_text(text)
+        if isinstance(reference, ReferenceError):
+            return Resolution(ResolutionKind.INVALID, text, message=str(reference))
         stream = self._internal_stream(reference)
         if reference.digest:
             return self._by_digest(text, reference, stream)

@@ -17,6 +17,7 @@ image once.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 from collections import OrderedDict
@@ -25,18 +26,20 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, NewType, Protocol, TypeVar
 
 from sigverify.objects.types import Image
 
 __all__ = [
     "CacheMiss",
     "CachedImageLookup",
+    "DocumentKey",
     "Lookup",
     "Origin",
     "SignatureKey",
     "VerdictCache",
     "VerdictKey",
+    "document_key",
     "verdict_key",
 ]
 
@@ -108,8 +111,6 @@ def verdict_key(
     another bucket, so a key or signature that expired is seen at the next bucket at the
     latest (whole seconds when it is 0).
     """
-    seconds = now.timestamp()
-    bucket = int(seconds // bucket_seconds) if bucket_seconds > 0 else int(seconds)
     return VerdictKey(
         origin=origin,
         digest=image.name,
@@ -124,14 +125,69 @@ def verdict_key(
             for signature in image.signatures
         ),
         revision=revision,
-        time_bucket=bucket,
+        time_bucket=_time_bucket(now, bucket_seconds),
     )
 
 
-@dataclass
+def _time_bucket(now: datetime, bucket_seconds: float) -> int:
+    seconds = now.timestamp()
+    return int(seconds // bucket_seconds) if bucket_seconds > 0 else int(seconds)
+
+
+#: A verdict's key by the whole document its Image is loaded from (:func:`document_key`):
+#: 32 bytes, which the garbage collector does not walk (a VerdictKey is objects it walks for
+#: as long as it is cached), and never equal to a VerdictKey.
+DocumentKey = NewType("DocumentKey", bytes)
+
+#: JSON text for the key: every character escaped to ASCII, so any string a JSON reader made
+#: (a lone surrogate included) encodes.
+_KEY_TEXT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)
+
+
+def document_key(
+    document: Any,
+    *,
+    origin: Origin,
+    expected_identity: str | None,
+    revision: str,
+    now: datetime,
+    bucket_seconds: float,
+) -> DocumentKey | None:
+    """The cache key of verifying the Image of ``document``, or None when it cannot be
+    written as JSON (then key by the loaded Image, :func:`verdict_key`).
+
+    Everything the verdict reads of the Image is in the document (the Image is a function of
+    it), so the document stands for the Image: a cached answer is found before the document
+    is loaded, and an answer is only ever kept for a document that loaded. The key is the
+    sha256 of the JSON text of the document with :class:`VerdictKey`'s other members (origin,
+    expected identity, verifier revision, time bucket). ``document`` is what an image API
+    answers: a JSON reader's output (objects with string keys, arrays, strings, numbers,
+    booleans, null), whose JSON text is one-to-one with it: two documents share a key only
+    when every member, their order included, is the same.
+    """
+    parts = [
+        "document-verdict/1",
+        origin.value,
+        expected_identity,
+        revision,
+        _time_bucket(now, bucket_seconds),
+        document,
+    ]
+    try:
+        text = _KEY_TEXT.encode(parts)
+    except (TypeError, ValueError):
+        return None
+    return DocumentKey(hashlib.sha256(text.encode("ascii")).digest())
+
+
+@dataclass(frozen=True, slots=True)
 class _Entry(Generic[V]):
     value: V
     expires: float
+
+
+#: Expired entries a store drops at most (bounded work under the lock).
+_DROPS_PER_STORE = 4
 
 
 class VerdictCache(Generic[V]):
@@ -214,10 +270,23 @@ class VerdictCache(Generic[V]):
         if ttl <= 0:
             return
         with self._lock:
-            self._entries[key] = _Entry(value, self._clock() + ttl)
+            now = self._clock()
+            self._entries[key] = _Entry(value, now + ttl)
             self._entries.move_to_end(key)
+            self._drop_expired(now)
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)
+
+    def _drop_expired(self, now: float) -> None:
+        """Drop a few expired entries from the least recently used end (each store adds one
+        entry, so this keeps up). An expired entry never answers again, yet it stayed until
+        the size bound pushed it out: a 2 s image cache held 10,000 documents, and the garbage
+        collector's full collections walk every object a cached entry keeps alive."""
+        for _ in range(_DROPS_PER_STORE):
+            oldest = next(iter(self._entries.items()), None)
+            if oldest is None or oldest[1].expires > now:
+                return
+            del self._entries[oldest[0]]
 
 
 class _ImageLookup(Protocol):

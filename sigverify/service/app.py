@@ -13,7 +13,6 @@ from sigverify import __version__
 from sigverify.admission.blueprint import init_app as init_admission
 from sigverify.admission.controller import AdmissionController
 from sigverify.core.clock import utcnow
-from sigverify.core.verdict import ImageVerdict
 from sigverify.engine.cache import VerdictCache
 from sigverify.errors import SigverifyError
 from sigverify.imageapi.factory import image_source, open_image_api
@@ -32,7 +31,7 @@ from sigverify.service.metrics import ServiceMetrics
 from sigverify.service.openapi_exact import document_parameters
 from sigverify.service.readiness import UpstreamProbe
 from sigverify.service.schemas import ErrorSchema
-from sigverify.service.state import EXTENSION, ServiceState
+from sigverify.service.state import EXTENSION, CachedAnswer, ServiceState
 from sigverify.service.views import health, verification
 from sigverify.settings import Settings
 
@@ -93,11 +92,11 @@ def create_app(
         api_kind=api_kind or ("embedded" if isinstance(api, ImageStore) else "openshift"),
         holder=holder,
         metrics=service_metrics,
-        cache=VerdictCache[ImageVerdict](
+        cache=VerdictCache[CachedAnswer](
             max_entries=settings.cache_entries,
             ttl_seconds=settings.cache_ttl_seconds,
             negative_ttl_seconds=settings.cache_negative_ttl_seconds,
-            is_negative=lambda verdict: not verdict.trusted,
+            is_negative=lambda answer: not answer.trusted,
         ),
         clock=clock or utcnow,
         upstream=UpstreamProbe(

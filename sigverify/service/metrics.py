@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -135,6 +136,18 @@ class ServiceMetrics:
             ["outcome"],
             registry=self.registry,
         )
+
+        # Each metric's child per label values, as labels() returns it: labels() takes a lock
+        # and checks its arguments on every call, and always returns the same child.
+        self._children: dict[tuple[object, ...], Any] = {}
+
+    def child(self, metric: Counter | Histogram, *values: str) -> Any:
+        """``metric.labels(*values)``, kept."""
+        key = (metric, *values)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*values)
+        return found
 
     def include(self, registries: Iterable[CollectorRegistry]) -> None:
         """Also expose these registries (the admission webhook's) on the one ``/metrics``."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sigverify.core.verdict import ImageVerdict
 from sigverify.engine.cache import VerdictCache
@@ -15,10 +16,25 @@ from sigverify.service.readiness import UpstreamProbe
 from sigverify.settings import Settings
 from sigverify.writeback.writer import ConditionWriter
 
-__all__ = ["EXTENSION", "ServiceState"]
+__all__ = ["EXTENSION", "CachedAnswer", "ServiceState"]
 
 #: The key of the state in ``app.extensions``.
 EXTENSION = "sigverify"
+
+
+class CachedAnswer(NamedTuple):
+    """A verification answer as the verdict cache keeps it (sigverify/service/views.py).
+
+    What the metrics count and the response's JSON text, rendered once: a tuple of a bool,
+    a string and bytes, which the garbage collector stops walking (a full collection's time
+    grows with every object a cached verdict would keep alive). ``verdict`` is kept only
+    for a body the schema's dump would change (never seen: kept for that general path).
+    """
+
+    trusted: bool
+    reason: str
+    text: bytes | None
+    verdict: ImageVerdict | None
 
 
 @dataclass
@@ -28,7 +44,7 @@ class ServiceState:
     api_kind: str
     holder: PolicyHolder
     metrics: ServiceMetrics
-    cache: VerdictCache[ImageVerdict]
+    cache: VerdictCache[CachedAnswer]
     clock: Callable[[], datetime]
     upstream: UpstreamProbe
 

@@ -5,17 +5,19 @@ verify a posted Image or ImageStreamImage, and the health, readiness and metrics
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from flask import Response, current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import Schema
+from webargs.flaskparser import FlaskParser
 
 from sigverify.core.verdict import ImageVerdict
-from sigverify.engine.cache import Lookup, Origin, verdict_key
-from sigverify.errors import ClusterError
+from sigverify.engine.cache import Lookup, Origin, document_key, verdict_key
+from sigverify.errors import ClusterError, PolicyError
 from sigverify.http_body import check_declared_length, read_body
 from sigverify.limits import MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH
 from sigverify.objects.documents import image_of, load_document
@@ -29,7 +31,7 @@ from sigverify.service.schemas import (
     VerifyArgsSchema,
     dumps_unchanged,
 )
-from sigverify.service.state import EXTENSION, ServiceState
+from sigverify.service.state import EXTENSION, CachedAnswer, ServiceState
 from sigverify.strict_input import (
     StrictInputError,
     Wording,
@@ -41,12 +43,41 @@ from sigverify.writeback.writer import WriteConflictError, verification_body
 
 __all__ = ["health", "verification"]
 
+
+class _QueryParser(FlaskParser):
+    """flask-smorest's argument parser, with the arguments of an empty query string loaded
+    once per schema: a warm GET has none, and webargs' parse of them (location data, a
+    marshmallow load of nothing) cost as much as its cache lookup. Only schema instances,
+    whose defaults are constants here (tests/service/test_cached_answers.py compares the
+    two); anything else is parsed each time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._empty: dict[tuple[Schema, object], dict[str, Any]] = {}
+
+    def parse(self, argmap: Any, req: Any = None, *, location: str | None = None, **kw: Any) -> Any:
+        if (
+            location != "query"
+            or not isinstance(argmap, Schema)
+            or kw.get("validate") is not None
+            or (req if req is not None else request).query_string
+        ):
+            return super().parse(argmap, req, location=location, **kw)
+        key = (argmap, kw.get("unknown"))
+        loaded = self._empty.get(key)
+        if loaded is None:
+            loaded = super().parse(argmap, req, location=location, **kw)
+            self._empty[key] = dict(loaded)
+        return dict(loaded)  # each view gets its own
+
+
 verification = Blueprint(
     "verification",
     __name__,
     url_prefix="/api/v1",
     description="Verify image signatures against the trust policy, and record the verdicts.",
 )
+verification.ARGUMENTS_PARSER = _QueryParser()
 health = Blueprint("health", __name__, description="Liveness, readiness and metrics.")
 # Instances, not classes: given a class, webargs makes a new schema on every request.
 _VERIFY_ARGS = VerifyArgsSchema()
@@ -90,10 +121,10 @@ def _observed(state: ServiceState, endpoint: str) -> Iterator[None]:
     try:
         yield
     except ClusterError as exc:
-        state.metrics.api_errors.labels(type(exc).__name__).inc()
+        state.metrics.child(state.metrics.api_errors, type(exc).__name__).inc()
         raise
     finally:
-        state.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+        state.metrics.child(state.metrics.latency, endpoint).observe(time.perf_counter() - started)
 
 
 def _answer(body: dict[str, Any]) -> Response | dict[str, Any]:
@@ -104,15 +135,33 @@ def _answer(body: dict[str, Any]) -> Response | dict[str, Any]:
     return body
 
 
-def _count(state: ServiceState, verdict: ImageVerdict) -> None:
-    result = "trusted" if verdict.trusted else "untrusted"
-    state.metrics.verifications.labels(result, verdict.reason.value).inc()
+def _count(state: ServiceState, trusted: bool, reason: str) -> None:
+    result = "trusted" if trusted else "untrusted"
+    state.metrics.child(state.metrics.verifications, result, reason).inc()
 
 
-def _verify(
+def _rendered(verdict: ImageVerdict) -> CachedAnswer:
+    """The answer to keep in the verdict cache: the response text :func:`_answer` makes of
+    ``verdict`` (rendered here, once), or the verdict when its body must be dumped."""
+    body = verification_body(verdict)
+    text = jsonify(body).get_data() if dumps_unchanged(body) else None
+    return CachedAnswer(verdict.trusted, verdict.reason.value, text, None if text else verdict)
+
+
+def _respond(answer: CachedAnswer) -> Response | dict[str, Any]:
+    """The response of a cached answer: what ``jsonify`` made of its body (the same text,
+    content type and length), or the body for flask-smorest to dump."""
+    if answer.text is not None:
+        mimetype = current_app.json.mimetype  # type: ignore[attr-defined]  # jsonify's
+        return current_app.response_class(answer.text, mimetype=mimetype)
+    assert answer.verdict is not None
+    return verification_body(answer.verdict)
+
+
+def _verified(
     state: ServiceState, image: Image, expected_identity: str | None, origin: Origin
-) -> ImageVerdict:
-    """Verify through the cache (for answers without side effects)."""
+) -> Response | dict[str, Any]:
+    """Verify through the cache (for answers without side effects), count, answer."""
     verifier = state.holder.verifier()
     key = verdict_key(
         image,
@@ -122,11 +171,54 @@ def _verify(
         now=state.clock(),
         bucket_seconds=state.settings.cache_ttl_seconds,
     )
-    verdict, lookup = state.cache.get_or_compute(
-        key, lambda: verifier.verify_image(image, expected_identity=expected_identity)
+    return _through_cache(
+        state,
+        key,
+        lambda: _rendered(verifier.verify_image(image, expected_identity=expected_identity)),
     )
-    state.metrics.cache.labels(lookup.value if isinstance(lookup, Lookup) else str(lookup)).inc()
-    return verdict
+
+
+def _verified_stored(
+    state: ServiceState, namespace: str, name: str, expected_identity: str | None
+) -> Response | dict[str, Any]:
+    """Verify ImageStreamImage ``name`` of ``namespace`` through the cache, count, answer.
+
+    The answer is kept by the document the image API returned (:func:`document_key`), so a
+    cached one is found without loading the document; a document is loaded (and its errors
+    answered) whenever its answer is not cached."""
+    document = state.api.get_imagestreamimage(namespace, name)
+    try:
+        verifier = state.holder.verifier()
+    except PolicyError:
+        image_of(document, answer_to="ImageStreamImage")  # its error first, as it always was
+        raise
+    key = document_key(
+        document,
+        origin=Origin.STORED,
+        expected_identity=expected_identity,
+        revision=verifier.revision,
+        now=state.clock(),
+        bucket_seconds=state.settings.cache_ttl_seconds,
+    )
+    if key is None:
+        image = image_of(document, answer_to="ImageStreamImage")
+        return _verified(state, image, expected_identity, Origin.STORED)
+
+    def compute() -> CachedAnswer:
+        image = image_of(document, answer_to="ImageStreamImage")
+        return _rendered(verifier.verify_image(image, expected_identity=expected_identity))
+
+    return _through_cache(state, key, compute)
+
+
+def _through_cache(
+    state: ServiceState, key: Hashable, compute: Callable[[], CachedAnswer]
+) -> Response | dict[str, Any]:
+    answer, lookup = state.cache.get_or_compute(key, compute)
+    outcome = lookup.value if isinstance(lookup, Lookup) else str(lookup)
+    state.metrics.child(state.metrics.cache, outcome).inc()
+    _count(state, answer.trusted, answer.reason)
+    return _respond(answer)
 
 
 def _stream_image(state: ServiceState, namespace: str, name: str) -> Image:
@@ -144,10 +236,7 @@ class StreamImageVerification(MethodView):
         """Verify ``<stream>@<digest>`` in ``namespace``; no side effects (cached verdicts)."""
         state = _state()
         with _observed(state, "verification_get"):
-            image = _stream_image(state, namespace, name)
-            verdict = _verify(state, image, args.get("expectedIdentity"), Origin.STORED)
-            _count(state, verdict)
-            return _answer(verification_body(verdict))
+            return _verified_stored(state, namespace, name, args.get("expectedIdentity"))
 
     @verification.arguments(_RECORD_ARGS, location="query")
     @verification.response(200, VerificationSchema)
@@ -166,7 +255,7 @@ class StreamImageVerification(MethodView):
             if not args.get("record"):
                 verifier = state.holder.verifier()
                 verdict = verifier.verify_image(image, expected_identity=expected)
-                _count(state, verdict)
+                _count(state, verdict.trusted, verdict.reason.value)
                 return _answer(verification_body(verdict))
             try:
                 result = state.writer().record(
@@ -179,7 +268,7 @@ class StreamImageVerification(MethodView):
                 raise
             state.metrics.conflicts.inc(result.conflicts)
             state.metrics.writes.labels("written" if result.written else "unchanged").inc()
-            _count(state, result.verdict)
+            _count(state, result.verdict.trusted, result.verdict.reason.value)
             return _answer(verification_body(result))
 
 
@@ -203,9 +292,7 @@ def verify_document(args: dict[str, Any]) -> Response | dict[str, Any]:
     state = _state()
     with _observed(state, "verify_document"):
         image = _posted_image()
-        verdict = _verify(state, image, args.get("expectedIdentity"), Origin.POSTED)
-        _count(state, verdict)
-        return _answer(verification_body(verdict))
+        return _verified(state, image, args.get("expectedIdentity"), Origin.POSTED)
 
 
 # A body that is not JSON at all is 400 (MalformedRequest); a JSON document that is not an
