@@ -54,7 +54,7 @@ from sigverify.engine.cache import (
     Lookup,
     Origin,
     VerdictCache,
-    VerdictKey,
+    compact_key,
     verdict_key,
 )
 from sigverify.engine.protocol import ImageVerifier
@@ -397,14 +397,18 @@ class AdmissionController:
 
     def _key(
         self, image: Image, origin: Origin, identity: str | None, verifier: ImageVerifier
-    ) -> VerdictKey:
-        return verdict_key(
-            image,
-            origin=origin,
-            expected_identity=identity,
-            revision=verifier.revision,
-            now=self._wall_clock(),
-            bucket_seconds=self.config.cache.ttl_seconds,
+    ) -> bytes:
+        # Compacted: the admission cache keeps thousands of verdicts, and the key's objects
+        # would be walked by every full collection as long as they are cached.
+        return compact_key(
+            verdict_key(
+                image,
+                origin=origin,
+                expected_identity=identity,
+                revision=verifier.revision,
+                now=self._wall_clock(),
+                bucket_seconds=self.config.cache.ttl_seconds,
+            )
         )
 
     def _verify(self, resolution: Resolution, deadline: float, cached_only: bool) -> ImageResult:

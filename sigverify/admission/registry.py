@@ -16,7 +16,7 @@ Two steps, in this order, so that nothing is fetched that the decision does not 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from sigverify.admission.resolve import Resolution, ResolutionKind
 from sigverify.core.policy import Policy
 from sigverify.core.reference import DockerReference, ReferenceError, parse_reference
 from sigverify.core.verdict import ImageVerdict, Reason
-from sigverify.engine.cache import CacheMiss, VerdictCache, VerdictKey
+from sigverify.engine.cache import CacheMiss, VerdictCache
 from sigverify.engine.protocol import ImageVerifier
 from sigverify.objects.types import Image, ObjectMeta
 from sigverify.policyfile.admission import RegistryAccess
@@ -144,7 +144,7 @@ def check_without_image(
     *,
     verifier: ImageVerifier,
     cache: VerdictCache[ImageVerdict],
-    key_of: Callable[[Image, str], VerdictKey],
+    key_of: Callable[[Image, str], Hashable],
     access: RegistryAccess,
     gate: RegistryGate,
     seconds_left: Callable[[], float],

@@ -39,6 +39,7 @@ __all__ = [
     "SignatureKey",
     "VerdictCache",
     "VerdictKey",
+    "compact_key",
     "document_key",
     "verdict_key",
 ]
@@ -178,6 +179,25 @@ def document_key(
     except (TypeError, ValueError):
         return None
     return DocumentKey(hashlib.sha256(text.encode("ascii")).digest())
+
+
+def compact_key(key: VerdictKey) -> bytes:
+    """``key`` as 32 bytes: the sha256 of the JSON text of every member (one-to-one with
+    them, and never the text of a :func:`document_key`). Equal keys give equal bytes and
+    different keys different ones, so a cache keyed by these answers exactly as one keyed by
+    VerdictKeys; but the collector walks nothing of it (a VerdictKey is 3 + 2 a signature
+    objects, for as long as its verdict is cached)."""
+    parts = [
+        "verdict/1",
+        key.origin.value,
+        key.digest,
+        key.reference,
+        key.identity,
+        [[s.type, s.name, s.content_sha256] for s in key.signatures],
+        key.revision,
+        key.time_bucket,
+    ]
+    return hashlib.sha256(_KEY_TEXT.encode(parts).encode("ascii")).digest()
 
 
 @dataclass(frozen=True, slots=True)

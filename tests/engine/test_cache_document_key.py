@@ -16,8 +16,10 @@ from sigverify.engine.cache import (
     DocumentKey,
     Lookup,
     Origin,
+    SignatureKey,
     VerdictCache,
     VerdictKey,
+    compact_key,
     document_key,
 )
 
@@ -134,3 +136,36 @@ def test_dropping_stops_at_the_first_fresh_entry() -> None:
     clock.now = 2.5  # "a" expired, "b" not
     cache.get_or_compute("c", lambda: "v")
     assert list(cache._entries) == ["b", "c"]
+
+
+_SIGNATURES = st.lists(
+    st.builds(
+        SignatureKey,
+        type=st.sampled_from(["atomic", "Foo", ""]),
+        name=st.sampled_from(["a@1", "a@2", "", "\ud800"]),
+        content_sha256=st.sampled_from(["00", "ff", ""]),
+    ),
+    max_size=3,
+).map(tuple)
+_VERDICT_KEYS = st.builds(
+    VerdictKey,
+    origin=st.sampled_from(list(Origin)),
+    digest=st.sampled_from(["sha256:1", "sha256:2"]),
+    reference=st.none() | st.sampled_from(["quay.io/a/b", "quay.io/a/b:1", "None", ""]),
+    identity=st.none() | st.sampled_from(["quay.io/a/b", "None", ""]),
+    signatures=_SIGNATURES,
+    revision=st.sampled_from(["r1", "r2"]),
+    time_bucket=st.integers(0, 2),
+)
+
+
+@settings(max_examples=500)
+@given(_VERDICT_KEYS, _VERDICT_KEYS)
+def test_compact_keys_are_equal_exactly_when_verdict_keys_are(a: VerdictKey, b: VerdictKey) -> None:
+    assert (compact_key(a) == compact_key(b)) == (a == b)
+    assert not gc.is_tracked(compact_key(a))
+
+
+def test_a_compact_key_is_never_a_document_key() -> None:
+    key = VerdictKey(Origin.STORED, "sha256:1", None, None, (), "r1", 0)
+    assert compact_key(key) != _key({})
