@@ -5,62 +5,25 @@ Part of the one reader, not another one: its functions are called only through
 and :func:`~sigverify.strict_input.read_json_like_yaml_stream`, and keep their words and
 limits. Apart so that a JSON read (``sigverify verify -f image.json`` with a JSON policy)
 never imports PyYAML.
+
+Importing PyYAML costs a sixth of a ``sigverify verify -f`` call (issue 12), and a policy is
+nearly always plain block YAML of strings. :func:`read_plain_yaml` reads such a document
+itself (:func:`_simple_document`): block mappings and sequences, one-line flow collections,
+quoted strings without escapes, plain words that can only be strings, comments. Anything
+else (a number, a boolean, a tab, an escape, a syntax error, a repeated key,
+too deep a nesting...) is read by PyYAML (:mod:`sigverify._strict_pyyaml`), which words every
+refusal as ever. What the subset accepts, PyYAML reads to the same value
+(tests/policyfile/test_simple_yaml.py compares them on generated documents).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any
 
-import yaml
-
-from sigverify.strict_input import PathPart, StrictInputError, Wording, _at, _text
+from sigverify.strict_input import Wording, _text
 
 __all__ = ["read_json_like_yaml", "read_json_like_yaml_stream", "read_plain_yaml"]
-
-
-# -- YAML ----------------------------------------------------------------------------------------
-
-
-class _Refused(Exception):
-    """A YAML construct refused while composing, before anything is built from it."""
-
-    def __init__(self, message: str, mark: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.mark = mark
-
-
-class _RefusingLoader(yaml.SafeLoader):
-    """The safe loader, refusing aliases (and anchors, if worded) before any expansion."""
-
-    alias_refusal: ClassVar[str]
-    anchor_refusal: ClassVar[str | None] = None
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()  # type: ignore[no-untyped-call]
-        if isinstance(event, yaml.AliasEvent):
-            raise _Refused(self.alias_refusal, event.start_mark)
-        if self.anchor_refusal is not None and getattr(event, "anchor", None) is not None:
-            raise _Refused(self.anchor_refusal, event.start_mark)
-        return super().compose_node(parent, index)
-
-
-# -- plain YAML (policies) -----------------------------------------------------------------------
-
-
-class _PlainLoader(_RefusingLoader):
-    alias_refusal = "YAML aliases (*name) are not allowed"
-    anchor_refusal = "YAML anchors (&name) are not allowed"
-
-
-_YAML_MAP = "tag:yaml.org,2002:map"
-_YAML_SEQ = "tag:yaml.org,2002:seq"
-_YAML_STR = "tag:yaml.org,2002:str"
-_YAML_MERGE = "tag:yaml.org,2002:merge"
-_YAML_SCALARS = frozenset(
-    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null")
-)
 
 
 def read_plain_yaml(
@@ -72,110 +35,15 @@ def read_plain_yaml(
     allow_empty: bool = False,
 ) -> object:
     """As :func:`sigverify.strict_input.read_plain_yaml` documents it (call that)."""
-    loader = _PlainLoader(_text(data, wording, max_bytes, True))
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            if allow_empty:
-                return None
-            raise StrictInputError(wording.empty)
-        return _plain_yaml(loader, node, wording, (), max_depth)
-    except _Refused as exc:
-        raise StrictInputError(exc.message + _at(exc.mark)) from None
-    except yaml.MarkedYAMLError as exc:
-        problem = ", ".join(part for part in (exc.context, exc.problem) if part) or "syntax error"
-        raise StrictInputError(
-            f"{wording.invalid_yaml}: {problem}{_at(exc.problem_mark)}"
-        ) from None
-    except yaml.YAMLError as exc:
-        raise StrictInputError(f"{wording.invalid_yaml}: {exc}") from None
-    except RecursionError:
-        raise StrictInputError(wording.too_deep) from None
-    except ValueError as exc:  # a number too long to convert (sys.get_int_max_str_digits)
-        raise StrictInputError(f"{wording.invalid_yaml}: {exc}") from None
-    finally:
-        loader.dispose()
+    text = _text(data, wording, max_bytes, True)
+    simple = _simple_document(text, max_depth)
+    if simple is not None:
+        return simple
+    from sigverify import _strict_pyyaml
 
-
-def _tag_refused(node: yaml.Node, path: tuple[PathPart, ...]) -> StrictInputError:
-    return StrictInputError(f"YAML tag {node.tag} is not allowed{_at(node.start_mark)}", path)
-
-
-def _plain_yaml(
-    loader: _PlainLoader,
-    node: yaml.Node,
-    wording: Wording,
-    path: tuple[PathPart, ...],
-    max_depth: int,
-) -> object:
-    if isinstance(node, yaml.CollectionNode) and len(path) >= max_depth:
-        raise StrictInputError(wording.too_deep, path)  # the (max_depth + 1)th level
-    if isinstance(node, yaml.MappingNode):
-        if node.tag != _YAML_MAP:
-            raise _tag_refused(node, path)
-        result: dict[str, object] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == _YAML_MERGE:
-                raise StrictInputError(
-                    f"YAML merge keys (<<) are not allowed{_at(key_node.start_mark)}", path
-                )
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _YAML_STR:
-                raise StrictInputError(f"keys must be strings{_at(key_node.start_mark)}", path)
-            key = loader.construct_scalar(key_node)
-            if key in result:
-                raise StrictInputError(
-                    wording.duplicate_key.format(key=key) + _at(key_node.start_mark), path
-                )
-            result[key] = _plain_yaml(loader, value_node, wording, (*path, key), max_depth)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        if node.tag != _YAML_SEQ:
-            raise _tag_refused(node, path)
-        return [
-            _plain_yaml(loader, item, wording, (*path, i), max_depth)
-            for i, item in enumerate(node.value)
-        ]
-    if node.tag not in _YAML_SCALARS:
-        raise _tag_refused(node, path)
-    return loader.construct_object(node, deep=True)
-
-
-# -- JSON-like YAML (Image documents) ------------------------------------------------------------
-
-_YAML_TIMESTAMP = "tag:yaml.org,2002:timestamp"
-
-
-class _JsonLikeLoader(_RefusingLoader):
-    """The safe loader, narrowed to what JSON can say.
-
-    Timestamps stay strings (JSON has no time type; the schemas parse them), aliases are
-    refused (Kubernetes never writes them, and they are how alias bombs explode), and a
-    repeated key is an error rather than a silent last-one-wins.
-    """
-
-    alias_refusal = "YAML aliases are not allowed"
-
-    yaml_implicit_resolvers = {  # noqa: RUF012 - PyYAML reads it as a class attribute
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != _YAML_TIMESTAMP]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-
-    def __init__(self, text: str, duplicate_key: str) -> None:
-        super().__init__(text)
-        self._duplicate_key = duplicate_key
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
-        if isinstance(node, yaml.MappingNode):
-            seen: set[str] = set()
-            for key_node, _ in node.value:
-                key = self.construct_object(key_node, deep=True)
-                if isinstance(key, str):
-                    if key in seen:
-                        raise yaml.constructor.ConstructorError(
-                            None, None, self._duplicate_key.format(key=key), key_node.start_mark
-                        )
-                    seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+    return _strict_pyyaml.read_plain_yaml(
+        text, wording, max_depth=max_depth, max_bytes=max_bytes, allow_empty=allow_empty
+    )
 
 
 def read_json_like_yaml(
@@ -186,10 +54,11 @@ def read_json_like_yaml(
     max_bytes: int | None = None,
 ) -> Any:
     """As :func:`sigverify.strict_input.read_json_like_yaml` documents it (call that)."""
-    documents = _json_like_yaml(data, wording, max_depth, max_bytes, stream=False)
-    if not documents:
-        raise StrictInputError(wording.empty)
-    return documents[0]
+    from sigverify import _strict_pyyaml
+
+    return _strict_pyyaml.read_json_like_yaml(
+        data, wording, max_depth=max_depth, max_bytes=max_bytes
+    )
 
 
 def read_json_like_yaml_stream(
@@ -200,82 +69,254 @@ def read_json_like_yaml_stream(
     max_bytes: int | None = None,
 ) -> list[Any]:
     """As :func:`sigverify.strict_input.read_json_like_yaml_stream` documents it (call that)."""
-    return _json_like_yaml(data, wording, max_depth, max_bytes, stream=True)
+    from sigverify import _strict_pyyaml
+
+    return _strict_pyyaml.read_json_like_yaml_stream(
+        data, wording, max_depth=max_depth, max_bytes=max_bytes
+    )
 
 
-def _json_like_yaml(
-    data: str | bytes,
-    wording: Wording,
-    max_depth: int | None,
-    max_bytes: int | None,
-    *,
-    stream: bool,
-) -> list[Any]:
-    loader = _JsonLikeLoader(_text(data, wording, max_bytes, True), wording.duplicate_key)
+# -- the subset read without PyYAML --------------------------------------------------------------
+
+
+class _NotSimple(Exception):
+    """Outside the subset: PyYAML reads the document."""
+
+
+#: Printable ASCII and newlines only: no tab, no carriage return, nothing PyYAML's reader
+#: might refuse or normalise.
+_PLAIN_TEXT = re.compile(r"[\x20-\x7e\n]*")
+#: One token of a line: a quoted string without escapes or quotes inside; a plain word that
+#: can only be a string (a letter, '_' or '/' first, after any './' or '../'; no ':', '#',
+#: space or flow character); an indicator (':' only before a space or the end); or the end
+#: of the line (a comment, after a space, ends it too).
+_TOKEN = re.compile(
+    r' *(?:"(?P<double>[^"\\]*)"|\'(?P<single>[^\']*)\''
+    r"|(?P<plain>(?:\.\.?/)*[A-Za-z_/][A-Za-z0-9_./-]*)"
+    r"|(?P<colon>:)(?= |$)|(?P<flow>[{}\[\],])|(?P<end>(?<= )#.*|$))"
+)
+#: The plain words YAML 1.1 (PyYAML) reads as booleans or null, not strings.
+_NOT_STRINGS = frozenset(
+    [
+        "yes",
+        "Yes",
+        "YES",
+        "no",
+        "No",
+        "NO",
+        "true",
+        "True",
+        "TRUE",
+        "false",
+        "False",
+        "FALSE",
+        "on",
+        "On",
+        "ON",
+        "off",
+        "Off",
+        "OFF",
+        "null",
+        "Null",
+        "NULL",
+    ]
+)
+
+
+def _simple_document(text: str, max_depth: int) -> object | None:
+    """The document, if it is a block mapping within the subset; else None."""
+    if not _PLAIN_TEXT.fullmatch(text):
+        return None
+    lines = []
+    for line in text.split("\n"):
+        content = line.strip(" ")
+        if not content or content.startswith("#"):
+            continue
+        if content.startswith(("---", "...", "%")):
+            return None
+        lines.append((len(line) - len(line.lstrip(" ")), content))
+    if not lines or lines[0][0] != 0 or lines[0][1].startswith("-"):
+        return None
     try:
-        nodes: list[yaml.Node] = []
-        if not stream:
-            single = loader.get_single_node()
-            nodes.extend([] if single is None else [single])
-        while stream and loader.check_node():
-            nodes.append(loader.get_node())  # type: ignore[arg-type] # a node, since checked
-        if max_depth is not None:
-            for node in nodes:
-                _check_nodes(loader, node, wording, max_depth)
-        return [loader.construct_document(node) for node in nodes]
-    except _Refused as exc:
-        raise StrictInputError(f"{wording.invalid_yaml}: {exc.message}{_at(exc.mark)}") from None
-    except yaml.YAMLError as exc:
-        raise StrictInputError(_json_like_yaml_problem(exc, wording)) from None
-    except RecursionError:
-        raise StrictInputError(wording.too_deep) from None
-    except ValueError as exc:  # a number too long to convert (sys.get_int_max_str_digits)
-        raise StrictInputError(f"{wording.invalid_yaml}: {exc}") from None
-    finally:
-        loader.dispose()
+        reader = _BlockReader(lines, max_depth)
+        value = reader.block(0, 0)
+        if reader.index != len(lines):
+            raise _NotSimple
+    except _NotSimple:
+        return None
+    return value
 
 
-_YAML_FLOAT = "tag:yaml.org,2002:float"
-_YAML_NOT_A_NUMBER = re.compile(r"[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)")
+class _BlockReader:
+    """Block collections over ``(indent, content)`` lines, one value at a time."""
+
+    def __init__(self, lines: list[tuple[int, str]], max_depth: int) -> None:
+        self.lines = lines
+        self.index = 0
+        self.max_depth = max_depth
+
+    def block(self, indent: int, depth: int) -> object:
+        """The block collection whose first line is the current one, at ``indent``."""
+        if _is_item(self.lines[self.index][1]):
+            return self.sequence(indent, depth)
+        return self.mapping(indent, depth)
+
+    def sequence(self, indent: int, depth: int) -> list[object]:
+        _check_depth(depth, self.max_depth)
+        items: list[object] = []
+        while self.index < len(self.lines):
+            at, content = self.lines[self.index]
+            if at != indent or not _is_item(content):
+                break
+            rest = _uncommented(content[1:])
+            if not rest:
+                self.index += 1
+                items.append(self.nested(indent, depth, sequence_may_align=False))
+            elif _is_item(rest):
+                raise _NotSimple  # "- - a": not in the subset
+            elif _key_of(rest) is not None:
+                # "- key: value": a mapping whose keys align with this one's
+                self.lines[self.index] = (at + len(content) - len(rest), rest)
+                items.append(self.mapping(self.lines[self.index][0], depth + 1))
+            else:
+                self.index += 1
+                items.append(_flow_value(rest, depth + 1, self.max_depth))
+                self.no_continuation(indent)
+        return items
+
+    def mapping(self, indent: int, depth: int) -> dict[str, object]:
+        _check_depth(depth, self.max_depth)
+        result: dict[str, object] = {}
+        while self.index < len(self.lines):
+            at, content = self.lines[self.index]
+            if at != indent or _is_item(content):
+                break
+            entry = _key_of(content)
+            if entry is None:
+                raise _NotSimple
+            key, rest = entry
+            if key in result:
+                raise _NotSimple  # a repeated key: PyYAML's path words it
+            self.index += 1
+            if rest:
+                result[key] = _flow_value(rest, depth + 1, self.max_depth)
+                self.no_continuation(indent)
+            else:
+                result[key] = self.nested(indent, depth, sequence_may_align=True)
+        return result
+
+    def nested(self, indent: int, depth: int, *, sequence_may_align: bool) -> object:
+        """The value of a key or item with nothing after it on its line: the block below
+        it, or null. A mapping's value may be a sequence at the key's own indentation."""
+        if self.index == len(self.lines):
+            return None
+        at, content = self.lines[self.index]
+        if at > indent or (at == indent and sequence_may_align and _is_item(content)):
+            return self.block(at, depth + 1)
+        return None
+
+    def no_continuation(self, indent: int) -> None:
+        """A value on its key's line ends there: a deeper next line would continue it (a
+        multi-line scalar), which the subset leaves to PyYAML."""
+        if self.index < len(self.lines) and self.lines[self.index][0] > indent:
+            raise _NotSimple
 
 
-def _check_nodes(
-    loader: _JsonLikeLoader, root: yaml.Node, wording: Wording, max_depth: int
-) -> None:
-    """The composed tree (a tree: aliases were refused while composing) nested at most
-    ``max_depth`` levels, with string keys and JSON's scalars only: no ``.nan``/``.inf``, no
-    ``!!binary`` or other tags."""
-    stack: list[tuple[yaml.Node, tuple[PathPart, ...]]] = [(root, ())]
-    while stack:
-        node, path = stack.pop()
-        if isinstance(node, yaml.CollectionNode) and len(path) >= max_depth:
-            raise StrictInputError(wording.too_deep, path)  # the (max_depth + 1)th level
-        if isinstance(node, yaml.CollectionNode) and node.tag not in (
-            _YAML_MAP,
-            _YAML_SEQ,
-        ):
-            raise _tag_refused(node, path)
-        if isinstance(node, yaml.MappingNode):
-            children: list[tuple[yaml.Node, tuple[PathPart, ...]]] = []
-            for key, value in node.value:
-                if not isinstance(key, yaml.ScalarNode) or key.tag != _YAML_STR:
-                    raise StrictInputError(f"keys must be strings{_at(key.start_mark)}", path)
-                children.append((value, (*path, loader.construct_scalar(key))))
-            stack.extend(reversed(children))
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend((item, (*path, i)) for i, item in reversed(list(enumerate(node.value))))
-        elif node.tag == _YAML_FLOAT and _YAML_NOT_A_NUMBER.fullmatch(node.value):
-            problem = wording.not_a_number.format(name=node.value)
-            raise StrictInputError(f"{wording.invalid_yaml}: {problem}{_at(node.start_mark)}", path)
-        elif node.tag not in _YAML_SCALARS:
-            raise _tag_refused(node, path)
+def _check_depth(depth: int, max_depth: int) -> None:
+    """A collection at ``depth`` (its path's length) is allowed, as _plain_yaml counts."""
+    if depth >= max_depth:
+        raise _NotSimple  # too deep: PyYAML's path words it, with the path
 
 
-def _json_like_yaml_problem(exc: yaml.YAMLError, wording: Wording) -> str:
-    if not isinstance(exc, yaml.MarkedYAMLError):
-        return f"{wording.invalid_yaml}: {exc}"
-    problem, context = exc.problem or "", exc.context or ""
-    if context and (not problem or problem.startswith("but ")):
-        problem = f"{context} {problem}".strip()
-    mark = exc.problem_mark or exc.context_mark
-    return f"{wording.invalid_yaml}: {problem or 'invalid YAML'}{_at(mark)}"
+def _is_item(content: str) -> bool:
+    return content == "-" or content.startswith("- ")
+
+
+def _key_of(content: str) -> tuple[str, str] | None:
+    """``key: rest`` (rest may be empty) if the line starts with a string key and ':'."""
+    tokens = _Tokens(content)
+    try:
+        key = tokens.string()
+        tokens.expect("colon")
+    except _NotSimple:
+        return None
+    return key, _uncommented(content[tokens.position :])
+
+
+def _uncommented(rest: str) -> str:
+    """What follows an indicator (``key:``, ``-``), without a comment that is all of it."""
+    rest = rest.lstrip(" ")
+    return "" if rest.startswith("#") else rest
+
+
+def _flow_value(text: str, depth: int, max_depth: int) -> object:
+    """A whole value written on one line: a string, or a flow mapping or sequence."""
+    tokens = _Tokens(text)
+    value = tokens.value(depth, max_depth)
+    tokens.expect("end")
+    return value
+
+
+class _Tokens:
+    """The tokens of one line, read left to right."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.position = 0
+
+    def peek(self) -> tuple[str, str]:
+        match = _TOKEN.match(self.text, self.position)
+        if match is None or match.lastgroup is None:
+            raise _NotSimple
+        return match.lastgroup, match.group(match.lastgroup)
+
+    def take(self) -> tuple[str, str]:
+        token = self.peek()
+        match = _TOKEN.match(self.text, self.position)
+        assert match is not None
+        self.position = match.end()
+        return token
+
+    def expect(self, kind: str, text: str | None = None) -> None:
+        got_kind, got_text = self.take()
+        if got_kind != kind or (text is not None and got_text != text):
+            raise _NotSimple
+
+    def string(self) -> str:
+        kind, text = self.take()
+        if kind in ("double", "single") or (kind == "plain" and text not in _NOT_STRINGS):
+            return text
+        raise _NotSimple
+
+    def value(self, depth: int, max_depth: int) -> object:
+        kind, text = self.peek()
+        if kind != "flow":
+            return self.string()
+        _check_depth(depth, max_depth)
+        self.take()
+        if text == "{":
+            mapping: dict[str, object] = {}
+            for _ in self.entries("}"):
+                key = self.string()
+                self.expect("colon")
+                if key in mapping:
+                    raise _NotSimple
+                mapping[key] = self.value(depth + 1, max_depth)
+            return mapping
+        if text == "[":
+            return [self.value(depth + 1, max_depth) for _ in self.entries("]")]
+        raise _NotSimple
+
+    def entries(self, close: str) -> Any:
+        """Yield once per entry of a flow collection, consuming the commas and ``close``;
+        no empty entries, no trailing comma."""
+        if self.peek() == ("flow", close):
+            self.take()
+            return
+        while True:
+            yield
+            kind, text = self.take()
+            if (kind, text) == ("flow", close):
+                return
+            if (kind, text) != ("flow", ","):
+                raise _NotSimple
