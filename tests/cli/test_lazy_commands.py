@@ -188,6 +188,8 @@ def test_the_entry_points_file_mode_imports_no_click_and_nothing_it_does_not_use
     ]
     assert never == []
     assert "sigverify.cli._group" not in modules and "sigverify.cli.verify" not in modules
+    # policies/demo.yaml is plain YAML of strings: read without PyYAML (sigverify._strict_yaml).
+    assert "yaml" not in modules and "sigverify._strict_pyyaml" not in modules
     # The start-up objects were frozen out of the collector's reach, and it is on again.
     assert report["gc"] is True
     assert isinstance(report["frozen"], int) and report["frozen"] > 10_000
