@@ -9,18 +9,24 @@ caller asks the schemas, which then give the one answer (a model or the exact er
 So the schemas stay the definition: this is a cache of their answer for well-formed input.
 tests/objects/test_fast_load.py holds the two to the same result on generated documents and
 this table to the schemas' fields.
+
+This reader also stands in for :func:`~sigverify.objects.documents.load_document`'s plain-JSON
+check, in the same pass: it takes only the JSON types themselves (``type(x) is str``, never a
+subclass), string keys, finite floats, and unknown members nested well within
+``MAX_DOCUMENT_DEPTH``; anything else is :class:`Unsure`, and the caller runs the full check.
 """
 
 from __future__ import annotations
 
 import binascii
-import copy
+import dataclasses
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sigverify.limits import MAX_SIGNATURES_PER_IMAGE
+from sigverify.limits import MAX_DOCUMENT_DEPTH, MAX_SIGNATURES_PER_IMAGE
 from sigverify.objects.types import (
     CONDITION_STATUSES,
     Image,
@@ -53,32 +59,48 @@ _UNSURE: Final = Unsure()  # raised often on bad input: one instance, no traceba
 
 
 def _string(value: Any) -> str:
-    if not isinstance(value, str):
+    if type(value) is not str:
         raise _UNSURE
     return value
 
 
 def _int64(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    if type(value) is not int:  # bool is not int here
         raise _UNSURE
     if not 0 <= value <= _INT64_MAX:
         raise _UNSURE
     return value
 
 
+#: The characters whose low 4 (before "==") or low 2 (before "=") bits are zero: a
+#: padded quad's last data character, when the bits the padding drops are all zero.
+_ZERO_LOW_4_BITS: Final = frozenset("AQgw")
+_ZERO_LOW_2_BITS: Final = frozenset("AEIMQUYcgkosw048")
+
+
+def _zero_padding_bits(value: str) -> bool:
+    """Whether the bits dropped by the padding of the base64 text ``value`` are zero."""
+    if value.endswith("=="):
+        return value[-3] in _ZERO_LOW_4_BITS
+    return value[-2] in _ZERO_LOW_2_BITS
+
+
 def _base64(value: Any, max_bytes: int | None, required: bool) -> bytes:
-    if not isinstance(value, str):
+    if type(value) is not str:
         raise _UNSURE
     if max_bytes is not None and len(value) > 4 * -(-max_bytes // 3):
         raise _UNSURE
-    # One lenient decode and the round trip decide: only the canonical spelling of a blob
-    # (standard alphabet, padded, zero padding bits: all the field accepts) encodes back to
-    # itself, so no separate alphabet or length check is needed.
+    # The field takes only the canonical spelling of a blob: standard alphabet, padded to a
+    # multiple of 4, zero padding bits. One strict decode refuses other characters and
+    # misplaced or excess padding; the length and the padding bits are checked here, so the
+    # blob need not be encoded again to compare (that doubled the cost of a signature).
+    if len(value) % 4:
+        raise _UNSURE
     try:
-        blob = binascii.a2b_base64(value)
+        blob = binascii.a2b_base64(value, strict_mode=True)
     except ValueError:  # binascii.Error, or a str that is not ASCII
         raise _UNSURE from None
-    if binascii.b2a_base64(blob, newline=False) != value.encode("ascii"):
+    if value.endswith("=") and not _zero_padding_bits(value):
         raise _UNSURE
     if max_bytes is not None and len(blob) > max_bytes:
         raise _UNSURE
@@ -87,22 +109,40 @@ def _base64(value: Any, max_bytes: int | None, required: bool) -> bytes:
     return blob
 
 
-def _private_copy(value: Any) -> Any:
-    """``copy.deepcopy(value)`` (the model must not change when the caller's object does),
-    a few times faster on plain JSON: dicts and lists are copied, JSON scalars are immutable,
-    and anything else is left to ``copy.deepcopy``."""
+#: The deepest a member of any model here can sit (an ImageStreamImage's image, its
+#: signatures, one of them, its conditions, one of them: 5 levels, so a member at 6). Unknown
+#: members are held to the depth limit as if they sat there: one nested nearly as deep as
+#: the limit allows is left to the full check, never let through.
+_MEMBER_DEPTH: Final = 6
+
+
+def _plain_copy(value: Any, depth: int = _MEMBER_DEPTH) -> Any:
+    """A deep copy of ``value`` (the model must not change when the caller's object does),
+    when it is plain JSON at ``depth`` as ``documents._is_plain_json`` defines it; else
+    :class:`Unsure`. Dicts and lists are copied, JSON scalars are immutable."""
     kind = type(value)
-    if kind is dict:
-        return {key: _private_copy(item) for key, item in value.items()}
-    if kind is list:
-        return [_private_copy(item) for item in value]
-    if kind is str or kind is int or kind is float or kind is bool or value is None:
+    if kind is str or kind is int or kind is bool or value is None:
         return value
-    return copy.deepcopy(value)
+    if kind is dict:
+        if value and depth >= MAX_DOCUMENT_DEPTH:
+            raise _UNSURE
+        copied: dict[str, Any] = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _UNSURE
+            copied[key] = _plain_copy(item, depth + 1)
+        return copied
+    if kind is list:
+        if value and depth >= MAX_DOCUMENT_DEPTH:
+            raise _UNSURE
+        return [_plain_copy(item, depth + 1) for item in value]
+    if kind is float and math.isfinite(value):
+        return value
+    raise _UNSURE
 
 
 def _time(value: Any) -> Any:
-    if not isinstance(value, str):
+    if type(value) is not str:
         raise _UNSURE
     try:
         return parse_time(value)
@@ -111,12 +151,56 @@ def _time(value: Any) -> Any:
 
 
 def _string_map(value: Any) -> dict[str, str]:
-    if not isinstance(value, dict):
+    if type(value) is not dict:
         raise _UNSURE
-    for item in value.values():
-        if not isinstance(item, str):
+    for key, item in value.items():
+        if type(key) is not str or type(item) is not str:
             raise _UNSURE
     return dict(value)
+
+
+# --- building a model -----------------------------------------------------------------------
+
+
+def _field_template(model: type[Any]) -> dict[str, Any]:
+    """Every field of the dataclass ``model``, in declaration order, with its default (None
+    for a field without one: the loader always sets those)."""
+    template: dict[str, Any] = {}
+    for model_field in dataclasses.fields(model):
+        if model_field.default_factory is not dataclasses.MISSING:
+            raise TypeError(f"{model.__name__}.{model_field.name}: default_factory not handled")
+        default = model_field.default
+        template[model_field.name] = None if default is dataclasses.MISSING else default
+    return template
+
+
+def _build(model: type[Any], attributes: dict[str, Any]) -> Any:
+    """``model(**attributes)`` for a frozen dataclass without ``__post_init__``, given every
+    field in declaration order: the instance dict the generated ``__init__`` would fill, set
+    at once. That ``__init__`` sets each field through ``object.__setattr__`` (the price of
+    ``frozen``), the larger part of a model's load; tests/objects/test_fast_load.py holds the
+    result to the schemas' (equal, and the same ``vars()``)."""
+    instance = object.__new__(model)
+    object.__setattr__(instance, "__dict__", attributes)
+    return instance
+
+
+_NO_NULLS: Final[frozenset[str]] = frozenset()
+
+
+def _preserved(
+    unknown: dict[str, Any], nulls: list[str], order: tuple[str, ...], times: dict[str, str]
+) -> Preserved:
+    record: Preserved = _build(
+        Preserved,
+        {
+            "unknown": unknown,
+            "nulls": frozenset(nulls) if nulls else _NO_NULLS,
+            "order": order,
+            "times": times,
+        },
+    )
+    return record
 
 
 # --- the members of each model --------------------------------------------------------------
@@ -145,22 +229,27 @@ class _Model:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_key", {m.key: m for m in self.members})
         object.__setattr__(self, "_required", frozenset(m.key for m in self.members if m.required))
+        object.__setattr__(self, "_template", _field_template(self.model))
+        if self.model.__dict__.get("__post_init__") is not None:
+            raise TypeError(f"{self.model.__name__} has __post_init__: _build skips it")
 
     def load(self, value: Any) -> Any:
-        if not isinstance(value, dict):
+        if type(value) is not dict:
             raise _UNSURE
         by_key: dict[str, _Member] = self._by_key  # type: ignore[attr-defined]
         if not self._required <= value.keys():  # type: ignore[attr-defined]
             raise _UNSURE
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = self._template.copy()  # type: ignore[attr-defined]
         nulls: list[str] = []
         times: dict[str, str] = {}
         unknown: dict[str, Any] = {}
         # The document's members, not the model's: a document has a few of many.
         for key, item in value.items():
+            if type(key) is not str:  # a str subclass could pass for a member's name
+                raise _UNSURE
             member = by_key.get(key)
             if member is None:
-                unknown[key] = _private_copy(item)
+                unknown[key] = _plain_copy(item)
             elif item is None:
                 if not member.nullable:
                     raise _UNSURE
@@ -170,10 +259,8 @@ class _Model:
                 values[member.attr] = member.read(item)
                 if member.is_time:
                     times[key] = item
-        preserved = Preserved(
-            unknown=unknown, nulls=frozenset(nulls), order=tuple(value), times=times
-        )
-        return self.model(**values, preserved=preserved)
+        values["preserved"] = _preserved(unknown, nulls, tuple(value), times)
+        return _build(self.model, values)
 
 
 def _optional(key: str, attr: str) -> _Member:
@@ -182,7 +269,7 @@ def _optional(key: str, attr: str) -> _Member:
 
 def _list_of(read: _Reader, max_items: int | None = None) -> _Reader:
     def read_list(value: Any) -> tuple[Any, ...]:
-        if not isinstance(value, list):
+        if type(value) is not list:
             raise _UNSURE
         if max_items is not None and len(value) > max_items:
             raise _UNSURE
@@ -193,7 +280,7 @@ def _list_of(read: _Reader, max_items: int | None = None) -> _Reader:
 
 def _named(check: Callable[[str], bool]) -> _Reader:
     def read_name(value: Any) -> str:
-        if not isinstance(value, str) or not value or not check(value):
+        if type(value) is not str or not value or not check(value):
             raise _UNSURE
         return value
 
@@ -228,13 +315,13 @@ def _stream_image_name(name: str) -> bool:
 
 
 def _required_string(value: Any) -> str:
-    if not isinstance(value, str) or not value:
+    if type(value) is not str or not value:
         raise _UNSURE
     return value
 
 
 def _status(value: Any) -> str:
-    if not isinstance(value, str) or value not in CONDITION_STATUSES:
+    if type(value) is not str or value not in CONDITION_STATUSES:
         raise _UNSURE
     return value
 
@@ -319,7 +406,7 @@ _IMAGE = _Model(
         _optional("kind", "kind"),
         _Member("metadata", "metadata", _nested(_meta(_image_name)), nullable=False, required=True),
         _optional("dockerImageReference", "docker_image_reference"),
-        _Member("dockerImageMetadata", "docker_image_metadata", _private_copy),
+        _Member("dockerImageMetadata", "docker_image_metadata", _plain_copy),
         _optional("dockerImageMetadataVersion", "docker_image_metadata_version"),
         _optional("dockerImageManifest", "docker_image_manifest"),
         _Member(

@@ -2,7 +2,8 @@
 
 - ``_fast_load._base64`` takes a value exactly when the schemas' ``Base64`` field does, and
   gives the same bytes;
-- ``_fast_load._private_copy`` is a deep copy;
+- ``_fast_load._plain_copy`` is a deep copy of plain JSON, and refuses (:class:`Unsure`) exactly
+  what ``_is_plain_json`` refuses at the same depth;
 - ``documents._is_plain_json`` says a value is fine only when the path-naming checker
   (``_name_the_problem``) finds nothing, and, for values made of the JSON types themselves,
   exactly then (the depth limit included).
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import itertools
 import math
 from typing import Any
 
@@ -22,7 +24,7 @@ from marshmallow import ValidationError
 
 from sigverify.limits import MAX_DOCUMENT_DEPTH
 from sigverify.objects._errors import DocumentError
-from sigverify.objects._fast_load import Unsure, _base64, _private_copy
+from sigverify.objects._fast_load import Unsure, _base64, _plain_copy
 from sigverify.objects.documents import _is_plain_json, _name_the_problem
 from sigverify.objects.fields import Base64
 from tests.support.budget import examples
@@ -69,6 +71,36 @@ def base64_texts(draw: st.DrawFn) -> Any:
 @given(base64_texts(), st.booleans())
 def test_base64_takes_what_the_field_takes(value: Any, required: bool) -> None:
     assert _fast_answer(value, required) == _field_answer(value, required)
+
+
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def _every_short_text() -> Any:
+    """Every text of up to 4 characters from a few telling ones (the zero-low-bits letters,
+    others, the two specials, padding, whitespace, the URL-safe alphabet, non-ASCII), and
+    every last quad of the full alphabet, padded or not, alone, after and before a quad."""
+    for length in range(5):
+        for chars in itertools.product("AQgwBE/+= \n-_é", repeat=length):
+            yield "".join(chars)
+    for first in _ALPHABET + "=":
+        for second in _ALPHABET + "=":
+            for tail in ("==", "=A", "A=", "AA", "=", ""):
+                quad = first + second + tail
+                yield from (quad, "QUJD" + quad, quad + "QUJD")
+
+
+@pytest.mark.slow
+def test_base64_takes_what_the_field_takes_on_every_short_text() -> None:
+    # The strict decode, the length and the padding-bit checks stand in for the field's
+    # regular expressions and its encode-and-compare: the accept set must be the same.
+    differ = [
+        value
+        for value in _every_short_text()
+        for required in (False, True)
+        if _fast_answer(value, required) != _field_answer(value, required)
+    ]
+    assert differ == []
 
 
 @pytest.mark.parametrize(
@@ -180,11 +212,46 @@ def _mutable_ids(value: Any) -> set[int]:
     return found
 
 
+def _plain_copy_or_unsure(value: Any, depth: int) -> Any:
+    try:
+        return _plain_copy(value, depth)
+    except Unsure:
+        return Unsure
+
+
 @pytest.mark.slow
 @settings(max_examples=examples(300))
-@given(_ANY_VALUES)
-def test_private_copy_is_a_deep_copy(value: Any) -> None:
-    copied = _private_copy(value)
+@given(_ANY_VALUES | _JSON_ISH | nested(), st.sampled_from([0, 1, 6]))
+def test_plain_copy_is_a_deep_copy_of_plain_json(value: Any, depth: int) -> None:
+    copied = _plain_copy_or_unsure(value, depth)
+    if not _is_plain_json(value, depth):
+        assert copied is Unsure
+        return
+    assert copied is not Unsure  # the JSON types themselves: never left to the checker
     expected = copy.deepcopy(value)
-    assert repr(copied) == repr(expected)  # NaN-safe equality, same types and order
+    assert repr(copied) == repr(expected)  # same types and order
     assert not _mutable_ids(copied) & _mutable_ids(value)
+
+
+def test_plain_copy_leaves_subclasses_and_odd_values_to_the_checker() -> None:
+    for value in ({"a": [_Str("x")]}, {_Str("k"): 1}, {1: "x"}, (1,), b"x", math.inf):
+        assert _plain_copy_or_unsure(value, 0) is Unsure
+
+
+@pytest.mark.parametrize(
+    ("depth", "leaf", "plain"),
+    [
+        (MAX_DOCUMENT_DEPTH, 1, True),
+        (MAX_DOCUMENT_DEPTH, [], True),
+        (MAX_DOCUMENT_DEPTH, {}, True),
+        (MAX_DOCUMENT_DEPTH - 1, [1], True),
+        (MAX_DOCUMENT_DEPTH, [1], False),
+        (MAX_DOCUMENT_DEPTH - 1, {"k": 1}, True),
+        (MAX_DOCUMENT_DEPTH, {"k": 1}, False),
+    ],
+)
+def test_plain_copy_depth_limit(depth: int, leaf: Any, plain: bool) -> None:
+    value = leaf
+    for _ in range(depth):
+        value = [value]
+    assert (_plain_copy_or_unsure(value, 0) is not Unsure) is plain is _is_plain_json(value)

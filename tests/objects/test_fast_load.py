@@ -9,6 +9,7 @@ schemas refuse, the fast reader must not answer.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 import pytest
@@ -49,12 +50,34 @@ def both(kind: str, document: Any) -> tuple[Any, Any]:
     return fast_answer, general
 
 
+def assert_same_build(fast: Any, general: Any) -> None:
+    """The fast reader builds its models without their ``__init__``: each must still be of
+    the same class with the same instance dict (every field, in declaration order) as the
+    one the schemas build, all the way down."""
+    assert type(fast) is type(general)
+    if dataclasses.is_dataclass(general):
+        assert (
+            list(vars(fast)) == list(vars(general)) == [f.name for f in dataclasses.fields(general)]
+        )
+        for name in vars(general):
+            assert_same_build(getattr(fast, name), getattr(general, name))
+    elif isinstance(general, tuple | list):
+        assert len(fast) == len(general)
+        for fast_item, general_item in zip(fast, general, strict=True):
+            assert_same_build(fast_item, general_item)
+    elif isinstance(general, dict):
+        assert list(fast) == list(general)
+        for key in general:
+            assert_same_build(fast[key], general[key])
+
+
 def assert_agree(kind: str, document: Any) -> Any:
     fast, general = both(kind, document)
     if fast is not Unsure:
         assert not isinstance(general, DocumentError), general
         assert fast == general
         assert fast.preserved == general.preserved
+        assert_same_build(fast, general)
     return fast
 
 
