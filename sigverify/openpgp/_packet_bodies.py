@@ -114,6 +114,46 @@ class SignedMessage(NamedTuple):
         return self.literal.body
 
 
+class SignedFacts(NamedTuple):
+    """What a verifier reads from a signed message, in the form the bytes hold it.
+
+    The native backend's input: it looks keys up by the raw issuer octets and hands the raw
+    signature values to ``cryptography``, so neither hex strings nor integers are made on the
+    way. :func:`facts_of` derives it from a :class:`SignedMessage`; the common shape's reader
+    (:mod:`sigverify.openpgp._common_shape`) produces it directly.
+    """
+
+    payload: bytes
+    pubkey_algo: int
+    hash_algo: int
+    creation_time: int | None
+    expiration_seconds: int | None
+    #: The issuer subpacket's 8 octets (hashed, else unhashed); a v3 signature's key ID.
+    issuer_key_id: bytes | None
+    #: The hashed v4 issuer fingerprint subpacket's 20 octets (version octet dropped).
+    issuer_fingerprint: bytes | None
+    hashed_trailer: bytes
+    #: The signature MPIs' magnitudes, big-endian, as they are written (RFC 4880 §3.2).
+    values: tuple[bytes, ...]
+
+
+def facts_of(message: SignedMessage) -> SignedFacts:
+    """``message``'s :class:`SignedFacts` (the general reader's path to the verifier)."""
+    signature = message.signature
+    key_id, fingerprint = signature.issuer_key_id, signature.issuer_fingerprint
+    return SignedFacts(
+        message.literal.body,
+        signature.pubkey_algo,
+        signature.hash_algo,
+        signature.creation_time,
+        signature.expiration_seconds,
+        bytes.fromhex(key_id) if key_id is not None else None,
+        bytes.fromhex(fingerprint) if fingerprint is not None else None,
+        signature.hashed_trailer,
+        tuple(value.to_bytes((value.bit_length() + 7) // 8, "big") for value in signature.mpis),
+    )
+
+
 def _one_pass_message(
     one_pass_body: bytes, literal_body: bytes, signature_body: bytes, compression: tuple[int, ...]
 ) -> SignedMessage:

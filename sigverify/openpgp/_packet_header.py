@@ -92,7 +92,13 @@ def read_header(
             start = offset + 1 + (1 << length_type)
             if start > end:
                 raise HeaderError("truncated packet header")
-            length = int.from_bytes(data[offset + 1 : start], "big")
+            # One or two length octets are read directly (a slice costs more than the read).
+            if length_type == 0:
+                length = data[offset + 1]
+            elif length_type == 1:
+                length = (data[offset + 1] << 8) | data[offset + 2]
+            else:
+                length = int.from_bytes(data[offset + 1 : start], "big")
             if start + length > end:
                 raise HeaderError(f"truncated packet (tag {tag}): {length} bytes announced")
             return tag, start, start + length, DEFINITE

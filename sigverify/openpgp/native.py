@@ -6,7 +6,8 @@ public parameters and fingerprints come from each key's own exported material. A
 then follows GnuPG 2.2's order of checks (g10/sig-check.c, g10/mainproc.c), so both backends
 give the same reason for the same blob:
 
-1. structure (:func:`~sigverify.openpgp.packets.parse_signed_message`);
+1. structure (:func:`~sigverify.openpgp.packets.read_signed_facts`, which refuses what
+   :func:`~sigverify.openpgp.packets.parse_signed_message` refuses);
 2. the hashed issuer fingerprint, else the issuer key ID, names a key of the keyring, else
    ``UnknownKey``;
 3. the key is usable: a signing-capable key with supported parameters, created no later than
@@ -34,7 +35,7 @@ from sigverify.errors import BackendError
 from sigverify.openpgp.backend import VerifiedMessage
 from sigverify.openpgp.keyring import Keyring, PublicKey
 from sigverify.openpgp.keys import KeyFormatError, KeyPacket, parse_key_packets
-from sigverify.openpgp.packets import SignedMessage, parse_signed_message
+from sigverify.openpgp.packets import SignedFacts, read_signed_facts
 
 __all__ = ["ACCEPTED_HASHES", "NativeBackend"]
 
@@ -59,7 +60,10 @@ _PREHASHED: Final = {algo: utils.Prehashed(factory()) for algo, factory in ACCEP
 _ECDSA: Final = {algo: ec.ECDSA(prehashed) for algo, prehashed in _PREHASHED.items()}
 _PKCS1: Final = padding.PKCS1v15()
 
-#: (signature MPIs, hash algorithm ID, digest) -> whether the public-key check passes.
+#: (signature values as written, hash algorithm ID, digest) -> whether the public-key check
+#: passes.
+_ValueCheck = Callable[[tuple[bytes, ...], int, bytes], bool]
+#: The same, given the signature values as numbers (the certificate reader's form).
 _MathCheck = Callable[[tuple[int, ...], int, bytes], bool]
 
 
@@ -72,7 +76,7 @@ class _SigningKey:
     expires: int | None
     revoked: bool
     signer: Signer
-    math: _MathCheck | None
+    math: _ValueCheck | None
 
 
 class NativeBackend:
@@ -82,8 +86,9 @@ class NativeBackend:
 
     def __init__(self, keyring: Keyring) -> None:
         self.keyring = keyring
-        self._by_key_id: dict[str, list[_SigningKey]] = {}
-        self._by_fingerprint: dict[str, _SigningKey] = {}
+        # Keyed by the raw octets a signature's issuer subpackets hold.
+        self._by_key_id: dict[bytes, list[_SigningKey]] = {}
+        self._by_fingerprint: dict[bytes, _SigningKey] = {}
         for key in keyring:
             self._load(key)
 
@@ -116,71 +121,65 @@ class NativeBackend:
                     signing_key_fingerprint=packet.fingerprint,
                     user_id=key.primary_user_id,
                 ),
-                math=_math_check(packet),
+                math=_value_check(packet),
             )
-            self._by_key_id.setdefault(packet.key_id, []).append(entry)
-            self._by_fingerprint[packet.fingerprint] = entry
+            self._by_key_id.setdefault(bytes.fromhex(packet.key_id), []).append(entry)
+            self._by_fingerprint[bytes.fromhex(packet.fingerprint)] = entry
 
     def verify(self, blob: bytes, *, now: datetime) -> VerifiedMessage:
-        message = parse_signed_message(blob)
-        signature = message.signature
+        facts = read_signed_facts(blob)
         epoch = int(now.timestamp())
         # GnuPG 2.2 (getkey.c, get_pubkey_for_sig): the hashed issuer fingerprint first; when
-        # it names no key of the keyring, the issuer key ID. (``None`` is in neither map.)
-        by_fingerprint = self._by_fingerprint.get(signature.issuer_fingerprint)  # type: ignore[arg-type]
+        # it names no key of the keyring, the issuer key ID.
+        fingerprint, key_id = facts.issuer_fingerprint, facts.issuer_key_id
+        by_fingerprint = self._by_fingerprint.get(fingerprint) if fingerprint is not None else None
         candidates = (
             (by_fingerprint,)
             if by_fingerprint is not None
-            else self._by_key_id.get(signature.issuer_key_id)  # type: ignore[arg-type]
+            else self._by_key_id.get(key_id)
+            if key_id is not None
+            else None
         )
         if not candidates:
-            named = signature.issuer_key_id or (signature.issuer_fingerprint or "")[-16:]
-            shown = format_key_id(named) if named else "(no issuer given)"
-            raise SignatureRejected(
-                Reason.UNKNOWN_KEY,
-                f"signed by key {shown}, which is not in the policy's keyring",
-                key_id=named or None,
-            )
+            raise _unknown_key(facts)
         # A 64-bit key ID may (very rarely) name two keys: the one whose math checks wins.
         failure: SignatureRejected | None = None
         for candidate in candidates:
-            problem = self._check(message, candidate, epoch)
+            problem = self._check(facts, candidate, epoch)
             if problem is None:
-                return self._judge(message, candidate, epoch)
+                return self._judge(facts, candidate, epoch)
             failure = failure or _invalid(problem)
         assert failure is not None
         raise failure
 
-    def _check(self, message: SignedMessage, key: _SigningKey, now: int) -> str | None:
+    def _check(self, facts: SignedFacts, key: _SigningKey, now: int) -> str | None:
         """Steps 3 and 4: usability of the key, then the cryptography; what failed, if any."""
-        signature = message.signature
         packet = key.packet
-        if key.math is None or packet.algorithm != signature.pubkey_algo:
+        if key.math is None or packet.algorithm != facts.pubkey_algo:
             return f"key {_shown(key)} cannot make this kind of signature"
         if not key.can_sign:
             return f"key {_shown(key)} is not a signing key"
-        if packet.created > (signature.creation_time or 0):
+        if packet.created > (facts.creation_time or 0):
             return f"key {_shown(key)} is newer than the signature (time conflict)"
         if packet.created > now:
             return f"key {_shown(key)} was created in the future (time conflict)"
-        hash_function = _HASHLIB.get(signature.hash_algo)
+        hash_function = _HASHLIB.get(facts.hash_algo)
         if hash_function is None:
-            return f"hash algorithm {signature.hash_algo} is not accepted"
-        hasher = hash_function(message.literal.body)
-        hasher.update(signature.hashed_trailer)
-        # The two quick-check bytes (signature.left16) are deliberately not consulted:
-        # GnuPG 2.2 ignores them when verifying, and the full check below decides anyway.
-        if not key.math(signature.mpis, signature.hash_algo, hasher.digest()):
+            return f"hash algorithm {facts.hash_algo} is not accepted"
+        hasher = hash_function(facts.payload)
+        hasher.update(facts.hashed_trailer)
+        # The two quick-check bytes are deliberately not consulted: GnuPG 2.2 ignores them
+        # when verifying, and the full check below decides anyway.
+        if not key.math(facts.values, facts.hash_algo, hasher.digest()):
             return f"bad signature: the blob was altered or not made by {_shown(key)}"
         return None
 
-    def _judge(self, message: SignedMessage, key: _SigningKey, now: int) -> VerifiedMessage:
-        signature = message.signature
-        created = signature.creation_time or 0
-        # SignaturePacket.expiration_time, without the property call.
+    def _judge(self, facts: SignedFacts, key: _SigningKey, now: int) -> VerifiedMessage:
+        created = facts.creation_time
+        # SignaturePacket.expiration_time: none without both times.
         expires_at = (
-            created + signature.expiration_seconds
-            if signature.expiration_seconds is not None and signature.creation_time is not None
+            created + facts.expiration_seconds
+            if facts.expiration_seconds is not None and created is not None
             else None
         )
         if expires_at is not None and expires_at <= now:
@@ -194,9 +193,9 @@ class NativeBackend:
                 Reason.KEY_REVOKED, f"signed by key {_shown(key)}, which is revoked"
             )
         return VerifiedMessage(
-            message.literal.body,
+            facts.payload,
             key.signer,
-            datetime.fromtimestamp(created, UTC),
+            datetime.fromtimestamp(created or 0, UTC),
             datetime.fromtimestamp(expires_at, UTC) if expires_at is not None else None,
         )
 
@@ -214,6 +213,17 @@ def _invalid(message: str) -> SignatureRejected:
     return SignatureRejected(Reason.INVALID_SIGNATURE, message)
 
 
+def _unknown_key(facts: SignedFacts) -> SignatureRejected:
+    """No key of the keyring has the issuer's fingerprint or key ID."""
+    named = (facts.issuer_key_id or (facts.issuer_fingerprint or b"")[-8:]).hex().upper()
+    shown = format_key_id(named) if named else "(no issuer given)"
+    return SignatureRejected(
+        Reason.UNKNOWN_KEY,
+        f"signed by key {shown}, which is not in the policy's keyring",
+        key_id=named or None,
+    )
+
+
 def _epoch(moment: datetime | None) -> int | None:
     return int(moment.timestamp()) if moment is not None else None
 
@@ -223,19 +233,38 @@ def _shown(key: _SigningKey) -> str:
 
 
 def _math_check(packet: KeyPacket) -> _MathCheck | None:
+    """:func:`_value_check` for signature values given as numbers (key certifications)."""
+    check = _value_check(packet)
+    if check is None:
+        return None
+
+    def check_numbers(mpis: tuple[int, ...], hash_algo: int, digest: bytes) -> bool:
+        values = tuple(value.to_bytes((value.bit_length() + 7) // 8, "big") for value in mpis)
+        return check(values, hash_algo, digest)
+
+    return check_numbers
+
+
+def _value_check(packet: KeyPacket) -> _ValueCheck | None:
     """The public-key operation for one key (GnuPG: encode_md_value, then pk_verify)."""
     public_key = packet.public_key
     if isinstance(public_key, rsa.RSAPublicKey):
-        modulus = public_key.public_numbers().n
         size = (public_key.key_size + 7) // 8
+        modulus = public_key.public_numbers().n.to_bytes(size, "big")
         rsa_key = public_key
 
-        def check_rsa(mpis: tuple[int, ...], hash_algo: int, digest: bytes) -> bool:
-            (value,) = mpis
-            if value >= modulus:
+        def check_rsa(values: tuple[bytes, ...], hash_algo: int, digest: bytes) -> bool:
+            (value,) = values
+            if len(value) != size:
+                # Leading zero octets dropped, then padded to the modulus's size: the same
+                # number (an MPI may be written shorter, or, by a forger, with zeros first).
+                value = value.lstrip(b"\0").rjust(size, b"\0")
+            # Same-length big-endian strings compare as the numbers they hold: the value must
+            # be below the modulus (GnuPG: "bad signature" otherwise).
+            if len(value) != size or value >= modulus:
                 return False
             try:
-                rsa_key.verify(value.to_bytes(size, "big"), digest, _PKCS1, _PREHASHED[hash_algo])
+                rsa_key.verify(value, digest, _PKCS1, _PREHASHED[hash_algo])
             except (InvalidSignature, ValueError):
                 return False
             return True
@@ -248,8 +277,8 @@ def _math_check(packet: KeyPacket) -> _MathCheck | None:
         usable = packet.qbits % 8 == 0 and packet.qbits >= 160
         dss_key = public_key
 
-        def check_dss(mpis: tuple[int, ...], hash_algo: int, digest: bytes) -> bool:
-            r, s = mpis
+        def check_dss(values: tuple[bytes, ...], hash_algo: int, digest: bytes) -> bool:
+            r, s = (int.from_bytes(value, "big") for value in values)
             if not usable or len(digest) < qbytes:
                 return False
             encoded = utils.encode_dss_signature(r, s)
@@ -266,8 +295,8 @@ def _math_check(packet: KeyPacket) -> _MathCheck | None:
     if isinstance(public_key, ed25519.Ed25519PublicKey):
         ed_key = public_key
 
-        def check_eddsa(mpis: tuple[int, ...], hash_algo: int, digest: bytes) -> bool:
-            r, s = mpis
+        def check_eddsa(values: tuple[bytes, ...], hash_algo: int, digest: bytes) -> bool:
+            r, s = (int.from_bytes(value, "big") for value in values)
             if r.bit_length() > 256 or s.bit_length() > 256:
                 return False
             # OpenPGP EdDSA signs the digest itself (RFC 4880bis §5.2.4).

@@ -22,6 +22,7 @@ No I/O, no cryptography: the returned :class:`SignedMessage` is unauthenticated 
 from __future__ import annotations
 
 from sigverify.limits import MAX_SIGNATURE_BLOB_BYTES
+from sigverify.openpgp._common_shape import _read_common_facts as _read_common_facts
 from sigverify.openpgp._common_shape import _read_common_shape as _read_common_shape
 from sigverify.openpgp._packet_bodies import (
     HASH_ALGORITHMS,
@@ -29,9 +30,11 @@ from sigverify.openpgp._packet_bodies import (
     LiteralData,
     OnePassSignature,
     SignaturePacket,
+    SignedFacts,
     SignedMessage,
     Subpacket,
     _invalid,
+    facts_of,
 )
 from sigverify.openpgp._packet_framing import _read_any_shape as _read_any_shape
 
@@ -41,17 +44,44 @@ __all__ = [
     "LiteralData",
     "OnePassSignature",
     "SignaturePacket",
+    "SignedFacts",
     "SignedMessage",
     "Subpacket",
     "parse_signed_message",
+    "read_signed_facts",
 ]
 
 
 def parse_signed_message(blob: bytes) -> SignedMessage:
     """Read ``blob`` as an atomic-signature signed message (see the module docstring)."""
-    if not isinstance(blob, bytes | bytearray | memoryview):
+    data = _binary_message(blob)
+    message = _read_common_shape(data)
+    if message is not None:
+        return message
+    return _read_any_shape(data)
+
+
+def read_signed_facts(blob: bytes) -> SignedFacts:
+    """What a verifier needs from ``blob``: :func:`parse_signed_message`'s outcome, reduced.
+
+    The same refusals, from the same reader; a blob of the shape gpg and skopeo write is read
+    in a single pass that builds none of the packet objects.
+    """
+    data = _binary_message(blob)
+    facts = _read_common_facts(data)
+    if facts is not None:
+        return facts
+    return facts_of(_read_any_shape(data))
+
+
+def _binary_message(blob: bytes) -> bytes:
+    """``blob`` as bytes, once it may be a binary OpenPGP message of a size we read."""
+    if type(blob) is bytes:
+        data = blob
+    elif isinstance(blob, bytes | bytearray | memoryview):
+        data = bytes(blob)
+    else:
         raise _invalid("the signature blob is not bytes")
-    data = blob if type(blob) is bytes else bytes(blob)
     if len(data) > MAX_SIGNATURE_BLOB_BYTES:
         raise _invalid(
             f"the signature blob is {len(data)} bytes, more than {MAX_SIGNATURE_BLOB_BYTES}"
@@ -61,7 +91,4 @@ def parse_signed_message(blob: bytes) -> SignedMessage:
     if not data[0] & 0x80:
         hint = " (ASCII-armored?)" if data.lstrip().startswith(b"-----BEGIN PGP") else ""
         raise _invalid(f"the signature blob is not a binary OpenPGP message{hint}")
-    message = _read_common_shape(data)
-    if message is not None:
-        return message
-    return _read_any_shape(data)
+    return data
