@@ -5,7 +5,7 @@ Pure data. The engine builds these; faces render them and never re-derive trust.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -83,7 +83,14 @@ class Signer:
         return format_key_id(self.key_id)
 
 
-@dataclass(frozen=True)
+# The verdicts are frozen dataclasses with a hand-written ``__init__``: the generated one sets
+# each field through ``object.__setattr__`` (the frozen guard), some 2,000 instructions a
+# field, and the engine makes one SignatureVerdict per signature. Filling the instance's
+# ``__dict__`` at once leaves the same object. Each ``__init__`` takes the fields in their
+# declared order with their declared defaults (tests/core/test_verdict_fast_init.py checks it).
+
+
+@dataclass(frozen=True, init=False)
 class SignatureVerdict:
     """The decision about one ImageSignature, with everything needed to explain it."""
 
@@ -106,13 +113,45 @@ class SignatureVerdict:
     #: signatures, never by the engine; None when the caller does not say.
     source: str | None = None
 
+    def __init__(
+        self,
+        name: str,
+        trusted: bool,
+        for_image: bool,
+        reason: Reason,
+        message: str,
+        signer: Signer | None = None,
+        claims: SignedClaims | None = None,
+        signature_created: datetime | None = None,
+        digest_matches: bool | None = None,
+        identity_matches: bool | None = None,
+        requirement: str | None = None,
+        claimed_key_id: str | None = None,
+        source: str | None = None,
+    ) -> None:
+        self.__dict__.update(
+            name=name,
+            trusted=trusted,
+            for_image=for_image,
+            reason=reason,
+            message=message,
+            signer=signer,
+            claims=claims,
+            signature_created=signature_created,
+            digest_matches=digest_matches,
+            identity_matches=identity_matches,
+            requirement=requirement,
+            claimed_key_id=claimed_key_id,
+            source=source,
+        )
+
     @property
     def authenticated(self) -> bool:
         """True when the crypto verified, so ``claims`` and ``signer`` may be relied on."""
         return self.signer is not None and self.claims is not None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class RequirementResult:
     """How one policy requirement judged the image."""
 
@@ -120,8 +159,11 @@ class RequirementResult:
     satisfied: bool
     message: str
 
+    def __init__(self, requirement: str, satisfied: bool, message: str) -> None:
+        self.__dict__.update(requirement=requirement, satisfied=satisfied, message=message)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class ImageVerdict:
     """The decision about one image: trusted only if every requirement of its scope is met."""
 
@@ -132,5 +174,29 @@ class ImageVerdict:
     reason: Reason
     message: str
     signatures: tuple[SignatureVerdict, ...] = ()
-    requirements: tuple[RequirementResult, ...] = field(default=())
+    requirements: tuple[RequirementResult, ...] = ()
     verified_at: datetime | None = None
+
+    def __init__(
+        self,
+        image: str,
+        reference: str,
+        scope: str,
+        trusted: bool,
+        reason: Reason,
+        message: str,
+        signatures: tuple[SignatureVerdict, ...] = (),
+        requirements: tuple[RequirementResult, ...] = (),
+        verified_at: datetime | None = None,
+    ) -> None:
+        self.__dict__.update(
+            image=image,
+            reference=reference,
+            scope=scope,
+            trusted=trusted,
+            reason=reason,
+            message=message,
+            signatures=signatures,
+            requirements=requirements,
+            verified_at=verified_at,
+        )

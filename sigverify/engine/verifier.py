@@ -9,8 +9,9 @@ every decision; :meth:`Verifier.require_trusted` is the raising gate beside it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
+from typing import NamedTuple
 
 from sigverify.core.claims import ClaimsError, SignedClaims, parse_claims
 from sigverify.core.clock import utcnow
@@ -83,6 +84,8 @@ def make_backend(name: str, keyring: Keyring) -> SignatureBackend:
 
 
 _REPO_DIGEST_OR_EXACT = MatchRepoDigestOrExact()
+#: Requirements that reject every image (a tuple: ``Reject | Unsupported`` is built anew).
+_REFUSING = (Reject, Unsupported)
 
 
 def _key_list(fingerprints: frozenset[str]) -> str:
@@ -167,16 +170,14 @@ class _Memo:
         return found
 
 
-@dataclass(frozen=True)
-class _Checked:
+class _Checked(NamedTuple):
     """A signature after crypto and claims: the inputs of every requirement's judgement."""
 
     verdict: SignatureVerdict
     signed_reference: DockerReference | None = None
 
 
-@dataclass(frozen=True)
-class _Judgement:
+class _Judgement(NamedTuple):
     """How one requirement judged the image, and how the image's message words a failure."""
 
     result: RequirementResult
@@ -342,7 +343,7 @@ class Verifier:
         accepted_by = next(
             (r for r in trusting if memo.accepts(r.identity, signed_reference)), None
         )
-        rejects = any(isinstance(r, Reject | Unsupported) for r in match.requirements)
+        rejects = any(isinstance(r, _REFUSING) for r in match.requirements)
 
         who = memo.who(signer)
         if rejects:
