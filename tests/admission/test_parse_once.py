@@ -14,6 +14,7 @@ from sigverify.core.reference import ReferenceError, parse_reference
 from sigverify.engine.cache import Lookup
 from tests.admission.builders import INTERNAL
 from tests.admission.test_resolve import APP, EXTERNAL, LOCAL, OLD, Counting, api  # noqa: F401
+from tests.support.budget import examples
 
 _TEXTS = [
     f"{INTERNAL}/team/app@{APP}",
@@ -37,7 +38,9 @@ _PIECES = st.sampled_from(["quay.io", INTERNAL, "team", "app", "tools", "x", ":v
 
 
 @settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(300),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(st.sampled_from(_TEXTS) | st.lists(_PIECES, max_size=5).map("".join) | st.text(max_size=12))
 def test_a_parsed_text_resolves_as_the_text(api: Counting, text: str) -> None:  # noqa: F811

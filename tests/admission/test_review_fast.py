@@ -24,6 +24,7 @@ from sigverify.admission.review import (
 )
 from sigverify.errors import InputError
 from tests.admission.builders import KINDS, pod_spec, review, workload
+from tests.support.budget import examples
 
 _JSON_LEAVES = (
     st.none()
@@ -129,7 +130,7 @@ def _through_schema(document: dict[str, Any]) -> AdmissionRequest | str:
         return f"refused: {exc}"
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(1500), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_reviews())
 def test_the_well_formed_reader_agrees_with_the_schema(document: dict[str, Any]) -> None:
     expected = _through_schema(document)

@@ -25,6 +25,7 @@ from sigverify.cli._fast_verify import (
     parse_file_mode,
 )
 from sigverify.cli.verify import command
+from tests.support.budget import examples
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_POLICY = ROOT / "policies" / "demo.yaml"
@@ -172,7 +173,7 @@ _TOKENS = st.one_of(
 )
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(
     policy=st.sampled_from(_VALUES),
     options=st.dictionaries(st.sampled_from(list(OPTIONS)), st.sampled_from(_VALUES), max_size=4),

@@ -22,6 +22,7 @@ from sigverify.engine.cache import (
     compact_key,
     document_key,
 )
+from tests.support.budget import examples
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 _JSON = st.recursive(
@@ -44,7 +45,7 @@ def _key(document: Any, **changes: Any) -> DocumentKey | None:
     return document_key(document, **arguments)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(_DOCUMENTS, _DOCUMENTS)
 def test_documents_share_a_key_only_when_equal_member_for_member(a: Any, b: Any) -> None:
     same = a == b and list(a) == list(b) and repr(a) == repr(b)
@@ -159,7 +160,7 @@ _VERDICT_KEYS = st.builds(
 )
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(_VERDICT_KEYS, _VERDICT_KEYS)
 def test_compact_keys_are_equal_exactly_when_verdict_keys_are(a: VerdictKey, b: VerdictKey) -> None:
     assert (compact_key(a) == compact_key(b)) == (a == b)

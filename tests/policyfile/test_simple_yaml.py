@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from sigverify import _strict_pyyaml
 from sigverify._strict_yaml import _simple_document
 from sigverify.strict_input import StrictInputError, Wording, read_plain_yaml
+from tests.support.budget import examples
 
 ROOT = Path(__file__).resolve().parents[2]
 W = Wording(
@@ -171,7 +172,7 @@ _VALUES = st.recursive(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(
     document=st.dictionaries(_WORDS, _VALUES, min_size=1, max_size=4),
     flow=st.sampled_from([False, None]),
@@ -221,7 +222,7 @@ _LINE = st.builds(
 )
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=examples(1500), deadline=None)
 @given(lines=st.lists(_LINE, min_size=1, max_size=8))
 def test_generated_lines_read_alike(lines: list[str]) -> None:
     assert_same_as_pyyaml("\n".join(lines) + "\n")
@@ -259,7 +260,7 @@ _SAFE_VALUES = st.recursive(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(
     document=st.dictionaries(_SAFE_WORDS, _SAFE_VALUES, min_size=1, max_size=4),
     flow=st.sampled_from([False, None]),
@@ -298,7 +299,7 @@ _SAFE_LINE = st.builds(
 )
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=examples(1500), deadline=None)
 @given(lines=st.lists(_SAFE_LINE, min_size=1, max_size=8))
 def test_generated_plain_lines_read_alike(lines: list[str]) -> None:
     assert_same_as_pyyaml("\n".join(lines) + "\n")
