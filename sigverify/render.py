@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -181,7 +182,7 @@ def _report(
     reference: object,
     image: object,
     scope: object,
-    requirements: list[tuple[object, object, object]],
+    requirements: Sequence[tuple[object, object, object]],
     reason: object,
     rows: list[_Row],
     recorded: dict[str, Any] | None,
