@@ -2,8 +2,8 @@
 needs it: every read but that of a plain policy, which :mod:`sigverify._strict_yaml` reads.
 
 Part of the one reader, not another one: its functions are called only through
-:mod:`sigverify.strict_input` (by way of :mod:`sigverify._strict_yaml`), and keep their words
-and limits.
+:mod:`sigverify.strict_input` (the plain reads by way of :mod:`sigverify._strict_yaml`), and
+keep their words and limits.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The YAML half of :mod:`sigverify.strict_input`, imported on its first YAML read.
 
-Part of the one reader, not another one: its functions are called only through
-:func:`~sigverify.strict_input.read_plain_yaml`, :func:`~sigverify.strict_input.read_json_like_yaml`
-and :func:`~sigverify.strict_input.read_json_like_yaml_stream`, and keep their words and
-limits. Apart so that a JSON read (``sigverify verify -f image.json`` with a JSON policy)
+Part of the one reader, not another one: :func:`read_plain_yaml` is called only through
+:func:`~sigverify.strict_input.read_plain_yaml` and keeps its words and limits (the JSON-like
+YAML reads go from :mod:`sigverify.strict_input` to :mod:`sigverify._strict_pyyaml` directly).
+Apart so that a JSON read (``sigverify verify -f image.json`` with a JSON policy)
 never imports PyYAML.
 
 Importing PyYAML costs a sixth of a ``sigverify verify -f`` call (issue 12), and a policy is
@@ -23,7 +23,7 @@ from typing import Any
 
 from sigverify.strict_input import Wording, _text
 
-__all__ = ["read_json_like_yaml", "read_json_like_yaml_stream", "read_plain_yaml"]
+__all__ = ["read_plain_yaml"]
 
 
 def read_plain_yaml(
@@ -43,36 +43,6 @@ def read_plain_yaml(
 
     return _strict_pyyaml.read_plain_yaml(
         text, wording, max_depth=max_depth, max_bytes=max_bytes, allow_empty=allow_empty
-    )
-
-
-def read_json_like_yaml(
-    data: str | bytes,
-    wording: Wording,
-    *,
-    max_depth: int | None = None,
-    max_bytes: int | None = None,
-) -> Any:
-    """As :func:`sigverify.strict_input.read_json_like_yaml` documents it (call that)."""
-    from sigverify import _strict_pyyaml
-
-    return _strict_pyyaml.read_json_like_yaml(
-        data, wording, max_depth=max_depth, max_bytes=max_bytes
-    )
-
-
-def read_json_like_yaml_stream(
-    data: str | bytes,
-    wording: Wording,
-    *,
-    max_depth: int | None = None,
-    max_bytes: int | None = None,
-) -> list[Any]:
-    """As :func:`sigverify.strict_input.read_json_like_yaml_stream` documents it (call that)."""
-    from sigverify import _strict_pyyaml
-
-    return _strict_pyyaml.read_json_like_yaml_stream(
-        data, wording, max_depth=max_depth, max_bytes=max_bytes
     )
 
 

@@ -333,7 +333,7 @@ def _plain_json(
     return value
 
 
-# -- YAML (sigverify._strict_yaml, imported on the first YAML read) ------------------------------
+# -- YAML (sigverify._strict_yaml and _strict_pyyaml, imported on the first YAML read) -----------
 
 
 def read_plain_yaml(
@@ -373,9 +373,11 @@ def read_json_like_yaml(
     document is refused unless nested at most that deep with only what JSON can hold: string
     keys, finite numbers, strings, booleans and nulls.
     """
-    from sigverify import _strict_yaml
+    from sigverify import _strict_pyyaml
 
-    return _strict_yaml.read_json_like_yaml(data, wording, max_depth=max_depth, max_bytes=max_bytes)
+    return _strict_pyyaml.read_json_like_yaml(
+        data, wording, max_depth=max_depth, max_bytes=max_bytes
+    )
 
 
 def read_json_like_yaml_stream(
@@ -387,8 +389,8 @@ def read_json_like_yaml_stream(
 ) -> list[Any]:
     """Every document of a YAML stream (``---``), each read as :func:`read_json_like_yaml`
     reads one; an empty document is None."""
-    from sigverify import _strict_yaml
+    from sigverify import _strict_pyyaml
 
-    return _strict_yaml.read_json_like_yaml_stream(
+    return _strict_pyyaml.read_json_like_yaml_stream(
         data, wording, max_depth=max_depth, max_bytes=max_bytes
     )
